@@ -1,0 +1,2 @@
+// smtpkit: the whole public API. Each layer is also published on its own subpath.
+export * from './protocol/index.ts'
