@@ -78,7 +78,7 @@ export async function startSmtpSink(args: readonly string[] = [], backlog = 256)
       return { host, port, child, stop: () => stopChild(child) }
     } catch (err) {
       await stopChild(child)
-      if (attempt >= 3) throw new Error(`smtp-sink failed to start: ${stderr || String(err)}`)
+      if (attempt >= 3) throw new Error(`smtp-sink failed to start: ${stderr || String(err)}`, { cause: err })
     }
   }
 }
