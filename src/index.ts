@@ -1,2 +1,4 @@
 // smtpkit: the whole public API. Each layer is also published on its own subpath.
 export * from './protocol/index.ts'
+export * from './sasl/index.ts'
+export * from './client/index.ts'

@@ -1,0 +1,401 @@
+import { Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { formatPath } from '../protocol/address.ts'
+import { formatCommand } from '../protocol/command.ts'
+import { ProtocolError } from '../protocol/errors.ts'
+import { Extensions } from '../protocol/extensions.ts'
+import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
+import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
+import { replyToError, type Reply } from '../protocol/reply.ts'
+import { chooseMechanism, runAuthExchange } from './auth.ts'
+import { dial, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
+import { ClientConnection, type CommandSpec } from './connection.ts'
+import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
+import {
+  checkLocalName,
+  clientDefaults,
+  defaultLocalName,
+  resolveTimeouts,
+  type AuthOption,
+  type BdatOptions,
+  type ClientOptions,
+  type ClientTimeouts,
+  type ConnectOptions,
+  type StepOptions,
+} from './options.ts'
+import { collectDataReplies, runSend, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
+
+/**
+ * An SMTP (or LMTP) client connection, driven one verb at a time like Go's `net/smtp.Client`, or
+ * one message at a time with {@link Client.send}. Every method returns a promise and takes
+ * `{ signal }` last; steps may be called without awaiting the previous one, and are pipelined when
+ * the server offers PIPELINING (RFC 2920), each waiting on its own reply.
+ *
+ * Aborting a step, or its per-step timeout (RFC 5321 §4.5.3.2, `options.timeouts`) firing,
+ * destroys the connection and rejects with the signal's reason, or a `TimeoutError` DOMException
+ * naming the step, because the reply stream cannot be resynchronised.
+ */
+export class Client {
+  readonly #conn: ClientConnection
+  readonly #options: ClientOptions
+  readonly #timeouts: ClientTimeouts
+  #extensions = new Extensions()
+  #greeting: Reply | undefined
+  #lastReply: Reply | undefined
+  #helloName: string
+  #accepted: string[] = []
+
+  private constructor(socket: Duplex, options: ClientOptions, timeouts: ClientTimeouts) {
+    this.#options = options
+    this.#timeouts = timeouts
+    this.#conn = new ClientConnection(socket, { debug: options.debug })
+    this.#helloName = options.localName ?? defaultLocalName(socket instanceof Socket ? socket.localAddress : undefined)
+  }
+
+  /**
+   * Connects to an SMTP server and gets it ready to send: greeting, EHLO (HELO when EHLO is
+   * refused with 500/502; LHLO for LMTP), STARTTLS per `options.tls`, EHLO again over TLS, and
+   * AUTH when `options.auth` is set. `tls: 'starttls'` (the default) fails with a
+   * `ProtocolError('ERR_SMTP_TLS_REQUIRED')` and sends nothing more when the server does not offer
+   * STARTTLS. Any failure closes the connection.
+   */
+  static async connect(options: ConnectOptions): Promise<Client> {
+    const mode = options.tls ?? clientDefaults.tls
+    if (!['implicit', 'starttls', 'opportunistic', 'none'].includes(mode)) throw new TypeError(`unknown tls mode ${JSON.stringify(mode)}`)
+    const timeouts = resolveTimeouts(options.timeouts)
+    if (options.localName !== undefined) checkLocalName(options.localName)
+    const port = options.port ?? (mode === 'implicit' ? clientDefaults.implicitTlsPort : clientDefaults.port)
+    const { signal } = options
+    const socket = await dial({
+      host: options.host,
+      port,
+      implicitTls: mode === 'implicit',
+      tlsOptions: options.tlsOptions,
+      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      localAddress: options.localAddress,
+      family: options.family,
+      timeoutMs: timeouts.connect,
+      signal,
+    })
+    const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
+    try {
+      await client.#readGreeting(signal)
+      await client.hello(undefined, { signal })
+      if (mode === 'starttls' || mode === 'opportunistic') {
+        if (client.#extensions.has('STARTTLS')) {
+          await client.startTls(undefined, { signal })
+        } else if (mode === 'starttls') {
+          throw new ProtocolError(
+            'ERR_SMTP_TLS_REQUIRED',
+            `${options.host}:${port} does not offer STARTTLS, and tls is 'starttls': refusing to continue without TLS (use tls: 'opportunistic' to allow plaintext)`,
+          )
+        }
+      }
+      if (options.auth) await client.auth(options.auth, { signal })
+    } catch (err) {
+      client.close()
+      throw err
+    }
+    return client
+  }
+
+  /**
+   * Wraps an open connection (any Duplex: a socket, a TLS socket, one end of `duplexPair()`) and
+   * reads the greeting, like Go's `smtp.NewClient`. Call {@link hello} next. A 554 or other
+   * non-220 greeting rejects with an {@link SmtpError} and closes.
+   */
+  static async fromSocket(socket: Duplex, options: ClientOptions & StepOptions = {}): Promise<Client> {
+    if (options.localName !== undefined) checkLocalName(options.localName)
+    const client = new Client(socket, options, resolveTimeouts(options.timeouts))
+    try {
+      await client.#readGreeting(options.signal)
+    } catch (err) {
+      client.close()
+      throw err
+    }
+    return client
+  }
+
+  /** The extensions the server announced in its last EHLO/LHLO reply; empty after HELO. */
+  get extensions(): Extensions {
+    return this.#extensions
+  }
+
+  /** The parameters of extension `name` (`''` when it has none), or undefined when not offered. */
+  extension(name: string): string | undefined {
+    return this.#extensions.get(name)
+  }
+
+  /** The server's greeting. */
+  get greeting(): Reply {
+    return this.#greeting!
+  }
+
+  /** The last reply read. */
+  get lastReply(): Reply | undefined {
+    return this.#lastReply
+  }
+
+  /** True when the connection is encrypted (implicit TLS or after STARTTLS). */
+  get isTls(): boolean {
+    return this.#conn.isTls
+  }
+
+  /** True in LMTP mode. */
+  get isLmtp(): boolean {
+    return this.#options.lmtp === true
+  }
+
+  /** True once the connection is closed, by either side. */
+  get isClosed(): boolean {
+    return this.#conn.closedError !== undefined
+  }
+
+  /** The name the server's certificate is checked against: `serverName` or the host connected to. */
+  get serverName(): string | undefined {
+    return this.#options.serverName
+  }
+
+  /** The negotiated TLS parameters, or undefined without TLS. */
+  get tlsState(): TlsState | undefined {
+    return this.#conn.isTls ? tlsStateOf(this.#conn.socket) : undefined
+  }
+
+  /**
+   * Sends EHLO (LHLO for LMTP) with `name` (default `options.localName`) and records the
+   * extensions; falls back to HELO when the server answers EHLO with 500 or 502 (RFC 5321
+   * §4.1.4). A name with spaces or control characters is a TypeError and nothing is sent.
+   */
+  async hello(name: string = this.#helloName, options: StepOptions = {}): Promise<Reply> {
+    checkLocalName(name)
+    return this.#hello(name, options.signal, false)
+  }
+
+  /**
+   * Sends STARTTLS, starts TLS on a 220 (discarding anything the server sent before the
+   * handshake, RFC 3207 §4.1), verifies the certificate against `serverName` (unless
+   * `insecureSkipTlsVerify`), then sends EHLO again, since what the server said in plaintext
+   * cannot be trusted (RFC 3207 §4.2). A verification failure names the host and the reason.
+   */
+  async startTls(tlsOptions: TlsOptions | undefined = this.#options.tlsOptions, options: StepOptions = {}): Promise<Reply> {
+    if (this.#conn.isTls) throw new TypeError('TLS is already active on this connection')
+    const host = tlsOptions?.servername ?? this.#options.serverName
+    if (host === undefined) throw new TypeError('startTls needs serverName (or tlsOptions.servername) to check the certificate against')
+    const { signal } = options
+    return this.#conn.exclusive(async () => {
+      const reply = await this.#exchange({ line: 'STARTTLS\r\n', display: 'STARTTLS', timeoutMs: this.#timeouts.command, endsGroup: true, startsTls: true }, signal, true)
+      if (reply.code !== 220) throw replyToError(reply, 'STARTTLS')
+      await this.#conn.upgrade((raw) =>
+        upgradeToTls(raw, { host, tlsOptions, insecureSkipTlsVerify: this.#options.insecureSkipTlsVerify, timeoutMs: this.#timeouts.connect, signal }))
+      this.#extensions = new Extensions()
+      return this.#hello(this.#helloName, signal, true)
+    }, signal)
+  }
+
+  /**
+   * Authenticates (RFC 4954) with a mechanism (`sasl.plain(...)`) or a username and password
+   * (the named mechanism, or the strongest the server offers of `clientMechanismPreference`).
+   * Refuses, before sending anything, a mechanism that sends the password in clear over an
+   * unencrypted connection, unless `insecureAuthWithoutTls` (`ERR_SMTP_TLS_REQUIRED`). A refusal
+   * (535...) is an {@link SmtpError} naming `AUTH <mechanism>`.
+   */
+  async auth(auth: AuthOption, options: StepOptions = {}): Promise<Reply> {
+    const canSendClear = this.#conn.isTls || this.#options.insecureAuthWithoutTls === true
+    const mechanism = chooseMechanism(auth, this.#extensions, canSendClear)
+    if (mechanism.sendsPasswordInClear && !canSendClear) {
+      throw new ProtocolError(
+        'ERR_SMTP_TLS_REQUIRED',
+        `refusing AUTH ${mechanism.name} over an unencrypted connection: it sends the password in clear; use TLS, or set insecureAuthWithoutTls`,
+      )
+    }
+    const reply = await this.#conn.exclusive(() => runAuthExchange(this.#conn, mechanism, this.#timeouts.command, options.signal), options.signal)
+    this.#lastReply = reply
+    return reply
+  }
+
+  /**
+   * Starts a transaction: `MAIL FROM:<from>` with `params` as given (use {@link send} to have
+   * SIZE, BODY, SMTPUTF8 set for you). `''` is the null reverse-path `<>`. An invalid address is
+   * a TypeError and nothing is sent; a refusal is an {@link SmtpError}.
+   */
+  async mail(from: string, params: MailParams = {}, options: StepOptions = {}): Promise<Reply> {
+    const args = [`FROM:${formatPath(from)}`, ...formatMailParams(params)]
+    const reply = await this.#exchange(this.#command('MAIL', args, this.#timeouts.mail), options.signal)
+    if (reply.code !== 250) throw replyToError(reply, `MAIL ${args.join(' ')}`)
+    this.#accepted = []
+    return reply
+  }
+
+  /** Adds a recipient: `RCPT TO:<to>` with DSN `params`. 250 and 251 accept; anything else is an {@link SmtpError}. */
+  async rcpt(to: string, params: RcptParams = {}, options: StepOptions = {}): Promise<Reply> {
+    const args = [`TO:${formatPath(to)}`, ...formatRcptParams(params)]
+    const reply = await this.#exchange(this.#command('RCPT', args, this.#timeouts.rcpt), options.signal)
+    if (reply.code !== 250 && reply.code !== 251) throw replyToError(reply, `RCPT ${args.join(' ')}`)
+    this.#accepted.push(to)
+    return reply
+  }
+
+  /**
+   * Sends DATA, then on 354 streams the message (dot-stuffed, CRLF line ends, RFC 5321 §4.5.2)
+   * and the terminator, and returns the final reply. In LMTP mode the result's `recipients`
+   * holds one reply per accepted recipient (RFC 2033 §4.2); it rejects only when every one
+   * failed. A refusal is an {@link SmtpError}; a source that throws closes the connection.
+   */
+  async data(message: MessageSource | RereadableSource, options: StepOptions = {}): Promise<DataReply> {
+    const { signal } = options
+    return this.#conn.exclusive(async () => {
+      const start = await this.#exchange({ line: 'DATA\r\n', display: 'DATA', timeoutMs: this.#timeouts.dataStart, endsGroup: true }, signal, true)
+      if (start.code !== 354) throw replyToError(start, 'DATA')
+      const recipients = this.#transactionRecipients()
+      const written = await writeDataBody(this.#conn, message, { timeouts: this.#timeouts, signal, replyCount: recipients.length })
+      return this.#finishData(written, recipients, 'DATA')
+    }, signal)
+  }
+
+  /**
+   * Sends the message with BDAT chunks (CHUNKING, RFC 3030), the last one `BDAT <n> LAST`, and
+   * returns the final reply (per recipient in LMTP, as for {@link data}).
+   */
+  async bdat(message: MessageSource | RereadableSource, options: BdatOptions = {}): Promise<DataReply> {
+    const { signal } = options
+    return this.#conn.exclusive(async () => {
+      const recipients = this.#transactionRecipients()
+      const written = await writeBdatBody(this.#conn, message, {
+        timeouts: this.#timeouts,
+        signal,
+        replyCount: recipients.length,
+        binary: options.binary === true,
+        chunkBytes: this.#options.chunkBytes ?? clientDefaults.chunkBytes,
+        pipelining: this.#conn.pipelining,
+      })
+      return this.#finishData(written, recipients, 'BDAT')
+    }, signal)
+  }
+
+  /** Asks the server to verify an address (VRFY, RFC 5321 §3.5.1); 250, 251 and 252 resolve. */
+  async verify(address: string, options: StepOptions = {}): Promise<Reply> {
+    const reply = await this.#exchange({ ...this.#command('VRFY', [address], this.#timeouts.command), endsGroup: true }, options.signal)
+    if (reply.code < 250 || reply.code > 252) throw replyToError(reply, `VRFY ${address}`)
+    return reply
+  }
+
+  /** Aborts the current transaction (RSET). */
+  async reset(options: StepOptions = {}): Promise<Reply> {
+    const reply = await this.#exchange(this.#command('RSET', [], this.#timeouts.command), options.signal)
+    if (reply.code !== 250) throw replyToError(reply, 'RSET')
+    this.#accepted = []
+    return reply
+  }
+
+  /** Sends NOOP: checks the connection is alive. */
+  async noop(options: StepOptions = {}): Promise<Reply> {
+    const reply = await this.#exchange({ ...this.#command('NOOP', [], this.#timeouts.command), endsGroup: true }, options.signal)
+    if (reply.code !== 250) throw replyToError(reply, 'NOOP')
+    return reply
+  }
+
+  /**
+   * Sends QUIT, waits for 221 and closes the connection. The connection is closed whatever the
+   * reply; a reply other than 221 then rejects as an {@link SmtpError}.
+   */
+  async quit(options: StepOptions = {}): Promise<Reply> {
+    let reply: Reply
+    try {
+      reply = await this.#exchange({ ...this.#command('QUIT', [], this.#timeouts.command), endsGroup: true }, options.signal)
+    } catch (err) {
+      this.#conn.close()
+      throw err
+    }
+    this.#conn.end()
+    if (reply.code !== 221) throw replyToError(reply, 'QUIT')
+    return reply
+  }
+
+  /** Destroys the connection now; pending steps reject with `ERR_SMTP_CONNECTION_CLOSED`. */
+  close(): void {
+    this.#conn.close()
+  }
+
+  /** QUIT (errors ignored), then close: for `await using client = await Client.connect(...)`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.isClosed) return
+    try {
+      await this.quit({ signal: AbortSignal.timeout(this.#timeouts.command) })
+    } catch {
+      // The connection is going away either way.
+    } finally {
+      this.close()
+    }
+  }
+
+  /**
+   * Sends one message: MAIL, every RCPT and DATA (or BDAT), pipelined when the server allows,
+   * with SIZE, BODY, SMTPUTF8 and DSN parameters set from the message and the server's
+   * extensions. Resolves with the accepted and rejected recipients; rejects with the MAIL or DATA
+   * {@link SmtpError}, or an AggregateError of every recipient's error when none was accepted
+   * (the transaction is then reset). See {@link SendRequest}.
+   */
+  async send(request: SendRequest): Promise<SendResult> {
+    return this.#conn.exclusive(() =>
+      runSend(request, {
+        conn: this.#conn,
+        extensions: this.#extensions,
+        timeouts: this.#timeouts,
+        isLmtp: this.isLmtp,
+        chunking: this.#options.chunking !== false,
+        chunkBytes: this.#options.chunkBytes ?? clientDefaults.chunkBytes,
+        serverName: this.#options.serverName,
+        onReply: (reply) => (this.#lastReply = reply),
+      }), request.signal)
+  }
+
+  async #readGreeting(signal: AbortSignal | undefined): Promise<void> {
+    const greeting = await this.#conn.expectGreeting(this.#timeouts.greeting, signal)
+    this.#greeting = greeting
+    this.#lastReply = greeting
+    // RFC 5321 §3.1: 554 (or anything but 220) means the server will not serve us.
+    if (greeting.code !== 220) throw replyToError(greeting, 'greeting')
+  }
+
+  async #hello(name: string, signal: AbortSignal | undefined, direct: boolean): Promise<Reply> {
+    const verb = this.isLmtp ? 'LHLO' : 'EHLO'
+    let reply = await this.#exchange({ ...this.#command(verb, [name], this.#timeouts.command), endsGroup: true }, signal, direct)
+    if (reply.code === 250) {
+      this.#extensions = Extensions.fromEhloReply(reply)
+    } else if (!this.isLmtp && (reply.code === 500 || reply.code === 502)) {
+      reply = await this.#exchange({ ...this.#command('HELO', [name], this.#timeouts.command), endsGroup: true }, signal, direct)
+      if (reply.code !== 250) throw replyToError(reply, `HELO ${name}`)
+      this.#extensions = new Extensions()
+    } else {
+      throw replyToError(reply, `${verb} ${name}`)
+    }
+    this.#helloName = name
+    this.#conn.pipelining = this.#options.pipelining !== false && this.#extensions.has('PIPELINING')
+    return reply
+  }
+
+  #command(verb: string, args: readonly string[], timeoutMs: number): CommandSpec {
+    const line = formatCommand(verb, ...args)
+    return { line, display: line.slice(0, -2), timeoutMs }
+  }
+
+  async #exchange(spec: CommandSpec, signal: AbortSignal | undefined, direct = false): Promise<Reply> {
+    signal?.throwIfAborted()
+    const [reply] = direct ? this.#conn.send([spec], signal) : await this.#conn.sendWhenReady([spec], signal)
+    const got = await reply!
+    this.#lastReply = got
+    return got
+  }
+
+  #transactionRecipients(): string[] {
+    // LMTP answers the end of data once per accepted recipient (RFC 2033 §4.2); SMTP once.
+    return this.isLmtp ? [...this.#accepted] : ['']
+  }
+
+  async #finishData(written: BodyWriteResult, recipients: readonly string[], verb: string): Promise<DataReply> {
+    this.#accepted = []
+    const result = await collectDataReplies(written.replies, this.isLmtp ? recipients : undefined, verb)
+    this.#lastReply = result
+    return result
+  }
+}

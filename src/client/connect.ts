@@ -1,0 +1,157 @@
+import { connect as netConnect, isIP, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { connect as tlsConnect, TLSSocket, type CipherNameAndProtocol, type ConnectionOptions, type PeerCertificate } from 'node:tls'
+
+/**
+ * How the client uses TLS:
+ * - `'implicit'`: TLS from the first byte (port 465, RFC 8314 §3.3);
+ * - `'starttls'`: plaintext, then STARTTLS, which the server must offer (RFC 3207), so an
+ *   attacker who strips it gets an error, never a silent downgrade;
+ * - `'opportunistic'`: STARTTLS when offered, plaintext otherwise (MX delivery, RFC 3207 §4);
+ * - `'none'`: never TLS.
+ */
+export type TlsMode = 'implicit' | 'starttls' | 'opportunistic' | 'none'
+
+/** TLS settings passed through to `tls.connect`; certificate verification is always on unless `insecureSkipTlsVerify`. */
+export type TlsOptions = Pick<
+  ConnectionOptions,
+  | 'servername'
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'passphrase'
+  | 'pfx'
+  | 'minVersion'
+  | 'maxVersion'
+  | 'ciphers'
+  | 'checkServerIdentity'
+  | 'secureContext'
+  | 'session'
+>
+
+/** What {@link dial} needs. */
+export interface DialOptions {
+  readonly host: string
+  readonly port: number
+  /** TLS from the first byte (`'implicit'`) or plain TCP. */
+  readonly implicitTls: boolean
+  readonly tlsOptions?: TlsOptions | undefined
+  readonly insecureSkipTlsVerify?: boolean | undefined
+  readonly localAddress?: string | undefined
+  /** 4 or 6 to force an address family; default either (Happy Eyeballs). */
+  readonly family?: 4 | 6 | undefined
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Opens a TCP connection, or a TLS one with `implicitTls`, and resolves once it is connected (and
+ * the TLS handshake done). Rejects with the socket's error (`ECONNREFUSED`...), a TLS error that
+ * names the host (see {@link describeTlsError}), a `TimeoutError` DOMException after `timeoutMs`,
+ * or the signal's reason; the socket is destroyed in each case.
+ */
+export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
+  const { host, port, localAddress, family } = options
+  const base = { host, port, ...(localAddress ? { localAddress } : {}), ...(family ? { family } : {}) }
+  if (options.implicitTls) {
+    const socket = tlsConnect({ ...tlsConnectOptions(host, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
+    await settle(socket, 'secureConnect', `TLS connection to ${host}:${port}`, options.timeoutMs, options.signal, host)
+    return socket
+  }
+  const socket = netConnect(base)
+  await settle(socket, 'connect', `TCP connection to ${host}:${port}`, options.timeoutMs, options.signal, undefined)
+  return socket
+}
+
+/** What {@link upgradeToTls} needs. */
+export interface UpgradeOptions {
+  /** The name the certificate must match (and the SNI name unless it is an IP address). */
+  readonly host: string
+  readonly tlsOptions?: TlsOptions | undefined
+  readonly insecureSkipTlsVerify?: boolean | undefined
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal | undefined
+}
+
+/**
+ * Starts TLS on an open connection after a 220 reply to STARTTLS (RFC 3207) and resolves once
+ * the handshake is done and the certificate verified. The caller must already have stopped
+ * reading from `socket` and discarded what it buffered.
+ */
+export async function upgradeToTls(socket: Duplex, options: UpgradeOptions): Promise<TLSSocket> {
+  const secure = tlsConnect({ ...tlsConnectOptions(options.host, options.tlsOptions, options.insecureSkipTlsVerify), socket })
+  await settle(secure, 'secureConnect', `TLS handshake with ${options.host}`, options.timeoutMs, options.signal, options.host)
+  return secure
+}
+
+/** The TLS state of a connection, like Go's `tls.ConnectionState`. */
+export interface TlsState {
+  /** `'TLSv1.3'`, `'TLSv1.2'`. */
+  readonly protocol: string | null
+  readonly cipher: CipherNameAndProtocol
+  /** True when the certificate was verified against the trusted CAs and the server's name. */
+  readonly authorized: boolean
+  readonly peerCertificate: PeerCertificate
+}
+
+/** The TLS state of `socket`, or undefined when it is not a TLS socket. */
+export function tlsStateOf(socket: unknown): TlsState | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined
+  return { protocol: socket.getProtocol(), cipher: socket.getCipher(), authorized: socket.authorized, peerCertificate: socket.getPeerCertificate() }
+}
+
+function tlsConnectOptions(host: string, tlsOptions: TlsOptions = {}, insecure = false): ConnectionOptions {
+  // SNI carries host names only (RFC 6066 §3); an IP address is still checked against the
+  // certificate through `host`.
+  const servername = tlsOptions.servername ?? (isIP(host) === 0 ? host : undefined)
+  return { ...tlsOptions, host, ...(servername ? { servername } : {}), rejectUnauthorized: !insecure }
+}
+
+/**
+ * Wraps a TLS error so its message says which host and why: certificate verification failures
+ * (`DEPTH_ZERO_SELF_SIGNED_CERT`, `ERR_TLS_CERT_ALTNAME_INVALID`, ...) read
+ * `TLS certificate verification failed for mx.example.test: self-signed certificate
+ * (DEPTH_ZERO_SELF_SIGNED_CERT)`. The original is the `cause`, and its `code` is kept.
+ */
+export function describeTlsError(error: Error & { code?: string }, host: string): Error & { code?: string } {
+  const code = error.code
+  const isVerification = code !== undefined && /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
+  const message = isVerification
+    ? `TLS certificate verification failed for ${host}: ${error.message}${code ? ` (${code})` : ''}`
+    : `TLS handshake with ${host} failed: ${error.message}`
+  const wrapped: Error & { code?: string } = new Error(message, { cause: error })
+  if (code !== undefined) wrapped.code = code
+  return wrapped
+}
+
+function settle(
+  socket: Socket | TLSSocket,
+  event: 'connect' | 'secureConnect',
+  what: string,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  tlsHost: string | undefined,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const finish = (error?: unknown): void => {
+      clearTimeout(timer)
+      socket.off(event, onReady)
+      socket.off('error', onError)
+      socket.off('close', onClose)
+      signal?.removeEventListener('abort', onAbort)
+      if (error === undefined) return resolve()
+      socket.destroy()
+      reject(error)
+    }
+    const onReady = (): void => finish()
+    const onError = (error: Error): void => finish(tlsHost !== undefined ? describeTlsError(error, tlsHost) : error)
+    const onClose = (): void => finish(new Error(`${what} closed before it was established`))
+    const onAbort = (): void => finish(signal?.reason)
+    const timer = setTimeout(() => finish(new DOMException(`${what} not established within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs)
+    socket.on(event, onReady)
+    socket.on('error', onError)
+    socket.on('close', onClose)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
+  })
+}

@@ -1,0 +1,407 @@
+import type { Duplex } from 'node:stream'
+import { TLSSocket } from 'node:tls'
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { LineSplitter } from '../protocol/line-splitter.ts'
+import { ReplyParser, replyText, replyToError, type Reply } from '../protocol/reply.ts'
+import { ReplyQueue, type ReplyWait } from './reply-queue.ts'
+
+/** One command to write: the wire text, what to log and show in errors, and how long to wait. */
+export interface CommandSpec {
+  /** The command line as written, CRLF included (from `formatCommand`). */
+  readonly line: string
+  /** The command as logged and named in errors, AUTH data redacted, no CRLF. */
+  readonly display: string
+  /** How long to wait for the reply. */
+  readonly timeoutMs: number
+  /** What is awaited, for timeout and close messages; default `reply to <display>`. */
+  readonly awaits?: string
+  readonly endsGroup?: boolean
+  readonly startsTls?: boolean
+}
+
+/** Options of {@link ClientConnection}. */
+export interface ClientConnectionOptions {
+  /** Receives each wire line, `C: ...` or `S: ...`; message data is summarised, never logged. */
+  readonly debug?: ((line: string) => void) | undefined
+  /** The longest reply line accepted, CRLF included. Default 4096: RFC 5321 §4.5.3.1.5 says 512, but real servers exceed it. */
+  readonly maxReplyLineBytes?: number | undefined
+}
+
+const noop = (): void => {}
+
+/** Waits for `promise`, or rejects with the signal's reason as soon as it aborts. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  if (signal.aborted) return Promise.reject(signal.reason as Error)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+/**
+ * The wire under a {@link Client}: writes commands, reads replies into a {@link ReplyQueue}, and
+ * owns the socket's life. Internal to the client layer; every method that writes throws the
+ * close reason once the connection is closed.
+ *
+ * Rules it enforces: a reply with nobody waiting is a protocol error, except 421, which closes
+ * (RFC 5321 §3.8) and is what every pending and later call then rejects with; a timeout or abort
+ * destroys the connection, since a lost reply cannot be resynchronised; after a 220 to STARTTLS
+ * the bytes already read are discarded (RFC 3207 §4.1 response injection) and nothing more is read
+ * until the TLS socket takes over.
+ */
+export class ClientConnection {
+  #socket: Duplex
+  #raw: Duplex
+  #splitter: LineSplitter
+  #parser = new ReplyParser()
+  readonly #queue: ReplyQueue
+  readonly #debug: ((line: string) => void) | undefined
+  readonly #maxLine: number
+  #closed: Error | undefined
+  #exclusive: Promise<void> | undefined
+  #detached = false
+  #streaming: string | undefined
+  readonly #closeListeners = new Set<(error: Error) => void>()
+  /** True when the server offered PIPELINING and the caller allows it (RFC 2920). */
+  pipelining = false
+
+  constructor(socket: Duplex, options: ClientConnectionOptions = {}) {
+    this.#socket = socket
+    this.#raw = socket
+    this.#debug = options.debug
+    this.#maxLine = options.maxReplyLineBytes ?? 4096
+    this.#splitter = new LineSplitter({ maxLineBytes: this.#maxLine })
+    this.#queue = new ReplyQueue((error, wait) => this.#abort(error, wait))
+    this.#listen(socket)
+  }
+
+  /** The socket in use: the TLS socket after STARTTLS. */
+  get socket(): Duplex {
+    return this.#socket
+  }
+
+  /** True when the socket is a TLS socket that finished its handshake. */
+  get isTls(): boolean {
+    return this.#socket instanceof TLSSocket && this.#socket.encrypted === true
+  }
+
+  /** Why the connection closed, or undefined while it is open. */
+  get closedError(): Error | undefined {
+    return this.#closed
+  }
+
+  /** Waits for the server's greeting (RFC 5321 §4.3.1). */
+  expectGreeting(timeoutMs: number, signal?: AbortSignal): Promise<Reply> {
+    this.#throwIfClosed()
+    return this.#queue.expect({ awaits: 'greeting', timeoutMs, signal, endsGroup: true })
+  }
+
+  /**
+   * Undefined when a command may be written now; otherwise a promise that settles once one may
+   * be (loop until this returns undefined, then write without awaiting in between).
+   */
+  ready(): Promise<void> | undefined {
+    this.#throwIfClosed()
+    if (this.#exclusive) return this.#exclusive
+    if (this.#queue.blocks(this.pipelining)) return this.#queue.idle()
+    return undefined
+  }
+
+  /**
+   * Writes commands once the wire is free, all in one write, and returns one reply promise per
+   * command, in order. Resolves synchronously-fast: with nothing blocking, the write happens
+   * before the first await.
+   */
+  async sendWhenReady(commands: readonly CommandSpec[], signal?: AbortSignal): Promise<Promise<Reply>[]> {
+    // Aborting while queued leaves the connection usable: nothing was written yet.
+    for (let wait = this.ready(); wait; wait = this.ready()) await raceAbort(wait, signal)
+    return this.send(commands, signal)
+  }
+
+  /** Writes commands now, in one write, bypassing {@link ready}: for the owner of {@link exclusive}. */
+  send(commands: readonly CommandSpec[], signal?: AbortSignal): Promise<Reply>[] {
+    this.#throwIfClosed()
+    let text = ''
+    const replies: Promise<Reply>[] = []
+    for (const command of commands) {
+      text += command.line
+      this.#debug?.(`C: ${command.display}`)
+      replies.push(
+        this.#queue.expect({
+          awaits: command.awaits ?? `reply to ${command.display}`,
+          timeoutMs: command.timeoutMs,
+          signal,
+          endsGroup: command.endsGroup,
+          startsTls: command.startsTls,
+        }),
+      )
+    }
+    this.#socket.write(text)
+    return replies
+  }
+
+  /** Queues a waiter for a reply to something already written (the DATA terminator, a BDAT chunk). */
+  expect(wait: ReplyWait): Promise<Reply> {
+    this.#throwIfClosed()
+    return this.#queue.expect(wait)
+  }
+
+  /**
+   * Runs `fn` with the wire to itself: other callers' commands wait until it settles. For
+   * message data, AUTH exchanges and STARTTLS, whose lines must not interleave with others.
+   */
+  async exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let wait = this.ready(); wait; wait = this.ready()) await raceAbort(wait, signal)
+    let release = noop
+    this.#exclusive = new Promise<void>((resolve) => (release = resolve))
+    try {
+      return await fn()
+    } finally {
+      this.#exclusive = undefined
+      release()
+    }
+  }
+
+  /**
+   * Marks message data in flight: a reply that arrives meanwhile with nobody waiting is the
+   * server refusing the data early, so it closes the connection as an {@link SmtpError} naming
+   * `command` instead of a protocol error.
+   */
+  setStreaming(command: string | undefined): void {
+    this.#streaming = command
+  }
+
+  /**
+   * Writes raw bytes (message data, an AUTH response) in one corked batch. Returns a promise when
+   * the socket wants draining: it settles on 'drain', or rejects after `timeoutMs` (RFC 5321
+   * §4.5.3.2.5 data block) or on abort, destroying the connection.
+   */
+  write(chunks: string | Uint8Array | readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal): Promise<void> | undefined {
+    this.#throwIfClosed()
+    const socket = this.#socket
+    let ok: boolean
+    if (typeof chunks === 'string' || chunks instanceof Uint8Array) {
+      ok = socket.write(chunks)
+    } else {
+      socket.cork()
+      ok = true
+      for (const chunk of chunks) ok = socket.write(chunk) && ok
+      socket.uncork()
+    }
+    return ok ? undefined : this.#drain(timeoutMs, signal)
+  }
+
+  /** Logs a line through the debug hook, if any. */
+  log(line: string): void {
+    this.#debug?.(line)
+  }
+
+  /** True when a debug hook is set, so callers can skip building log lines. */
+  get isLogging(): boolean {
+    return this.#debug !== undefined
+  }
+
+  /**
+   * Hands the socket to `wrap` (which starts TLS on it) after a 220 to STARTTLS, then reads
+   * replies from the socket it returns. A failure closes the connection.
+   */
+  async upgrade(wrap: (socket: Duplex) => Promise<Duplex>): Promise<void> {
+    this.#throwIfClosed()
+    const raw = this.#socket
+    this.#unlisten(raw)
+    raw.on('error', noop)
+    let secure: Duplex
+    try {
+      secure = await wrap(raw)
+    } catch (err) {
+      this.close(err as Error)
+      throw err
+    }
+    if (this.#closed) {
+      secure.destroy()
+      this.#throwIfClosed()
+    }
+    this.#socket = secure
+    this.#splitter = new LineSplitter({ maxLineBytes: this.#maxLine })
+    this.#parser = new ReplyParser()
+    this.#detached = false
+    this.#listen(secure)
+  }
+
+  /**
+   * Ends the connection gracefully after QUIT: marks it closed, then ends the socket and destroys
+   * it once the end is flushed.
+   */
+  end(): void {
+    if (this.#closed) return
+    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the client quit'), (wait) =>
+      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed after QUIT while waiting for the ${wait.awaits}`))
+    const socket = this.#socket
+    socket.end(() => {
+      socket.destroy()
+      if (this.#raw !== socket) this.#raw.destroy()
+    })
+  }
+
+  /**
+   * Destroys the connection now. Pending replies reject: with `error` itself when it is an
+   * {@link SmtpError} (a 421), otherwise with a `ERR_SMTP_CONNECTION_CLOSED` error caused by it.
+   */
+  close(error?: Error): void {
+    if (this.#closed) return
+    if (error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED') {
+      this.#shutdown(error, (wait) => new ProtocolError(error.code, `${error.message} (while waiting for the ${wait.awaits})`, { cause: error }))
+    } else if (error instanceof SmtpError) {
+      this.#shutdown(error, () => error)
+    } else if (error === undefined) {
+      this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the client closed the connection'), (wait) =>
+        new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed by the client while waiting for the ${wait.awaits}`))
+    } else {
+      const code = error instanceof ProtocolError ? error.code : 'ERR_SMTP_CONNECTION_CLOSED'
+      this.#shutdown(new ProtocolError(code, `the connection failed: ${error.message}`, { cause: error }), (wait) =>
+        new ProtocolError(code, `${error.message} (while waiting for the ${wait.awaits})`, { cause: error }))
+    }
+    this.#destroy()
+  }
+
+  #shutdown(closed: Error, makeError: (wait: ReplyWait) => Error): void {
+    this.#closed = closed
+    this.#queue.failAll(makeError)
+    for (const listener of this.#closeListeners) listener(closed)
+    this.#closeListeners.clear()
+  }
+
+  #destroy(): void {
+    this.#socket.destroy()
+    if (this.#raw !== this.#socket) this.#raw.destroy()
+  }
+
+  #throwIfClosed(): void {
+    if (this.#closed) throw this.#closed
+  }
+
+  /**
+   * Destroys the connection because `what` happened (`'the message source failed: ...'`), with
+   * `cause` as the cause of the close error every pending and later call gets.
+   */
+  abandon(what: string, cause: unknown): void {
+    if (this.#closed) return
+    const message = `connection closed because ${what}`
+    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', message, { cause }), (other) =>
+      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `${message}, while waiting for the ${other.awaits}`, { cause }))
+    this.#destroy()
+  }
+
+  #abort(error: unknown, wait: ReplyWait): void {
+    const what = error instanceof DOMException && error.name === 'TimeoutError' ? 'timed out' : 'was aborted'
+    this.abandon(`waiting for the ${wait.awaits} ${what}`, error)
+  }
+
+  #drain(timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+    const socket = this.#socket
+    return new Promise<void>((resolve, reject) => {
+      const finish = (error?: unknown): void => {
+        clearTimeout(timer)
+        socket.off('drain', onDrain)
+        signal?.removeEventListener('abort', onAbort)
+        this.#closeListeners.delete(onClose)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const fail = (error: unknown): void => {
+        finish(error)
+        this.#abort(error, { awaits: 'server to take message data', timeoutMs })
+      }
+      const onDrain = (): void => finish()
+      const onAbort = (): void => fail(signal?.reason)
+      const onClose = (error: Error): void =>
+        finish(error instanceof SmtpError ? error : new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed while sending message data: ${error.message}`, { cause: error }))
+      const timer = setTimeout(() => {
+        fail(new DOMException(`the server took no message data for ${timeoutMs} ms (data block timeout)`, 'TimeoutError'))
+      }, timeoutMs)
+      socket.on('drain', onDrain)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#closeListeners.add(onClose)
+      if (signal?.aborted) onAbort()
+    })
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#detached || this.#closed) return
+    try {
+      this.#splitter.push(chunk)
+      for (let line = this.#splitter.readLine(); line !== null; line = this.#splitter.readLine()) {
+        this.#debug?.(`S: ${line.toString('utf8')}`)
+        const reply = this.#parser.push(line)
+        if (reply) this.#dispatch(reply)
+        if (this.#detached || this.#closed) return
+      }
+    } catch (err) {
+      this.close(err as Error)
+    }
+  }
+
+  #dispatch(reply: Reply): void {
+    const wait = this.#queue.deliver(reply)
+    if (reply.code === 421) {
+      // RFC 5321 §3.8: the server is shutting down this channel; nothing else will be answered.
+      this.close(replyToError(reply))
+      return
+    }
+    if (!wait) {
+      if (this.#streaming !== undefined) {
+        this.close(replyToError(reply, this.#streaming))
+      } else {
+        this.close(new ProtocolError('ERR_SMTP_UNEXPECTED_REPLY', `unexpected reply while no command was pending: ${reply.code} ${replyText(reply)}`))
+      }
+      return
+    }
+    if (wait.startsTls && reply.code === 220) {
+      // RFC 3207 §4.1 and STYLE §2.5: anything read after the 220 was sent before TLS and may be
+      // an attacker's; it must never be taken as a reply to a command sent over TLS.
+      this.#detached = true
+      const discarded = this.#splitter.takeBuffered()
+      if (discarded.length > 0) this.#debug?.(`S: <${discarded.length} bytes discarded before TLS>`)
+      this.#unlisten(this.#socket)
+      this.#socket.on('error', noop)
+    }
+  }
+
+  readonly #onEnd = (): void => {
+    this.#onServerClose()
+  }
+
+  readonly #onClose = (): void => {
+    this.#onServerClose()
+  }
+
+  readonly #onError = (error: Error): void => {
+    if (this.#closed) return
+    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `the connection failed: ${error.message}`, { cause: error }), (wait) =>
+      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection failed (${error.message}) while waiting for the ${wait.awaits}`, { cause: error }))
+    this.#destroy()
+  }
+
+  #onServerClose(): void {
+    if (this.#closed) return
+    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the server closed the connection'), (wait) =>
+      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed by the server while waiting for the ${wait.awaits}`))
+    this.#destroy()
+  }
+
+  #listen(socket: Duplex): void {
+    socket.on('data', this.#onData)
+    socket.on('end', this.#onEnd)
+    socket.on('close', this.#onClose)
+    socket.on('error', this.#onError)
+  }
+
+  #unlisten(socket: Duplex): void {
+    socket.off('data', this.#onData)
+    socket.off('end', this.#onEnd)
+    socket.off('close', this.#onClose)
+    socket.off('error', this.#onError)
+  }
+}

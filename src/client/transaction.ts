@@ -1,0 +1,256 @@
+import { formatPath, needsSmtpUtf8 } from '../protocol/address.ts'
+import { formatCommand } from '../protocol/command.ts'
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import type { Extensions } from '../protocol/extensions.ts'
+import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
+import { extensionsForMailParams, formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
+import { replyToError, type Reply } from '../protocol/reply.ts'
+import type { ClientConnection, CommandSpec } from './connection.ts'
+import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
+import type { ClientTimeouts } from './options.ts'
+
+/** One message for {@link Client.send}. */
+export interface SendRequest {
+  /** The envelope sender (reverse-path); `''` for the null path `<>` of bounces. */
+  readonly from: string
+  /** The envelope recipients. At least one. */
+  readonly to: string | readonly string[]
+  /** The message, headers and body, with CRLF (bare LF is converted). */
+  readonly message: MessageSource | RereadableSource
+  /**
+   * MAIL FROM parameters. SIZE (for a string or bytes), BODY=8BITMIME (when a string or bytes has
+   * 8-bit octets) and SMTPUTF8 (when an address needs it) are added for you; give `body` yourself
+   * for an 8-bit stream. Each needs the server's extension, or the send fails before anything is
+   * written with `ProtocolError('ERR_SMTP_UNSUPPORTED')`.
+   */
+  readonly mailParams?: MailParams | undefined
+  /** RCPT TO parameters (DSN NOTIFY/ORCPT), for every recipient or chosen per recipient. */
+  readonly rcptParams?: RcptParams | ((recipient: string) => RcptParams | undefined) | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/** A recipient the server refused, with its reply. */
+export interface RecipientRejection {
+  readonly recipient: string
+  readonly error: SmtpError
+}
+
+/** One recipient's reply to the end of the data in LMTP (RFC 2033 §4.2). */
+export interface LmtpRecipientReply {
+  readonly recipient: string
+  readonly reply: Reply
+  /** Set when the reply is a refusal. */
+  readonly error?: SmtpError
+}
+
+/** The reply to the end of DATA/BDAT; in LMTP, with each recipient's own reply. */
+export interface DataReply extends Reply {
+  readonly recipients?: readonly LmtpRecipientReply[]
+}
+
+/** What {@link Client.send} resolves with. */
+export interface SendResult {
+  /** Recipients that got the message (in LMTP, those whose data reply was a success). */
+  readonly accepted: string[]
+  /** Recipients refused at RCPT or, in LMTP, after the data. */
+  readonly rejected: RecipientRejection[]
+  /** The reply to the end of the data, which usually carries the queue id. */
+  readonly reply: Reply
+  /** LMTP only: each accepted recipient's data reply. */
+  readonly lmtp?: readonly LmtpRecipientReply[]
+  /** Octets of the message read from the source. */
+  readonly bytes: number
+}
+
+/** What {@link runSend} needs from the client. */
+export interface SendContext {
+  readonly conn: ClientConnection
+  readonly extensions: Extensions
+  readonly timeouts: ClientTimeouts
+  readonly isLmtp: boolean
+  readonly chunking: boolean
+  readonly chunkBytes: number
+  readonly serverName: string | undefined
+  onReply(reply: Reply): void
+}
+
+/**
+ * Runs one transaction; the caller holds the wire (`conn.exclusive`). Checks everything it can
+ * before writing: addresses (TypeError), SIZE against the server's limit, and the extensions the
+ * parameters need. With PIPELINING, MAIL, every RCPT and DATA go out in one write (RFC 2920 §3.1);
+ * if no RCPT was accepted but DATA got 354 anyway, an empty body is ended with `.` at once, as
+ * RFC 2920 §3.1 requires, and the transaction is reset.
+ */
+export async function runSend(request: SendRequest, ctx: SendContext): Promise<SendResult> {
+  const { conn, extensions, timeouts, signal } = { ...ctx, signal: request.signal }
+  signal?.throwIfAborted()
+  const recipients = typeof request.to === 'string' ? [request.to] : [...request.to]
+  if (recipients.length === 0) throw new TypeError('send needs at least one recipient')
+  const server = ctx.serverName ?? 'the server'
+  const params = mailParamsFor(request, recipients, extensions, server, ctx.chunking)
+  const rcptParamsOf = typeof request.rcptParams === 'function' ? request.rcptParams : () => request.rcptParams as RcptParams | undefined
+  const useBdat = params.body === 'BINARYMIME' || (ctx.chunking && extensions.has('CHUNKING'))
+  const mailSpec = spec(formatCommand('MAIL', `FROM:${formatPath(request.from)}`, ...formatMailParams(params)), timeouts.mail)
+  const rcptSpecs = recipients.map((recipient) => {
+    const rcptParams = rcptParamsOf(recipient) ?? {}
+    if ((rcptParams.notify !== undefined || rcptParams.orcpt !== undefined) && !extensions.has('DSN')) {
+      throw unsupported(`NOTIFY/ORCPT for ${recipient} need DSN (RFC 3461), which ${server} does not offer`)
+    }
+    return spec(formatCommand('RCPT', `TO:${formatPath(recipient)}`, ...formatRcptParams(rcptParams)), timeouts.rcpt)
+  })
+  const dataSpec: CommandSpec | undefined = useBdat ? undefined : { ...spec('DATA\r\n', timeouts.dataStart), endsGroup: true }
+
+  const track = async (reply: Promise<Reply>): Promise<Reply> => {
+    const got = await reply
+    ctx.onReply(got)
+    return got
+  }
+  let mailReply: Reply
+  const rcptReplies: Reply[] = []
+  let dataStart: Reply | undefined
+  if (conn.pipelining) {
+    const [mailP, ...rest] = conn.send(dataSpec ? [mailSpec, ...rcptSpecs, dataSpec] : [mailSpec, ...rcptSpecs], signal)
+    mailReply = await track(mailP!)
+    for (let i = 0; i < recipients.length; i++) rcptReplies.push(await track(rest[i]!))
+    if (dataSpec) dataStart = await track(rest[recipients.length]!)
+  } else {
+    mailReply = await track(conn.send([mailSpec], signal)[0]!)
+    if (mailReply.code !== 250) throw replyToError(mailReply, mailSpec.display)
+    for (const rcptSpec of rcptSpecs) rcptReplies.push(await track(conn.send([rcptSpec], signal)[0]!))
+    if (dataSpec && rcptReplies.some(isRcptOk)) dataStart = await track(conn.send([dataSpec], signal)[0]!)
+  }
+
+  const endEmptyData = async (): Promise<void> => {
+    // RFC 2920 §3.1: a pipelined DATA that got 354 must be answered with the terminator, even
+    // though there is nothing to send; the server then refuses the empty message.
+    if (dataStart?.code === 354) await track(conn.send([{ ...spec('.\r\n', timeouts.dataEnd), display: '.', awaits: 'reply to the empty DATA' }], signal)[0]!)
+  }
+  if (mailReply.code !== 250) {
+    await endEmptyData()
+    throw replyToError(mailReply, mailSpec.display)
+  }
+  const accepted: string[] = []
+  const rejected: RecipientRejection[] = []
+  recipients.forEach((recipient, i) => {
+    const reply = rcptReplies[i]!
+    if (isRcptOk(reply)) accepted.push(recipient)
+    else rejected.push({ recipient, error: replyToError(reply, rcptSpecs[i]!.display) })
+  })
+  if (accepted.length === 0) {
+    await endEmptyData()
+    await reset(ctx, signal)
+    const errors = rejected.map((r) => r.error)
+    throw new AggregateError(errors, `${server} refused every recipient: ${errors.map((e) => e.message).join('; ')}`)
+  }
+  if (dataStart && dataStart.code !== 354) {
+    await reset(ctx, signal)
+    throw replyToError(dataStart, 'DATA')
+  }
+
+  const replyCount = ctx.isLmtp ? accepted.length : 1
+  let written: BodyWriteResult
+  if (useBdat) {
+    try {
+      written = await writeBdatBody(conn, request.message, {
+        timeouts, signal, replyCount, binary: params.body === 'BINARYMIME', chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
+      })
+    } catch (err) {
+      if (err instanceof SmtpError && !conn.closedError) await reset(ctx, signal)
+      throw err
+    }
+  } else {
+    written = await writeDataBody(conn, request.message, { timeouts, signal, replyCount })
+  }
+  const final = await collectDataReplies(written.replies, ctx.isLmtp ? accepted : undefined, useBdat ? 'BDAT' : 'DATA')
+  ctx.onReply(final)
+  if (!final.recipients) return { accepted, rejected, reply: final, bytes: written.bytes }
+  const delivered = final.recipients.filter((r) => !r.error).map((r) => r.recipient)
+  for (const r of final.recipients) if (r.error) rejected.push({ recipient: r.recipient, error: r.error })
+  return { accepted: delivered, rejected, reply: final, lmtp: final.recipients, bytes: written.bytes }
+}
+
+/**
+ * Waits for the replies to the end of the data. SMTP: the one reply, a refusal thrown as an
+ * {@link SmtpError}. LMTP (`recipients` given): one reply per recipient, in RCPT order (RFC 2033
+ * §4.2), returned in `recipients`; the call rejects with an AggregateError only when every
+ * recipient was refused.
+ */
+export async function collectDataReplies(replies: readonly Promise<Reply>[], recipients: readonly string[] | undefined, verb: string): Promise<DataReply> {
+  const settled = await Promise.all(replies)
+  if (!recipients) {
+    const reply = settled[0]!
+    if (reply.code !== 250) throw replyToError(reply, verb)
+    return reply
+  }
+  const results: LmtpRecipientReply[] = recipients.map((recipient, i) => {
+    const reply = settled[i]!
+    return reply.code < 400 ? { recipient, reply } : { recipient, reply, error: replyToError(reply, `${verb} for <${recipient}>`) }
+  })
+  const first = results.find((r) => !r.error)
+  if (!first) {
+    const errors = results.map((r) => r.error!)
+    throw new AggregateError(errors, `the message was refused for every recipient: ${errors.map((e) => e.message).join('; ')}`)
+  }
+  return { ...first.reply, recipients: results }
+}
+
+function mailParamsFor(request: SendRequest, recipients: readonly string[], extensions: Extensions, server: string, chunking: boolean): MailParams {
+  const params: { -readonly [K in keyof MailParams]: MailParams[K] } = { ...request.mailParams }
+  const utf8Address = [request.from, ...recipients].find(needsSmtpUtf8)
+  if (utf8Address !== undefined) {
+    if (!extensions.has('SMTPUTF8')) {
+      throw unsupported(`the address ${utf8Address} is not ASCII, which needs SMTPUTF8 (RFC 6531), and ${server} does not offer it`)
+    }
+    params.smtpUtf8 = true
+  }
+  const size = knownSize(request.message)
+  if (size !== undefined) {
+    const max = extensions.maxSize
+    // RFC 1870 §6: refuse before sending rather than send a message the server will refuse.
+    if (max !== undefined && max > 0 && size > max) {
+      throw new SmtpError(552, '5.3.4', `message is ${size} octets, over the limit of ${max} octets that ${server} announced (SIZE ${max}); nothing was sent`)
+    }
+    if (params.size === undefined && extensions.has('SIZE')) params.size = size
+    if (params.body === undefined && hasEightBit(request.message as string | Uint8Array)) params.body = '8BITMIME'
+  }
+  if (params.body === '8BITMIME' && !extensions.has('8BITMIME')) {
+    throw unsupported(`the message has 8-bit octets (BODY=8BITMIME, RFC 6152), and ${server} does not offer 8BITMIME`)
+  }
+  if (params.body === 'BINARYMIME' && !(chunking && extensions.has('CHUNKING') && extensions.has('BINARYMIME'))) {
+    throw unsupported(`BODY=BINARYMIME needs BINARYMIME and CHUNKING (RFC 3030), which ${server} does not offer or chunking is off`)
+  }
+  for (const keyword of extensionsForMailParams(params)) {
+    if (keyword === 'BINARYMIME') continue
+    if (!extensions.has(keyword)) throw unsupported(`the MAIL FROM parameters need ${keyword}, which ${server} does not offer`)
+  }
+  return params
+}
+
+function knownSize(message: MessageSource | RereadableSource): number | undefined {
+  if (typeof message === 'string') return Buffer.byteLength(message, 'utf8')
+  if (message instanceof Uint8Array) return message.length
+  return undefined
+}
+
+function hasEightBit(message: string | Uint8Array): boolean {
+  if (typeof message === 'string') return /[^\x00-\x7f]/.test(message)
+  for (let i = 0; i < message.length; i++) if (message[i]! >= 0x80) return true
+  return false
+}
+
+function isRcptOk(reply: Reply): boolean {
+  return reply.code === 250 || reply.code === 251
+}
+
+function spec(line: string, timeoutMs: number): CommandSpec {
+  return { line, display: line.slice(0, -2), timeoutMs }
+}
+
+function unsupported(message: string): ProtocolError {
+  return new ProtocolError('ERR_SMTP_UNSUPPORTED', message)
+}
+
+async function reset(ctx: SendContext, signal: AbortSignal | undefined): Promise<void> {
+  const reply = await ctx.conn.send([spec('RSET\r\n', ctx.timeouts.command)], signal)[0]!
+  ctx.onReply(reply)
+}
