@@ -2,3 +2,4 @@
 export * from './protocol/index.ts'
 export * from './sasl/index.ts'
 export * from './client/index.ts'
+export * from './dkim/index.ts'
