@@ -1,0 +1,101 @@
+import { setTimeout as delay } from 'node:timers/promises'
+import { SmtpError } from '../protocol/errors.ts'
+import { AuthenticationFailed, createServerMechanism, MalformedSaslMessage } from '../sasl/index.ts'
+import type { Connection } from './connection.ts'
+
+/** True when AUTH may be used on this connection now: over TLS, or with `insecureAuthWithoutTls`. */
+export function isAuthAllowed(conn: Connection): boolean {
+  return conn.info.isTls || conn.options.insecureAuthWithoutTls
+}
+
+const AUTH_ARGS = /^([A-Za-z0-9_-]{1,20})(?: ([^ ]+))?$/
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+
+function decodeBase64(text: string): Buffer | undefined {
+  return BASE64.test(text) ? Buffer.from(text, 'base64') : undefined
+}
+
+/**
+ * AUTH (RFC 4954): runs one SASL exchange through the `smtpkit/sasl` server mechanisms, framing
+ * each challenge as `334 <base64>` and reading each response as a base64 line; `*` cancels
+ * (`501 5.0.0`). An initial response may come with the command, `=` standing for an empty one.
+ * Success is `235 2.7.0`; refused credentials `535 5.7.8` after `limits.authFailureDelayMs`, and
+ * the `limits.maxAuthFailures`-th refusal closes the connection with `421 4.7.0`.
+ */
+export async function auth(conn: Connection, args: string): Promise<void> {
+  const { options } = conn
+  const match = AUTH_ARGS.exec(args)
+  if (!match) return conn.reply(501, '5.5.4', 'Syntax: AUTH <mechanism> [initial-response]')
+  const name = match[1]!.toUpperCase()
+  if (!(options.authMechanisms as readonly string[]).includes(name)) return conn.reply(504, '5.5.4', 'Unrecognized authentication type')
+  let response: Uint8Array | null = null
+  if (match[2] !== undefined) {
+    const decoded = match[2] === '=' ? Buffer.alloc(0) : decodeBase64(match[2])
+    if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data in initial response')
+    response = decoded
+  }
+  const hook = options.auth!
+  let mechanism
+  try {
+    mechanism = createServerMechanism(name, (request) => hook(request, conn.info), { hostname: options.hostname })
+  } catch (error) {
+    conn.reportError(error)
+  }
+  if (!mechanism) return conn.reply(454, '4.7.0', 'Temporary authentication failure')
+  for (;;) {
+    let step
+    try {
+      step = await mechanism.next(response)
+    } catch (error) {
+      if (error instanceof AuthenticationFailed) return refuse(conn, error)
+      if (error instanceof MalformedSaslMessage) {
+        conn.debugLine(`AUTH ${name}: ${error.message}`)
+        return conn.reply(501, '5.5.2', 'Malformed authentication response')
+      }
+      if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return conn.replyError(error)
+      conn.reportError(error)
+      // RFC 4954 §6: 454 4.7.0 for a temporary failure of the authentication machinery.
+      return conn.reply(454, '4.7.0', 'Temporary authentication failure')
+    }
+    if (step.done) {
+      conn.info.authenticatedAs = step.identity
+      return conn.reply(235, '2.7.0', 'Authentication successful')
+    }
+    conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
+    const next = await conn.nextLine(false)
+    switch (next.kind) {
+      case 'line': {
+        conn.debugLine('C: <redacted>')
+        if (next.line.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
+        const text = next.line.toString('latin1')
+        if (text === '*') return conn.reply(501, '5.0.0', 'Authentication cancelled')
+        const decoded = decodeBase64(text)
+        if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data')
+        response = decoded
+        break
+      }
+      case 'too-long':
+        // RFC 4954 §6 registers 5.5.6 for exactly this.
+        return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
+      case 'bare-line-ending':
+        return conn.reply(501, '5.5.2', 'Bare LF or CR in authentication response')
+      case 'timeout':
+        return conn.closeWith(421, '4.4.2', `${options.hostname} Error: timeout exceeded`)
+      default:
+        return conn.close()
+    }
+  }
+}
+
+async function refuse(conn: Connection, error: AuthenticationFailed): Promise<void> {
+  const { limits, hostname } = conn.options
+  conn.authFailures++
+  conn.debugLine(`authentication failed: ${error.message}`)
+  // Slows down guessing; RFC 4954 §6 asks for the same reply whatever the reason.
+  if (limits.authFailureDelayMs > 0) {
+    conn.flush()
+    await delay(limits.authFailureDelayMs)
+  }
+  if (conn.authFailures >= limits.maxAuthFailures) return conn.closeWith(421, '4.7.0', `${hostname} Error: too many authentication failures`)
+  conn.reply(535, '5.7.8', 'Authentication credentials invalid')
+}

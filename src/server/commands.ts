@@ -1,0 +1,223 @@
+import { parseCommand } from '../protocol/command.ts'
+import { SmtpError } from '../protocol/errors.ts'
+import { auth, isAuthAllowed } from './auth.ts'
+import type { Connection } from './connection.ts'
+import { startTls } from './starttls.ts'
+import { bdat, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
+
+/**
+ * A state a command needs. Each is checked by {@link checkPreconditions}, the one place that
+ * turns an unmet need into its reply (mostly `503 5.5.1`, RFC 5321 §4.3.2).
+ */
+export type Need =
+  | 'tls' // requireTls: TLS before mail commands
+  | 'auth' // requireAuth: AUTH before mail commands (RFC 6409 §4.3)
+  | 'hello' // EHLO/HELO/LHLO done
+  | 'idle' // no mail transaction
+  | 'mail' // after MAIL, before any BDAT chunk
+  | 'rcpt' // after an accepted RCPT, before any BDAT chunk
+  | 'rcpt-or-bdat' // after an accepted RCPT, BDAT chunks included
+  | 'tls-offered' // STARTTLS is configured
+  | 'not-tls' // not yet encrypted
+  | 'auth-enabled' // an auth hook is configured
+  | 'auth-allowed' // encrypted, or insecureAuthWithoutTls
+  | 'not-authenticated'
+  | 'chunking' // CHUNKING is offered
+
+/** One command: what it needs, what it does, and (BDAT) what it must still do when refused. */
+export interface CommandSpec {
+  readonly needs: readonly Need[]
+  readonly run: (conn: Connection, args: string, verb: string) => void | Promise<void>
+  /**
+   * Runs before the refusal is sent. BDAT uses it to read and discard its chunk (RFC 3030 §2);
+   * false closes the connection after the refusal.
+   */
+  readonly onRefused?: (conn: Connection, args: string) => Promise<boolean>
+}
+
+const MAIL_GATES: readonly Need[] = ['tls', 'auth']
+
+/** The command table. LHLO exists only in LMTP mode, EHLO and HELO only outside it. */
+export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
+  EHLO: { needs: [], run: hello },
+  HELO: { needs: [], run: hello },
+  LHLO: { needs: [], run: hello },
+  MAIL: { needs: [...MAIL_GATES, 'hello', 'idle'], run: mail },
+  RCPT: { needs: [...MAIL_GATES, 'mail'], run: rcpt },
+  DATA: { needs: [...MAIL_GATES, 'rcpt'], run: data },
+  BDAT: { needs: ['chunking', ...MAIL_GATES, 'rcpt-or-bdat'], run: bdat, onRefused: discardBdatChunk },
+  RSET: { needs: [], run: rset },
+  NOOP: { needs: [], run: noop },
+  QUIT: { needs: [], run: quit },
+  HELP: { needs: [], run: help },
+  VRFY: { needs: MAIL_GATES, run: vrfy },
+  EXPN: { needs: [], run: expn },
+  STARTTLS: { needs: ['tls-offered', 'not-tls', 'idle'], run: startTls },
+  AUTH: { needs: ['auth-enabled', 'auth-allowed', 'hello', 'idle', 'not-authenticated'], run: auth },
+})
+
+function badSequence(text: string): SmtpError {
+  return new SmtpError(503, '5.5.1', text)
+}
+
+/** The reply refusing a command whose needs are not met, or null when they all are. */
+export function checkPreconditions(conn: Connection, needs: readonly Need[]): SmtpError | null {
+  const { phase, options, info } = conn
+  const helloFirst = (): SmtpError => badSequence(`Send ${options.lmtp ? 'LHLO' : 'EHLO/HELO'} first`)
+  for (const need of needs) {
+    switch (need) {
+      case 'tls':
+        if (options.requireTls && !info.isTls) return new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first')
+        break
+      case 'auth':
+        if (options.requireAuth && info.authenticatedAs === undefined) return new SmtpError(530, '5.7.0', 'Authentication required')
+        break
+      case 'hello':
+        if (phase === 'greeting') return helloFirst()
+        break
+      case 'idle':
+        if (conn.transaction !== null) return badSequence('Not allowed during a mail transaction')
+        break
+      case 'mail':
+      case 'rcpt':
+      case 'rcpt-or-bdat':
+        if (phase === 'rcpt' || (phase === 'mail' && need === 'mail') || (phase === 'bdat' && need === 'rcpt-or-bdat')) break
+        if (phase === 'bdat') return badSequence(need === 'rcpt' ? 'DATA not allowed after BDAT (RFC 3030 §2)' : 'Not allowed during BDAT')
+        if (phase === 'mail') return badSequence('Need RCPT command first')
+        return phase === 'greeting' ? helloFirst() : badSequence('Need MAIL command first')
+      case 'tls-offered':
+        if (!options.secureContext) return new SmtpError(502, '5.5.1', 'STARTTLS not available')
+        break
+      case 'not-tls':
+        if (info.isTls) return badSequence('Already using TLS')
+        break
+      case 'auth-enabled':
+        if (!options.auth) return new SmtpError(502, '5.5.1', 'AUTH not available')
+        break
+      case 'auth-allowed':
+        if (!isAuthAllowed(conn)) return new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first')
+        break
+      case 'chunking':
+        if (!options.chunking) return new SmtpError(502, '5.5.1', 'BDAT not available')
+        break
+      case 'not-authenticated':
+        if (info.authenticatedAs !== undefined) return badSequence('Already authenticated')
+        break
+    }
+  }
+  return null
+}
+
+/**
+ * Parses one command line and runs it: the line-length limit, the command table, the shutdown
+ * and unauthenticated-command limits, then the command's preconditions.
+ */
+export async function dispatchCommand(conn: Connection, line: Buffer): Promise<void> {
+  let verb: string
+  let args: string
+  try {
+    ;({ verb, args } = parseCommand(line))
+  } catch {
+    conn.debugLine(`C: ${JSON.stringify(line.subarray(0, 80).toString('latin1'))}`)
+    return conn.reply(500, '5.5.2', 'Syntax error, command unrecognized')
+  }
+  // RFC 4954 §4: AUTH data is a secret; log only the mechanism.
+  conn.debugLine(verb === 'AUTH' && args.includes(' ') ? `C: AUTH ${args.slice(0, args.indexOf(' '))} <redacted>` : `C: ${line.toString('utf8')}`)
+  const { options } = conn
+  const { limits, hostname } = options
+  if (line.length + 2 > (verb === 'AUTH' ? limits.maxAuthLineBytes : limits.maxLineBytes)) return conn.reply(500, '5.5.2', 'Line too long')
+  const spec = Object.hasOwn(commands, verb) && isInMode(verb, options.lmtp) ? commands[verb] : undefined
+  if (!spec) return conn.reply(500, '5.5.2', 'Command unrecognized')
+  if (conn.isShuttingDown && conn.transaction === null) return conn.closeWith(421, '4.3.2', `${hostname} Service shutting down`)
+  if (options.requireAuth && conn.info.authenticatedAs === undefined && verb !== 'QUIT') {
+    if (++conn.unauthenticatedCommands > limits.maxUnauthenticatedCommands) {
+      return conn.closeWith(421, '4.7.0', `${hostname} Error: too many commands without authentication`)
+    }
+  }
+  const refusal = checkPreconditions(conn, spec.needs)
+  if (refusal) {
+    const keepOpen = spec.onRefused ? await spec.onRefused(conn, args) : true
+    conn.replyError(refusal)
+    if (!keepOpen) conn.close()
+    return
+  }
+  await spec.run(conn, args, verb)
+}
+
+function isInMode(verb: string, lmtp: boolean): boolean {
+  if (verb === 'LHLO') return lmtp
+  if (verb === 'EHLO' || verb === 'HELO') return !lmtp
+  return true
+}
+
+// RFC 5321 §4.1.1.1: "EHLO" SP ( Domain / address-literal ). We take any single token: many
+// clients send a bare host name, and the name is only recorded, never trusted.
+const HELLO_ARG = /^[^\s\x00-\x1f\x7f]+$/
+
+async function hello(conn: Connection, args: string, verb: string): Promise<void> {
+  const domain = args.trim()
+  if (!HELLO_ARG.test(domain)) return conn.reply(501, '5.5.4', `Syntax: ${verb} <domain>`)
+  // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it, as RSET would.
+  await resetTransaction(conn)
+  conn.info.helo = domain
+  conn.info.isEsmtp = verb !== 'HELO'
+  conn.phase = 'ready'
+  const { hostname } = conn.options
+  if (verb === 'HELO') return conn.replyRaw(250, hostname)
+  conn.replyRaw(250, [hostname, ...ehloKeywords(conn)])
+}
+
+/** The service extensions to advertise on this connection now (RFC 5321 §4.1.1.1). */
+export function ehloKeywords(conn: Connection): string[] {
+  const { options, info } = conn
+  const out: string[] = []
+  if (options.pipelining) out.push('PIPELINING')
+  out.push(`SIZE ${options.limits.maxMessageBytes}`)
+  if (options.eightBitMime) out.push('8BITMIME')
+  if (options.binaryMime) out.push('BINARYMIME')
+  if (options.chunking) out.push('CHUNKING')
+  if (options.smtpUtf8) out.push('SMTPUTF8')
+  if (options.dsn) out.push('DSN')
+  if (options.enhancedStatusCodes) out.push('ENHANCEDSTATUSCODES')
+  if (options.secureContext && !info.isTls) out.push('STARTTLS')
+  if (options.auth && isAuthAllowed(conn)) out.push(`AUTH ${options.authMechanisms.join(' ')}`)
+  return out
+}
+
+async function rset(conn: Connection, args: string): Promise<void> {
+  if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: RSET (no parameters)')
+  await resetTransaction(conn)
+  conn.reply(250, '2.0.0', 'OK')
+}
+
+function noop(conn: Connection): void {
+  // RFC 5321 §4.1.1.9: a NOOP argument is allowed and ignored.
+  conn.reply(250, '2.0.0', 'OK')
+}
+
+function quit(conn: Connection): void {
+  conn.closeWith(221, '2.0.0', `${conn.options.hostname} closing connection`)
+}
+
+function help(conn: Connection): void {
+  const verbs = Object.keys(commands).filter((verb) => isInMode(verb, conn.options.lmtp))
+  conn.reply(214, '2.0.0', `Supported commands: ${verbs.join(' ')}`)
+}
+
+function expn(conn: Connection): void {
+  // RFC 5321 §3.5.2: EXPN may be disabled; it hands out list membership to anyone who asks.
+  conn.reply(502, '5.5.1', 'EXPN not available')
+}
+
+async function vrfy(conn: Connection, args: string): Promise<void> {
+  const argument = args.trim()
+  if (argument === '') return conn.reply(501, '5.5.4', 'Syntax: VRFY <address>')
+  const { vrfy: hook } = conn.session
+  if (hook) {
+    const result = await conn.runHook(() => hook.call(conn.session, argument))
+    if (!result.ok) return conn.replyError(result.error)
+    if (typeof result.value === 'string') return conn.reply(250, '2.1.5', result.value)
+  }
+  // RFC 5321 §3.5.3: 252 says "cannot verify, but will accept and try".
+  conn.reply(252, '2.5.0', 'Cannot VRFY user, but will accept message and attempt delivery')
+}

@@ -1,0 +1,428 @@
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { defaultEnhancedCode, type EnhancedCode } from '../protocol/enhanced-code.ts'
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { LineSplitter } from '../protocol/line-splitter.ts'
+import { formatReply } from '../protocol/reply.ts'
+import { ByteReader, type ReadStop } from './byte-reader.ts'
+import { dispatchCommand } from './commands.ts'
+import type { ConnectionAddresses, ResolvedServerOptions } from './server-options.ts'
+import type { ConnectionInfo, EnvelopeRecipient, Session } from './session.ts'
+import { describeTls, wrapInTls } from './starttls.ts'
+import { resetTransaction, type Delivery } from './transaction.ts'
+import type { MailParams } from '../protocol/params.ts'
+
+/**
+ * Where a connection is in the protocol (RFC 5321 §3.3). `greeting`: no successful EHLO/HELO yet
+ * (also after STARTTLS); `ready`: greeted, no transaction; `mail` and `rcpt`: a transaction after
+ * MAIL, and after at least one accepted RCPT; `data`: reading a DATA body; `bdat`: between BDAT
+ * chunks; `closing`: nothing more is read.
+ */
+export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'data' | 'bdat' | 'closing'
+
+/** The mail transaction in progress: everything MAIL and RCPT established, and a BDAT delivery. */
+export interface Transaction {
+  readonly from: string
+  readonly mailParams: MailParams
+  readonly recipients: EnvelopeRecipient[]
+  readonly bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME'
+  readonly smtpUtf8: boolean
+  /** The message being received by BDAT, from the first chunk to LAST. */
+  bdat: Delivery | null
+}
+
+/** The next thing the peer sent in command mode. */
+export type NextLine =
+  | { readonly kind: 'line'; readonly line: Buffer }
+  | { readonly kind: 'too-long' | 'bare-line-ending' }
+  | { readonly kind: ReadStop | 'shutdown' }
+
+type MutableInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] }
+
+// Replies that mean the peer got the protocol wrong; they count towards limits.maxBadCommands.
+const BAD_COMMAND_CODES = new Set([500, 501, 502, 503, 504, 555])
+// How long a closing connection waits for the peer to close before destroying the socket.
+const CLOSE_GRACE_MS = 2000
+// Flush queued replies early when they reach this size, so one big pipelined read cannot build an
+// unbounded reply buffer (RFC 2920 §3.1 asks servers not to deadlock either way).
+const MAX_QUEUED_REPLY_BYTES = 64 * 1024
+
+let lastId = 0
+const idPrefix = randomBytes(3).toString('hex')
+
+/**
+ * One SMTP connection over any Duplex: the read loop, the protocol state (`phase` and
+ * `transaction`, the only two pieces), reply batching, timeouts and closing. The command
+ * handlers in `commands.ts`, `transaction.ts`, `auth.ts` and `starttls.ts` act on it.
+ *
+ * Replies are queued and written in one `write` whenever the connection is about to wait for the
+ * peer, so a pipelined group (RFC 2920) gets its replies in one packet; reading stops while more
+ * than `limits.maxPendingReplyBytes` of replies sit unread by the peer.
+ */
+export class Connection {
+  readonly options: ResolvedServerOptions
+  readonly info: MutableInfo
+  phase: Phase = 'greeting'
+  transaction: Transaction | null = null
+  session: Session = {}
+  badCommands = 0
+  authFailures = 0
+  transactionCount = 0
+  unauthenticatedCommands = 0
+  /** Settles when the underlying stream has closed. */
+  readonly closed: Promise<void>
+  #stream: Duplex
+  #raw: Duplex
+  #reader: ByteReader
+  readonly #splitter: LineSplitter
+  #out: string[] = []
+  #outBytes = 0
+  #shuttingDown = false
+  readonly #shutdown = new AbortController()
+  readonly #implicitTls: boolean
+  #resolveClosed!: () => void
+  #sessionClosed = false
+
+  constructor(stream: Duplex, options: ResolvedServerOptions, init: { implicitTls: boolean; addresses: ConnectionAddresses }) {
+    this.options = options
+    this.#stream = this.#raw = stream
+    this.#implicitTls = init.implicitTls
+    this.#reader = new ByteReader(stream)
+    const { limits } = options
+    this.#splitter = new LineSplitter({ maxLineBytes: Math.max(limits.maxLineBytes, limits.maxAuthLineBytes) })
+    this.info = {
+      id: `${idPrefix}${(++lastId).toString(36).padStart(6, '0')}`,
+      remoteAddress: init.addresses.remoteAddress ?? '',
+      remotePort: init.addresses.remotePort ?? 0,
+      localAddress: init.addresses.localAddress ?? '',
+      localPort: init.addresses.localPort ?? 0,
+      isTls: false,
+      tls: undefined,
+      helo: undefined,
+      isEsmtp: false,
+      authenticatedAs: undefined,
+    }
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve
+    })
+    this.#watch(stream)
+  }
+
+  #watch(stream: Duplex): void {
+    // A socket error must never crash the process; the reader sees it as the end of input.
+    stream.on('error', (error) => this.#debug(`socket error: ${error.message}`))
+    stream.once('close', () => {
+      if (stream === this.#stream) {
+        if (this.#raw !== stream) this.#raw.destroy()
+        this.#resolveClosed()
+      }
+    })
+  }
+
+  /** Serves the connection until it closes. Never rejects. */
+  async run(): Promise<void> {
+    try {
+      if (!(await this.#prepare())) return
+      await this.#commandLoop()
+    } catch (error) {
+      this.reportError(error)
+    } finally {
+      this.close()
+      await this.#closeSession()
+    }
+  }
+
+  async #prepare(): Promise<boolean> {
+    const { beforeGreeting, newSession, hostname, lmtp } = this.options
+    if (beforeGreeting) {
+      const addresses = await beforeGreeting(
+        {
+          read: async (timeoutMs) => {
+            const chunk = await this.#reader.read(timeoutMs, this.#shutdown.signal)
+            return typeof chunk === 'string' ? null : chunk
+          },
+          unread: (bytes) => this.#reader.unread(bytes),
+          signal: this.#shutdown.signal,
+        },
+        this.#stream,
+      )
+      if (addresses) Object.assign(this.info, withoutUndefined(addresses))
+      if (this.#shuttingDown) return false
+    }
+    if (this.#implicitTls && !(await this.upgradeToTls())) return false
+    if (newSession) {
+      try {
+        this.session = await newSession(this.info)
+      } catch (error) {
+        // RFC 5321 §3.1: a server that will not serve this client may say so instead of greeting.
+        if (error instanceof SmtpError && error.code >= 400 && error.code < 600) this.replyError(error)
+        else {
+          this.reportError(error)
+          this.reply(421, '4.3.0', `${hostname} Service not available`)
+        }
+        return false
+      }
+    }
+    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'} ready`)
+    return true
+  }
+
+  async #commandLoop(): Promise<void> {
+    const { limits, hostname } = this.options
+    while (this.phase !== 'closing') {
+      const next = await this.nextLine(true)
+      switch (next.kind) {
+        case 'line':
+          await dispatchCommand(this, next.line)
+          break
+        case 'too-long':
+          this.reply(500, '5.5.2', 'Line too long')
+          break
+        case 'bare-line-ending':
+          this.reply(500, '5.5.2', 'Bare LF or CR in command; use CRLF line endings')
+          break
+        case 'timeout':
+          return this.closeWith(421, '4.4.2', `${hostname} Error: timeout exceeded`)
+        case 'shutdown':
+        case 'aborted':
+          return this.closeWith(421, '4.3.2', `${hostname} Service shutting down`)
+        case 'end':
+          return
+      }
+      if (this.badCommands >= limits.maxBadCommands && (this.phase as Phase) !== 'closing') {
+        return this.closeWith(421, '4.7.0', `${hostname} Error: too many errors`)
+      }
+    }
+  }
+
+  /** True once `shutdown` was called: the next command outside a transaction gets `421 4.3.2`. */
+  get isShuttingDown(): boolean {
+    return this.#shuttingDown
+  }
+
+  /**
+   * The next command line (or AUTH response). With `isCommand`, a shutdown ends the wait when no
+   * transaction is open. Line errors consume the bad line.
+   */
+  async nextLine(isCommand: boolean): Promise<NextLine> {
+    for (;;) {
+      try {
+        const line = this.#splitter.readLine()
+        if (line) return { kind: 'line', line }
+      } catch (error) {
+        if (!(error instanceof ProtocolError)) throw error
+        return { kind: error.code === 'ERR_SMTP_LINE_TOO_LONG' ? 'too-long' : 'bare-line-ending' }
+      }
+      const idle = isCommand && this.transaction === null
+      if (idle && this.#shuttingDown) return { kind: 'shutdown' }
+      const chunk = await this.#read(this.options.limits.commandTimeoutMs, idle ? this.#shutdown.signal : undefined)
+      if (typeof chunk === 'string') return { kind: chunk }
+      this.#splitter.push(chunk)
+    }
+  }
+
+  /** The next bytes of message data: what the line reader holds first, then the socket. */
+  async readData(): Promise<Buffer | ReadStop> {
+    const buffered = this.#splitter.takeBuffered()
+    if (buffered.length > 0) return buffered
+    return this.#read(this.options.limits.dataTimeoutMs)
+  }
+
+  /** Gives back bytes read past the end of message data: pipelined commands. */
+  unreadData(rest: Buffer): void {
+    if (rest.length > 0) this.#splitter.push(rest)
+  }
+
+  async #read(timeoutMs: number, signal?: AbortSignal): Promise<Buffer | ReadStop> {
+    this.flush()
+    const stream = this.#stream
+    if (stream.writableLength > this.options.limits.maxPendingReplyBytes && !stream.destroyed) {
+      // The peer is not reading its replies: stop reading its commands until it does.
+      const done = new AbortController()
+      try {
+        await Promise.race([
+          once(stream, 'drain', { signal: AbortSignal.any([done.signal, AbortSignal.timeout(Math.min(timeoutMs, 2 ** 31 - 1))]) }),
+          once(stream, 'close', { signal: done.signal }),
+        ])
+      } catch {
+        return stream.destroyed ? 'end' : 'timeout'
+      } finally {
+        done.abort()
+      }
+      if (stream.destroyed) return 'end'
+    }
+    return this.#reader.read(timeoutMs, signal)
+  }
+
+  /** Queues a reply; the enhanced code is dropped when enhanced status codes are off. */
+  reply(code: number, enhancedCode: EnhancedCode | undefined, text: string | readonly string[]): void {
+    if (BAD_COMMAND_CODES.has(code)) this.badCommands++
+    this.#queue(code, this.options.enhancedStatusCodes ? enhancedCode : undefined, text)
+  }
+
+  /** Queues the reply an SmtpError stands for, with the default enhanced code for its code if it has none. */
+  replyError(error: SmtpError): void {
+    this.reply(error.code, error.enhancedCode ?? defaultEnhancedCode(error.code), error.lines)
+  }
+
+  /** Queues a reply that never carries an enhanced code: the greeting, EHLO, 334, 354 (RFC 2034 §3). */
+  replyRaw(code: number, text: string | readonly string[]): void {
+    this.#queue(code, undefined, text)
+  }
+
+  #queue(code: number, enhancedCode: EnhancedCode | undefined, text: string | readonly string[]): void {
+    if (this.#stream.writableEnded) return
+    // Hook-supplied text must not break the framing: no CR or other controls in a reply line.
+    const lines = (typeof text === 'string' ? text.split('\n') : text).map((line) => line.replace(/[\x00-\x1f\x7f]/g, ' '))
+    const wire = formatReply(code, enhancedCode, lines)
+    if (this.options.debug) for (const line of wire.slice(0, -2).split('\r\n')) this.#debug(`S: ${line}`)
+    this.#out.push(wire)
+    this.#outBytes += wire.length
+    if (this.#outBytes >= MAX_QUEUED_REPLY_BYTES) this.flush()
+  }
+
+  /** Writes every queued reply in one write. */
+  flush(): void {
+    if (this.#out.length === 0) return
+    const data = this.#out.length === 1 ? this.#out[0]! : this.#out.join('')
+    this.#out = []
+    this.#outBytes = 0
+    if (!this.#stream.destroyed && !this.#stream.writableEnded) this.#stream.write(data, 'latin1')
+  }
+
+  /** Logs a line of the transcript through the `debug` option. */
+  debugLine(line: string): void {
+    this.#debug(line)
+  }
+
+  #debug(line: string): void {
+    const { debug } = this.options
+    if (!debug) return
+    try {
+      debug(line, this.info)
+    } catch (error) {
+      this.reportError(error)
+    }
+  }
+
+  /** Passes an internal error to `onError`, which must not throw either. */
+  reportError(error: unknown): void {
+    try {
+      this.options.onError(error, this.info)
+    } catch {
+      // Nowhere left to report it.
+    }
+  }
+
+  /**
+   * Runs a session hook. Its SmtpError becomes the reply; any other error goes to `onError`
+   * (unless `isExpected` says the server itself caused it) and becomes `451 4.3.0`.
+   */
+  async runHook<T>(
+    call: () => T | Promise<T>,
+    isExpected?: (error: unknown) => boolean,
+  ): Promise<{ ok: true; value: T } | { ok: false; error: SmtpError }> {
+    try {
+      return { ok: true, value: await call() }
+    } catch (error) {
+      return { ok: false, error: this.toReplyError(error, isExpected) }
+    }
+  }
+
+  /** What to send for an error a hook threw; see {@link Connection.runHook}. */
+  toReplyError(error: unknown, isExpected?: (error: unknown) => boolean): SmtpError {
+    if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return error
+    if (!isExpected?.(error)) this.reportError(error)
+    return new SmtpError(451, '4.3.0', 'Local error in processing')
+  }
+
+  /**
+   * Switches the connection to TLS (STARTTLS after its 220, or implicit TLS): writes what is
+   * queued, throws away every byte the peer sent ahead of the handshake (RFC 3207 §4.2,
+   * CVE-2011-0411), and reads only from the TLS layer afterwards. False when the handshake
+   * failed; the connection is then destroyed.
+   */
+  async upgradeToTls(): Promise<boolean> {
+    this.flush()
+    const plain = this.#stream
+    const discarded = this.#splitter.takeBuffered().length + this.#reader.detach().reduce((n, b) => n + b.length, 0)
+    if (discarded > 0) this.#debug(`discarded ${discarded} bytes sent ahead of the TLS handshake`)
+    let secure: TLSSocket
+    try {
+      secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs)
+    } catch (error) {
+      this.#debug(`TLS handshake failed: ${(error as Error).message}`)
+      this.destroy()
+      return false
+    }
+    this.#stream = secure
+    this.#reader = new ByteReader(secure)
+    this.#watch(secure)
+    if (plain.destroyed) {
+      secure.destroy()
+      return false
+    }
+    this.info.isTls = true
+    this.info.tls = describeTls(secure)
+    return true
+  }
+
+  /** Queues a final reply and closes. */
+  closeWith(code: number, enhancedCode: EnhancedCode, text: string): void {
+    this.reply(code, enhancedCode, text)
+    this.close()
+  }
+
+  /** Closes gracefully: writes what is queued, ends the stream, and destroys it if the peer lingers. */
+  close(): void {
+    const stream = this.#stream
+    if (this.phase === 'closing' && (stream.writableEnded || stream.destroyed)) return
+    this.phase = 'closing'
+    this.flush()
+    this.#shutdown.abort()
+    if (stream.destroyed) return
+    stream.end()
+    // Keep reading (and discarding) so unread pipelined bytes do not turn our FIN into a reset
+    // that could lose the last reply; destroy if the peer does not close in time.
+    this.#reader.detach()
+    stream.resume()
+    const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS)
+    timer.unref()
+    stream.once('close', () => clearTimeout(timer))
+  }
+
+  /** Closes at once, without a reply: for a forced shutdown. */
+  destroy(): void {
+    this.phase = 'closing'
+    this.transaction?.bdat?.abort(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the connection was closed'))
+    this.#shutdown.abort()
+    this.#stream.destroy()
+    this.#raw.destroy()
+  }
+
+  /**
+   * Graceful shutdown (`Server.close`): an idle connection gets `421 4.3.2` now; one inside a
+   * transaction finishes it and gets `421 4.3.2` at its next command.
+   */
+  shutdown(): void {
+    this.#shuttingDown = true
+    if (this.transaction === null) this.#shutdown.abort()
+  }
+
+  async #closeSession(): Promise<void> {
+    if (this.#sessionClosed) return
+    this.#sessionClosed = true
+    if (this.transaction) await resetTransaction(this)
+    const { close } = this.session
+    if (close) {
+      const result = await this.runHook(() => close.call(this.session))
+      if (!result.ok && result.error.code !== 451) this.#debug(`close hook threw ${result.error.message}`)
+    }
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
+}

@@ -1,0 +1,163 @@
+import { hostname as osHostname } from 'node:os'
+import type { Duplex } from 'node:stream'
+import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls'
+import { serverMechanismNames, type AuthRequest, type AuthResult, type ScramLookup, type ServerMechanismName } from '../sasl/index.ts'
+import { resolveServerLimits, type ServerLimits } from './limits.ts'
+import type { ConnectionInfo, Session } from './session.ts'
+
+/** The server's authentication hook: the SASL request plus the connection it came on. */
+export type AuthHook = (request: AuthRequest, conn: ConnectionInfo) => AuthResult | ScramLookup | Promise<AuthResult | ScramLookup>
+
+/** Addresses that a hook run before the greeting (a PROXY protocol reader) may replace. */
+export interface ConnectionAddresses {
+  readonly remoteAddress?: string
+  readonly remotePort?: number
+  readonly localAddress?: string
+  readonly localPort?: number
+}
+
+/**
+ * What a {@link ServerOptions.beforeGreeting} hook gets: the raw bytes of the connection before
+ * anything is sent, and a way to give back the bytes it read past what it needed.
+ */
+export interface PreGreetingInput {
+  /** The next bytes from the peer, or null when it closed or `timeoutMs` passed. */
+  read(timeoutMs: number): Promise<Buffer | null>
+  /** Puts bytes back: the SMTP conversation reads them first. */
+  unread(bytes: Buffer): void
+  /** Aborts when the server shuts down; a reader waiting on the stream itself should stop then. */
+  readonly signal: AbortSignal
+}
+
+/** The SASL mechanisms the server can offer. */
+export type ServerAuthMechanism = ServerMechanismName
+
+/** Options of `new Server()`. Every one is optional. */
+export interface ServerOptions {
+  /** The name the server gives in its greeting and replies. Default: the machine's host name. */
+  hostname?: string
+  /**
+   * TLS key and certificate (any `tls.createSecureContext` options, plus `requestCert` and
+   * `rejectUnauthorized` for client certificates). With it, STARTTLS is offered (RFC 3207), and
+   * `listen({ implicitTls: true })` serves port-465 style implicit TLS (RFC 8314).
+   */
+  tls?: TlsOptions
+  /** Abuse limits; see {@link ServerLimits} for each default. */
+  limits?: Partial<ServerLimits>
+  /** Makes the {@link Session} for a connection. Default: a session that accepts every message and discards it. */
+  newSession?: (conn: ConnectionInfo) => Session | Promise<Session>
+  /** Checks credentials; enables AUTH (RFC 4954) with {@link ServerOptions.authMechanisms}. */
+  auth?: AuthHook
+  /**
+   * The mechanisms offered when `auth` is set, in order. Default `['PLAIN', 'LOGIN']`, which work
+   * with any password check. CRAM-MD5 and SCRAM-SHA-256 need the hook to look up a stored secret.
+   */
+  authMechanisms?: readonly ServerAuthMechanism[]
+  /** Message submission (RFC 6409 §4.3): MAIL before AUTH gets `530 5.7.0`. Default false. */
+  requireAuth?: boolean
+  /** Refuse mail commands until STARTTLS (`530 5.7.0 Must issue a STARTTLS command first`). Default false. */
+  requireTls?: boolean
+  /** Offer AUTH on a connection without TLS, which exposes passwords. Default false. */
+  insecureAuthWithoutTls?: boolean
+  /** Speak LMTP (RFC 2033): LHLO instead of EHLO/HELO, and one DATA reply per recipient. Default false. */
+  lmtp?: boolean
+  /** Put RFC 3463 enhanced status codes on replies and advertise ENHANCEDSTATUSCODES (RFC 2034). Default true. */
+  enhancedStatusCodes?: boolean
+  /** Advertise PIPELINING (RFC 2920). Commands are processed in order either way. Default true. */
+  pipelining?: boolean
+  /** Advertise 8BITMIME (RFC 6152) and accept BODY=8BITMIME. Default true. */
+  eightBitMime?: boolean
+  /** Advertise BINARYMIME (RFC 3030) and accept BODY=BINARYMIME; needs `chunking`. Default true. */
+  binaryMime?: boolean
+  /** Advertise CHUNKING (RFC 3030) and accept BDAT. Default true. */
+  chunking?: boolean
+  /** Advertise SMTPUTF8 (RFC 6531) and accept UTF-8 addresses with the SMTPUTF8 parameter. Default true. */
+  smtpUtf8?: boolean
+  /** Advertise DSN (RFC 3461) and accept RET, ENVID, NOTIFY and ORCPT. Default true. */
+  dsn?: boolean
+  /**
+   * Accept messages with bare LF or bare CR, normalising them to CRLF, instead of rejecting them
+   * (RFC 5321 §2.3.8). They still never end the data (SMTP smuggling). Default false.
+   */
+  insecureAcceptBareLineEndings?: boolean
+  /** Errors thrown by hooks (other than SmtpError) and other internal failures. Default: console.error. */
+  onError?: (error: unknown, conn: ConnectionInfo | undefined) => void
+  /** Receives the wire transcript, `C: ...` and `S: ...` lines, with AUTH data redacted. */
+  debug?: (line: string, conn: ConnectionInfo) => void
+  /**
+   * Runs on each new connection before the TLS handshake (implicit TLS) and the greeting: the
+   * place for a PROXY protocol reader. It may read bytes, give back those it does not use, and
+   * return the addresses to record. Throwing closes the connection without a greeting.
+   */
+  beforeGreeting?: (input: PreGreetingInput, stream: Duplex) => Promise<ConnectionAddresses | void>
+}
+
+/** {@link ServerOptions} with every default applied: what connections read. */
+export interface ResolvedServerOptions {
+  readonly hostname: string
+  readonly limits: ServerLimits
+  readonly tls: TlsOptions | undefined
+  readonly secureContext: SecureContext | undefined
+  readonly newSession: ((conn: ConnectionInfo) => Session | Promise<Session>) | undefined
+  readonly auth: AuthHook | undefined
+  readonly authMechanisms: readonly ServerAuthMechanism[]
+  readonly requireAuth: boolean
+  readonly requireTls: boolean
+  readonly insecureAuthWithoutTls: boolean
+  readonly lmtp: boolean
+  readonly enhancedStatusCodes: boolean
+  readonly pipelining: boolean
+  readonly eightBitMime: boolean
+  readonly binaryMime: boolean
+  readonly chunking: boolean
+  readonly smtpUtf8: boolean
+  readonly dsn: boolean
+  readonly insecureAcceptBareLineEndings: boolean
+  readonly onError: (error: unknown, conn: ConnectionInfo | undefined) => void
+  readonly debug: ((line: string, conn: ConnectionInfo) => void) | undefined
+  readonly beforeGreeting: ServerOptions['beforeGreeting']
+}
+
+const MECHANISMS: readonly string[] = serverMechanismNames
+// RFC 5321 §4.1.2 Domain, or an address literal: what may follow "220 " as our name.
+const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.Iv]+\])$/
+
+function defaultOnError(error: unknown, conn: ConnectionInfo | undefined): void {
+  console.error(`smtpkit server${conn ? ` [${conn.id}]` : ''}:`, error)
+}
+
+/** Applies the defaults and checks the options; a TypeError or RangeError names the bad one. */
+export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  const hostname = options.hostname ?? osHostname()
+  if (!HOSTNAME.test(hostname)) throw new TypeError(`hostname must be a domain name or address literal, got ${JSON.stringify(hostname)}`)
+  const authMechanisms = options.authMechanisms ?? ['PLAIN', 'LOGIN']
+  for (const name of authMechanisms) {
+    if (!MECHANISMS.includes(name)) throw new TypeError(`authMechanisms: unknown mechanism ${JSON.stringify(name)}; known are ${MECHANISMS.join(', ')}`)
+  }
+  if (options.requireAuth === true && options.auth === undefined) throw new TypeError('requireAuth needs an auth hook')
+  const tls = options.tls
+  return Object.freeze({
+    hostname,
+    limits: resolveServerLimits(options.limits),
+    tls,
+    secureContext: tls ? createSecureContext(tls) : undefined,
+    newSession: options.newSession,
+    auth: options.auth,
+    authMechanisms: Object.freeze([...authMechanisms]),
+    requireAuth: options.requireAuth ?? false,
+    requireTls: options.requireTls ?? false,
+    insecureAuthWithoutTls: options.insecureAuthWithoutTls ?? false,
+    lmtp: options.lmtp ?? false,
+    enhancedStatusCodes: options.enhancedStatusCodes ?? true,
+    pipelining: options.pipelining ?? true,
+    eightBitMime: options.eightBitMime ?? true,
+    binaryMime: (options.binaryMime ?? true) && (options.chunking ?? true),
+    chunking: options.chunking ?? true,
+    smtpUtf8: options.smtpUtf8 ?? true,
+    dsn: options.dsn ?? true,
+    insecureAcceptBareLineEndings: options.insecureAcceptBareLineEndings ?? false,
+    onError: options.onError ?? defaultOnError,
+    debug: options.debug,
+    beforeGreeting: options.beforeGreeting,
+  })
+}

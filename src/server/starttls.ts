@@ -1,0 +1,76 @@
+import type { Duplex } from 'node:stream'
+import { TLSSocket } from 'node:tls'
+import type { Connection } from './connection.ts'
+import type { ResolvedServerOptions } from './server-options.ts'
+import type { TlsInfo } from './session.ts'
+import { resetTransaction } from './transaction.ts'
+
+/**
+ * STARTTLS (RFC 3207): `220 2.0.0`, then the handshake on the same stream. Whatever the client
+ * pipelined after the command is thrown away unread (§4.2; CVE-2011-0411), and the session
+ * starts over: the EHLO name, any authentication and the transaction are forgotten, so the
+ * client must send EHLO again.
+ */
+export async function startTls(conn: Connection, args: string): Promise<void> {
+  if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: STARTTLS (no parameters)')
+  conn.reply(220, '2.0.0', 'Ready to start TLS')
+  if (!(await conn.upgradeToTls())) return
+  await resetTransaction(conn)
+  conn.info.helo = undefined
+  conn.info.isEsmtp = false
+  conn.info.authenticatedAs = undefined
+  conn.phase = 'greeting'
+}
+
+/**
+ * Starts server-side TLS on `stream` (a plain socket, or any Duplex) with the server's context,
+ * and settles once the handshake is done. Rejects when it fails, the stream closes, or
+ * `timeoutMs` passes; the TLS socket is destroyed then.
+ */
+export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, timeoutMs: number): Promise<TLSSocket> {
+  const { tls, secureContext } = options
+  if (!tls || !secureContext) throw new Error('TLS is not configured (the server has no tls option)')
+  const socket = new TLSSocket(stream, {
+    isServer: true,
+    secureContext,
+    requestCert: tls.requestCert ?? false,
+    rejectUnauthorized: tls.rejectUnauthorized ?? true,
+    ...(tls.SNICallback ? { SNICallback: tls.SNICallback } : {}),
+    ...(tls.ALPNProtocols ? { ALPNProtocols: tls.ALPNProtocols } : {}),
+  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, 2 ** 31 - 1))
+      const onSecure = (): void => done()
+      const onError = (error: Error): void => done(error)
+      const onClose = (): void => done(new Error('the connection closed during the TLS handshake'))
+      function done(error?: Error): void {
+        clearTimeout(timer)
+        socket.off('secure', onSecure)
+        socket.off('error', onError)
+        socket.off('close', onClose)
+        if (error) reject(error)
+        else resolve()
+      }
+      socket.on('secure', onSecure)
+      socket.on('error', onError)
+      socket.on('close', onClose)
+    })
+  } catch (error) {
+    socket.on('error', () => {})
+    socket.destroy()
+    throw error
+  }
+  return socket
+}
+
+/** The TLS details recorded in `ConnectionInfo.tls`. */
+export function describeTls(socket: TLSSocket): TlsInfo {
+  const cert = socket.getPeerCertificate()
+  return {
+    protocol: socket.getProtocol(),
+    cipher: socket.getCipher().name,
+    peerCertificate: cert && Object.keys(cert).length > 0 ? cert : undefined,
+    authorized: socket.authorized,
+  }
+}

@@ -1,0 +1,362 @@
+import { needsSmtpUtf8, parsePath, splitPathAndParams } from '../protocol/address.ts'
+import { CrlfNormalizer, DotDecoder } from '../protocol/dot-stuffing.ts'
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { extensionsForMailParams, parseMailParams, parseRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
+import { isAuthAllowed } from './auth.ts'
+import type { ReadStop } from './byte-reader.ts'
+import type { Connection, Transaction } from './connection.ts'
+import { MessageStream } from './message-stream.ts'
+import type { DataResult, Envelope } from './session.ts'
+
+function tooBig(): SmtpError {
+  return new SmtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size')
+}
+
+/**
+ * One message on its way to `Session.data()`: the stream, the hook's promise, and the failure
+ * (if any) that decides the reply whatever the hook returns.
+ */
+export class Delivery {
+  readonly stream = new MessageStream()
+  /** Octets received so far (BDAT: declared chunk sizes read). */
+  bytes = 0
+  #failure: Error | undefined
+  readonly #hook: Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError }>
+
+  constructor(conn: Connection, envelope: Envelope) {
+    const { session } = conn
+    const hook = session.data
+    if (hook) {
+      // An error we destroyed the stream with, coming back out of the hook, is not the hook's fault.
+      const isOurs = (error: unknown): boolean =>
+        this.#failure !== undefined && (error === this.#failure || (error as { cause?: unknown } | null)?.cause === this.#failure)
+      this.#hook = conn.runHook(() => hook.call(session, this.stream, envelope), isOurs)
+      void this.#hook.then(() => this.stream.drain())
+    } else {
+      this.stream.drain()
+      this.#hook = Promise.resolve({ ok: true, value: undefined })
+    }
+  }
+
+  /** The error that ended delivery early (size, bare line ending, abort), if any. */
+  get failure(): Error | undefined {
+    return this.#failure
+  }
+
+  /** Passes body bytes on, waiting while the consumer is behind. Ignored after a failure. */
+  async write(chunk: Buffer): Promise<void> {
+    if (this.#failure !== undefined || chunk.length === 0) return
+    if (!this.stream.write(chunk)) await this.stream.demand()
+  }
+
+  /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */
+  abort(error: Error): void {
+    if (this.#failure !== undefined) return
+    this.#failure = error
+    this.stream.destroy(error)
+  }
+
+  /** Ends the stream (unless it failed) and waits for the hook to settle. */
+  async finish(): Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError }> {
+    if (this.#failure === undefined) this.stream.finish()
+    return this.#hook
+  }
+}
+
+/**
+ * Drops the transaction (if any), failing a BDAT message in progress, and tells the session.
+ * Returns to `ready`, or to `greeting` before EHLO. For RSET, EHLO/HELO, STARTTLS and closing.
+ */
+export async function resetTransaction(conn: Connection): Promise<void> {
+  const tx = conn.transaction
+  conn.transaction = null
+  if (conn.phase !== 'closing') conn.phase = conn.info.helo === undefined ? 'greeting' : 'ready'
+  if (!tx) return
+  tx.bdat?.abort(new SmtpError(451, '4.3.0', 'Transaction abandoned'))
+  const { reset } = conn.session
+  if (reset) {
+    const result = await conn.runHook(() => reset.call(conn.session))
+    if (!result.ok && result.error.code !== 451) conn.debugLine(`reset hook refused: ${result.error.message}`)
+  }
+}
+
+function envelopeOf(tx: Transaction, isBdat: boolean): Envelope {
+  return Object.freeze({
+    from: tx.from,
+    mailParams: tx.mailParams,
+    recipients: Object.freeze([...tx.recipients]),
+    bodyType: tx.bodyType,
+    smtpUtf8: tx.smtpUtf8,
+    isBdat,
+  })
+}
+
+// RFC 5321 §4.1.1.2 has no space after the colon; enough clients send one that we allow it.
+function afterKeyword(args: string, keyword: string): string | undefined {
+  if (args.length < keyword.length || args.slice(0, keyword.length).toUpperCase() !== keyword) return undefined
+  return args.slice(keyword.length).replace(/^ +/, '')
+}
+
+function isOffered(conn: Connection, extension: string): boolean {
+  const { options } = conn
+  switch (extension) {
+    case 'SIZE':
+      return true
+    case '8BITMIME':
+      return options.eightBitMime
+    case 'BINARYMIME':
+      return options.binaryMime
+    case 'SMTPUTF8':
+      return options.smtpUtf8
+    case 'DSN':
+      return options.dsn
+    case 'AUTH':
+      return options.auth !== undefined && isAuthAllowed(conn)
+    default:
+      return false
+  }
+}
+
+function parseOrReply<T>(conn: Connection, parse: () => T): T | undefined {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof SmtpError) conn.replyError(error)
+    else throw error
+    return undefined
+  }
+}
+
+/** MAIL FROM (RFC 5321 §4.1.1.2): starts a transaction. */
+export async function mail(conn: Connection, args: string): Promise<void> {
+  const { options } = conn
+  const { limits } = options
+  const rest = afterKeyword(args, 'FROM:')
+  if (rest === undefined) return conn.reply(501, '5.5.4', 'Syntax: MAIL FROM:<address> [parameters]')
+  let split: { path: string; params: string }
+  try {
+    split = splitPathAndParams(rest)
+  } catch (error) {
+    return conn.reply(501, '5.1.7', `Bad sender address syntax: ${(error as Error).message}`)
+  }
+  // RFC 1870 allows 20 digits, more than parseMailParams can hold exactly; any such size is too big.
+  if (/(?:^| )SIZE=\d{16,20}(?: |$)/i.test(split.params) && options.limits.maxMessageBytes < 1e15) return conn.replyError(tooBig())
+  const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
+  if (!params) return
+  const missing = extensionsForMailParams(params).find((extension) => !isOffered(conn, extension))
+  if (missing) return conn.reply(555, '5.5.4', `Parameter not supported: it needs ${missing}, which is not offered`)
+  // RFC 1870 §6.1: refuse a declared size over the limit before any data is sent.
+  if (params.size !== undefined && params.size > limits.maxMessageBytes) return conn.replyError(tooBig())
+  const smtpUtf8 = params.smtpUtf8 === true
+  // RFC 6531 §3.5: a UTF-8 address without the SMTPUTF8 parameter.
+  if (!smtpUtf8 && needsSmtpUtf8(split.path)) return conn.reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter')
+  let from: string
+  try {
+    from = parsePath(split.path, { allowNull: true, allowUtf8: smtpUtf8 }).address
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error
+    return conn.reply(501, '5.1.7', `Bad sender address syntax: ${error.message}`)
+  }
+  if (conn.transactionCount >= limits.maxTransactionsPerConnection) {
+    return conn.closeWith(421, '4.7.0', `${options.hostname} Error: too many messages in one connection`)
+  }
+  const hook = conn.session.mail
+  if (hook) {
+    const result = await conn.runHook(() => hook.call(conn.session, from, params))
+    if (!result.ok) return conn.replyError(result.error)
+  }
+  conn.transactionCount++
+  conn.transaction = { from, mailParams: params, recipients: [], bodyType: params.body ?? '7BIT', smtpUtf8, bdat: null }
+  conn.phase = 'mail'
+  conn.reply(250, '2.1.0', 'Sender OK')
+}
+
+/** RCPT TO (RFC 5321 §4.1.1.3): adds a recipient. */
+export async function rcpt(conn: Connection, args: string): Promise<void> {
+  const tx = conn.transaction!
+  const rest = afterKeyword(args, 'TO:')
+  if (rest === undefined) return conn.reply(501, '5.5.4', 'Syntax: RCPT TO:<address> [parameters]')
+  let split: { path: string; params: string }
+  try {
+    split = splitPathAndParams(rest)
+  } catch (error) {
+    return conn.reply(501, '5.1.3', `Bad recipient address syntax: ${(error as Error).message}`)
+  }
+  const params = parseOrReply<RcptParams>(conn, () => parseRcptParams(split.params))
+  if (!params) return
+  if ((params.notify !== undefined || params.orcpt !== undefined) && !conn.options.dsn) {
+    return conn.reply(555, '5.5.4', 'Parameter not supported: it needs DSN, which is not offered')
+  }
+  // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client may try the rest later.
+  if (tx.recipients.length >= conn.options.limits.maxRecipients) return conn.reply(452, '4.5.3', 'Too many recipients')
+  if (!tx.smtpUtf8 && needsSmtpUtf8(split.path)) return conn.reply(553, '5.6.7', 'Non-ASCII address requires the SMTPUTF8 parameter')
+  let to: string
+  try {
+    to = parsePath(split.path, { allowPostmaster: true, allowUtf8: tx.smtpUtf8 }).address
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error
+    return conn.reply(501, '5.1.3', `Bad recipient address syntax: ${error.message}`)
+  }
+  const hook = conn.session.rcpt
+  if (hook) {
+    const result = await conn.runHook(() => hook.call(conn.session, to, params))
+    if (!result.ok) return conn.replyError(result.error)
+  }
+  tx.recipients.push(Object.freeze({ address: to, params }))
+  conn.phase = 'rcpt'
+  conn.reply(250, '2.1.5', 'Recipient OK')
+}
+
+/**
+ * DATA (RFC 5321 §4.1.1.4): `354`, then the body up to CRLF.CRLF, unstuffed and streamed to the
+ * data hook. Only CRLF.CRLF ends it (the DotDecoder's rule); a bare LF or CR rejects the message
+ * unless `insecureAcceptBareLineEndings`, which normalises them instead.
+ */
+export async function data(conn: Connection, args: string): Promise<void> {
+  const tx = conn.transaction!
+  const { options } = conn
+  if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: DATA (no parameters)')
+  if (tx.bodyType === 'BINARYMIME') return conn.reply(503, '5.5.1', 'BODY=BINARYMIME requires BDAT (RFC 3030 §3)')
+  conn.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
+  conn.phase = 'data'
+  const delivery = new Delivery(conn, envelopeOf(tx, false))
+  const decoder = new DotDecoder({ maxLineBytes: options.limits.maxTextLineBytes })
+  const normalizer = options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined
+  for (;;) {
+    const chunk = await conn.readData()
+    if (typeof chunk === 'string') return stopReading(conn, delivery, chunk)
+    const { body, end } = decoder.decode(chunk)
+    if (delivery.failure === undefined) {
+      if (decoder.bytes > options.limits.maxMessageBytes) delivery.abort(tooBig())
+      else if (decoder.sawBareLineEnding && !normalizer) {
+        // RFC 5321 §2.3.8: CR and LF only as CRLF. Smuggling attempts (`\n.\n` and kin) land here.
+        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a bare LF or CR; use CRLF line endings'))
+      } else if (decoder.sawLongLine) {
+        delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${options.limits.maxTextLineBytes} octets`))
+      } else {
+        for (const part of body) await delivery.write(normalizer ? normalizer.encode(part) : part)
+      }
+    }
+    if (end !== -1) {
+      conn.unreadData(chunk.subarray(end))
+      break
+    }
+  }
+  if (normalizer) await delivery.write(normalizer.end())
+  await complete(conn, tx, delivery)
+}
+
+const BDAT_ARGS = /^(\d{1,20})(?: +(LAST))? *$/i
+
+function parseBdatArgs(args: string): { size: number; last: boolean } | undefined {
+  const match = BDAT_ARGS.exec(args)
+  // Precision is lost past 2^53, but such a size is far beyond any maxMessageBytes anyway.
+  return match ? { size: Number(match[1]), last: match[2] !== undefined } : undefined
+}
+
+/**
+ * BDAT (RFC 3030): reads exactly the declared octets, streaming them to the data hook as they
+ * arrive; nothing is allocated from the declared size. A chunk that would take the message over
+ * `maxMessageBytes` is read and discarded, and the transaction fails with `552`; one declared
+ * larger than `maxMessageBytes` by itself is not worth reading: `552`, then the connection closes.
+ */
+export async function bdat(conn: Connection, args: string): Promise<void> {
+  const parsed = parseBdatArgs(args)
+  // The chunk's length is unknown, so its bytes cannot be skipped: they will read as commands.
+  if (!parsed) return conn.reply(501, '5.5.4', 'Syntax: BDAT <size> [LAST]')
+  const tx = conn.transaction!
+  const max = conn.options.limits.maxMessageBytes
+  let delivery = tx.bdat
+  if (!delivery) {
+    delivery = tx.bdat = new Delivery(conn, envelopeOf(tx, true))
+    conn.phase = 'bdat'
+  }
+  if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
+  if (delivery.failure !== undefined && parsed.size > max) {
+    await complete(conn, tx, delivery)
+    return conn.close()
+  }
+  const target = delivery
+  const stop = await readChunk(conn, parsed.size, (part) => target.write(part))
+  if (stop) return stopReading(conn, delivery, stop)
+  delivery.bytes += parsed.size
+  if (parsed.last || delivery.failure !== undefined) return complete(conn, tx, delivery)
+  conn.reply(250, '2.0.0', `${parsed.size} octets received`)
+}
+
+/**
+ * For a refused BDAT: reads and discards its chunk (RFC 3030 §2: the data must be consumed
+ * whatever the reply). False when the chunk cannot or should not be read, so the connection closes.
+ */
+export async function discardBdatChunk(conn: Connection, args: string): Promise<boolean> {
+  const parsed = parseBdatArgs(args)
+  if (!parsed) return true
+  if (parsed.size > conn.options.limits.maxMessageBytes) return false
+  return (await readChunk(conn, parsed.size)) === undefined
+}
+
+async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<void>): Promise<ReadStop | undefined> {
+  let remaining = size
+  while (remaining > 0) {
+    const chunk = await conn.readData()
+    if (typeof chunk === 'string') return chunk
+    const take = Math.min(remaining, chunk.length)
+    if (sink) await sink(take === chunk.length ? chunk : chunk.subarray(0, take))
+    remaining -= take
+    if (take < chunk.length) conn.unreadData(chunk.subarray(take))
+  }
+  return undefined
+}
+
+// The message cannot be finished: fail the stream, close, and let the data hook settle before
+// the session hears of the reset and the close.
+async function stopReading(conn: Connection, delivery: Delivery, why: ReadStop): Promise<void> {
+  const { hostname } = conn.options
+  if (why === 'timeout') {
+    delivery.abort(new SmtpError(421, '4.4.2', `${hostname} Error: timeout exceeded`))
+    conn.closeWith(421, '4.4.2', `${hostname} Error: timeout exceeded`)
+  } else {
+    delivery.abort(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the client closed the connection before the end of the message'))
+    conn.close()
+  }
+  await delivery.finish()
+}
+
+/**
+ * End of message: waits for the data hook, sends the reply (LMTP: one per recipient, RFC 2033
+ * §4.2), and ends the transaction. The reply follows both end-of-data and the hook settling.
+ */
+async function complete(conn: Connection, tx: Transaction, delivery: Delivery): Promise<void> {
+  const result = await delivery.finish()
+  const failure = delivery.failure instanceof SmtpError ? delivery.failure : undefined
+  if (conn.transaction === tx) conn.transaction = null
+  if (conn.phase !== 'closing') conn.phase = 'ready'
+  if (!conn.options.lmtp) {
+    if (failure) return conn.replyError(failure)
+    if (!result.ok) return conn.replyError(result.error)
+    const value = result.value
+    if (Array.isArray(value)) {
+      const refused = value.find((item) => item !== undefined && typeof item !== 'string')
+      if (refused !== undefined) return conn.replyError(conn.toReplyError(refused))
+      return conn.reply(250, '2.0.0', 'Message accepted')
+    }
+    return conn.reply(250, '2.0.0', typeof value === 'string' ? value : 'Message accepted')
+  }
+  let reportedShort = false
+  for (const [i, recipient] of tx.recipients.entries()) {
+    let outcome: unknown
+    if (failure) outcome = failure
+    else if (!result.ok) outcome = result.error
+    else if (Array.isArray(result.value)) {
+      const list = result.value as readonly unknown[]
+      if (i < list.length) outcome = list[i]
+      else {
+        if (!reportedShort) conn.reportError(new TypeError(`data hook returned ${list.length} results for ${tx.recipients.length} recipients`))
+        reportedShort = true
+        outcome = new SmtpError(451, '4.3.0', 'Local error in processing')
+      }
+    } else outcome = result.value
+    if (outcome === undefined || typeof outcome === 'string') conn.reply(250, '2.0.0', `<${recipient.address}> ${outcome ?? 'Delivered'}`)
+    else conn.replyError(conn.toReplyError(outcome))
+  }
+}

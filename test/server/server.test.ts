@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { rmSync } from 'node:fs'
+import { connect as netConnect, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { duplexPair } from 'node:stream'
+import { describe, test, type TestContext } from 'node:test'
+import { Server, type ConnectionInfo, type ServerOptions } from '../../src/server/index.ts'
+import { HOST, LineClient, readAll } from './harness.ts'
+
+async function start(t: TestContext, options: ServerOptions = {}) {
+  const errors: unknown[] = []
+  const server = new Server({ hostname: HOST, onError: (error) => errors.push(error), ...options })
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
+  t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
+  return { server, port, errors }
+}
+
+async function dial(t: TestContext, target: { port: number; host?: string } | { path: string }): Promise<{ socket: Socket; client: LineClient }> {
+  const socket = 'path' in target ? netConnect(target.path) : netConnect({ host: target.host ?? '127.0.0.1', port: target.port })
+  t.after(() => socket.destroy())
+  await once(socket, 'connect')
+  // A forced close resets the connection; that is expected here, not a test failure.
+  socket.on('error', () => {})
+  return { socket, client: new LineClient(socket) }
+}
+
+async function closedBy(socket: Socket): Promise<void> {
+  if (!socket.destroyed) await once(socket, 'close')
+}
+
+describe('listening', () => {
+  test('listens on an ephemeral port, and on several listeners at once', async (t) => {
+    const { server, port } = await start(t)
+    const second = await server.listen({ host: '127.0.0.1', port: 0 })
+    assert.notEqual(second.port, port)
+    for (const p of [port, second.port]) {
+      const { client } = await dial(t, { port: p })
+      assert.equal(await client.reply(), `220 ${HOST} ESMTP ready`)
+    }
+  })
+
+  test('records the addresses of a TCP connection in ConnectionInfo', async (t) => {
+    const seen: ConnectionInfo[] = []
+    const { port } = await start(t, { newSession: (conn) => (seen.push(conn), {}) })
+    const { client, socket } = await dial(t, { port })
+    await client.reply()
+    assert.equal(seen[0]!.remoteAddress, '127.0.0.1')
+    assert.equal(seen[0]!.remotePort, socket.localPort)
+    assert.equal(seen[0]!.localPort, port)
+    assert.equal(seen[0]!.isTls, false)
+    assert.match(seen[0]!.id, /^[0-9a-f]{6}[0-9a-z]{6,}$/)
+  })
+
+  test('listens on a Unix domain socket', async (t) => {
+    const path = join(tmpdir(), `smtpkit-test-${process.pid}-${Date.now()}.sock`)
+    const seen: ConnectionInfo[] = []
+    const server = new Server({ hostname: HOST, newSession: (conn) => (seen.push(conn), {}) })
+    t.after(async () => {
+      await server.close({ signal: AbortSignal.timeout(1000) })
+      rmSync(path, { force: true })
+    })
+    assert.deepEqual(await server.listen({ path }), { path })
+    const { client } = await dial(t, { path })
+    assert.equal(await client.reply(), `220 ${HOST} ESMTP ready`)
+    client.send('QUIT')
+    assert.equal(await client.reply(), `221 2.0.0 ${HOST} closing connection`)
+    assert.equal(seen[0]!.remoteAddress, '')
+  })
+
+  test('listens on IPv6 ::1', async (t) => {
+    const server = new Server({ hostname: HOST })
+    t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
+    let port: number
+    try {
+      ;({ port } = await server.listen({ host: '::1', port: 0 }))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL' || (error as NodeJS.ErrnoException).code === 'EAFNOSUPPORT') {
+        return t.skip('::1 is not available here')
+      }
+      throw error
+    }
+    const { client } = await dial(t, { host: '::1', port })
+    assert.equal(await client.reply(), `220 ${HOST} ESMTP ready`)
+  })
+
+  test('checks its options', () => {
+    assert.throws(() => new Server({ hostname: 'bad host' }), TypeError)
+    assert.throws(() => new Server({ hostname: HOST, requireAuth: true }), /requireAuth needs an auth hook/)
+    assert.throws(() => new Server({ hostname: HOST, limits: { maxRecipients: 0 } }), RangeError)
+    assert.throws(() => new Server({ hostname: HOST, authMechanisms: ['NTLM' as 'PLAIN'] }), TypeError)
+  })
+})
+
+describe('connection limits', () => {
+  test('answers connections over maxConnections with 421 4.7.0 and closes them', async (t) => {
+    const { port, server } = await start(t, { limits: { maxConnections: 2 } })
+    const first = await dial(t, { port })
+    const second = await dial(t, { port })
+    assert.equal(await first.client.reply(), `220 ${HOST} ESMTP ready`)
+    assert.equal(await second.client.reply(), `220 ${HOST} ESMTP ready`)
+    const third = await dial(t, { port })
+    assert.equal(await third.client.reply(), `421 4.7.0 ${HOST} Too many connections, try again later`)
+    await closedBy(third.socket)
+    first.client.send('QUIT')
+    await first.client.reply()
+    await closedBy(first.socket)
+    const signal = AbortSignal.timeout(2000)
+    while (server.connectionCount > 1 && !signal.aborted) await new Promise((resolve) => setImmediate(resolve))
+    const fourth = await dial(t, { port })
+    assert.equal(await fourth.client.reply(), `220 ${HOST} ESMTP ready`)
+  })
+
+  test('answers connections over maxConnectionsPerIp with 421 4.7.0', async (t) => {
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 1 } })
+    const first = await dial(t, { port })
+    assert.equal(await first.client.reply(), `220 ${HOST} ESMTP ready`)
+    const second = await dial(t, { port })
+    assert.equal(await second.client.reply(), `421 4.7.0 ${HOST} Too many connections from your address, try again later`)
+    await closedBy(second.socket)
+  })
+})
+
+describe('graceful shutdown', () => {
+  async function inTransaction(t: TestContext, port: number): Promise<{ socket: Socket; client: LineClient }> {
+    const conn = await dial(t, { port })
+    await conn.client.reply()
+    for (const line of ['HELO client.example', 'MAIL FROM:<a@example.test>', 'RCPT TO:<b@example.test>', 'DATA']) {
+      conn.client.send(line)
+      await conn.client.reply()
+    }
+    conn.client.send('Subject: in flight')
+    return conn
+  }
+
+  test('sends 421 4.3.2 to idle connections, lets a transaction finish, then resolves', async (t) => {
+    const bodies: string[] = []
+    const { server, port } = await start(t, { newSession: () => ({ data: async (m) => void bodies.push((await readAll(m)).toString()) }) })
+    const idle = await dial(t, { port })
+    await idle.client.reply()
+    idle.client.send('EHLO client.example')
+    await idle.client.reply()
+    const busy = await inTransaction(t, port)
+    const closing = server.close()
+    assert.equal(await idle.client.reply(), `421 4.3.2 ${HOST} Service shutting down`)
+    await closedBy(idle.socket)
+    await assert.rejects(dial(t, { port }), { code: 'ECONNREFUSED' })
+    busy.client.send('')
+    busy.client.send('body')
+    busy.client.send('.')
+    assert.equal(await busy.client.reply(), '250 2.0.0 Message accepted')
+    busy.client.send('NOOP')
+    assert.equal(await busy.client.reply(), `421 4.3.2 ${HOST} Service shutting down`)
+    await closing
+    assert.equal(server.connectionCount, 0)
+    assert.deepEqual(bodies, ['Subject: in flight\r\n\r\nbody\r\n'])
+  })
+
+  test('destroys connections still in flight when the signal aborts', async (t) => {
+    const streamErrors: unknown[] = []
+    const { server, port } = await start(t, {
+      newSession: () => ({
+        async data(message) {
+          try {
+            await readAll(message)
+          } catch (error) {
+            streamErrors.push(error)
+            throw error
+          }
+        },
+      }),
+    })
+    const busy = await inTransaction(t, port)
+    const controller = new AbortController()
+    const closing = server.close({ signal: controller.signal })
+    controller.abort()
+    await closing
+    await closedBy(busy.socket)
+    assert.equal(server.connectionCount, 0)
+    assert.equal(streamErrors.length, 1)
+  })
+
+  test('handle() after close() destroys the stream at once', async () => {
+    const server = new Server({ hostname: HOST })
+    await server.close()
+    const [a, b] = duplexPair()
+    await server.handle(a)
+    assert.equal(a.destroyed, true)
+    b.destroy()
+  })
+})
