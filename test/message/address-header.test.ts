@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { formatAddressField, parseAddressList, phrasePieces, type AddressItem } from '../../src/message/address-header.ts'
+
+const lists = { smtpUtf8: false, allowGroups: true }
+const parse = (input: unknown, options = lists): AddressItem[] => parseAddressList(input, 'to', options)
+
+describe('parseAddressList', () => {
+  const valid: Array<[string, AddressItem[]]> = [
+    ['a@b.example', [{ name: '', address: 'a@b.example' }]],
+    ['<a@b.example>', [{ name: '', address: 'a@b.example' }]],
+    ['Name <a@b.example>', [{ name: 'Name', address: 'a@b.example' }]],
+    ['"Doe, Jane" <jane@b.example>', [{ name: 'Doe, Jane', address: 'jane@b.example' }]],
+    ['John Q. Public <jqp@b.example>', [{ name: 'John Q. Public', address: 'jqp@b.example' }]],
+    ['  Spaced   Out  <s@b.example>  ', [{ name: 'Spaced Out', address: 's@b.example' }]],
+    ['"two  spaces\tand tab " <t@b.example>', [{ name: 'two spaces and tab', address: 't@b.example' }]],
+    ['"a \\"quoted\\" \\\\ name" <q@b.example>', [{ name: 'a "quoted" \\ name', address: 'q@b.example' }]],
+    ['a@b.example (Comment Name)', [{ name: 'Comment Name', address: 'a@b.example' }]],
+    ['Name (ignored (nested)) <a@b.example>', [{ name: 'Name', address: 'a@b.example' }]],
+    ['Jörg Müller <j@bücher.example>', [{ name: 'Jörg Müller', address: 'j@xn--bcher-kva.example' }]],
+    ['UPPER@EXAMPLE.COM', [{ name: '', address: 'UPPER@example.com' }]],
+    ['"john doe"@b.example', [{ name: '', address: '"john doe"@b.example' }]],
+    ['"plain"@b.example', [{ name: '', address: 'plain@b.example' }]],
+    ['a@[192.0.2.1], b@[IPv6:2001:db8::1]', [{ name: '', address: 'a@[192.0.2.1]' }, { name: '', address: 'b@[IPv6:2001:db8::1]' }]],
+    [
+      'a@b.example, "x, y" <c@d.example>,, e@f.example,',
+      [
+        { name: '', address: 'a@b.example' },
+        { name: 'x, y', address: 'c@d.example' },
+        { name: '', address: 'e@f.example' },
+      ],
+    ],
+    ['Team: a@b.example, Cee <c@d.example>;', [{ group: 'Team', members: [{ name: '', address: 'a@b.example' }, { name: 'Cee', address: 'c@d.example' }] }]],
+    ['Undisclosed recipients:;, x@y.example', [{ group: 'Undisclosed recipients', members: [] }, { name: '', address: 'x@y.example' }]],
+  ]
+  for (const [input, want] of valid) {
+    test(`parses ${JSON.stringify(input)}`, () => {
+      assert.deepEqual(parse(input), want)
+    })
+  }
+
+  test('takes { name, address } objects and arrays mixing both forms', () => {
+    assert.deepEqual(parse([{ name: 'Zoë', address: 'z@bücher.example' }, 'b@c.example', { address: '<d@e.example>' }]), [
+      { name: 'Zoë', address: 'z@xn--bcher-kva.example' },
+      { name: '', address: 'b@c.example' },
+      { name: '', address: 'd@e.example' },
+    ])
+  })
+
+  const invalid: Array<[unknown, RegExp]> = [
+    ['plainword', /has no @domain/],
+    ['a@', /missing domain/],
+    ['@b.example', /missing local part/],
+    ['a@b@c.example', /unexpected '@'/],
+    ['John Doe j@b.example', /display name must be followed by <address>/],
+    ['a..b@c.example', /invalid local part/],
+    ['.a@c.example', /invalid local part/],
+    ['a@-bad.example', /invalid domain/],
+    ['a@b..example', /invalid domain/],
+    ['a@under_score.example', /invalid domain/],
+    ['a@[300.1.1.1]', /invalid address literal/],
+    ['"unterminated <a@b.example>', /unterminated quoted string/],
+    ['a@b.example (unterminated', /unterminated comment/],
+    ['<a@b.example', /expected '>'/],
+    ['<>', /missing local part/],
+    ['Team: a@b.example', /not closed/],
+    ['Team: Inner: a@b.example;;', /group is not allowed/],
+    ['jörg@b.example', /needs smtpUtf8/],
+    [`${'x'.repeat(65)}@b.example`, /longer than 64/],
+    ['a@b.example\r\nBcc: evil@x.example', /must not contain CR/],
+    ['a@b.example\nX: y', /must not contain LF/],
+    [{ address: 'a@b.example, c@d.example' }, /exactly one address/],
+    [{ name: 'x\r\ny', address: 'a@b.example' }, /to name must not contain CR/],
+    [42, /must be an address string or a \{ name, address \} object/],
+    [{ name: 'no address' }, /must be an address string/],
+  ]
+  for (const [input, pattern] of invalid) {
+    test(`refuses ${JSON.stringify(input)} with a TypeError naming the field`, () => {
+      assert.throws(
+        () => parse(input),
+        (error: unknown) => error instanceof TypeError && /\bto\b/.test(error.message) && pattern.test(error.message),
+      )
+    })
+  }
+
+  test('refuses groups where only mailboxes are allowed', () => {
+    assert.throws(() => parseAddressList('Team: a@b.example;', 'from', { smtpUtf8: false, allowGroups: false }), /invalid address in from: .*group is not allowed/)
+  })
+
+  test('accepts a non-ASCII local part with smtpUtf8', () => {
+    assert.deepEqual(parse('Jörg <jörg@bücher.example>', { smtpUtf8: true, allowGroups: true }), [{ name: 'Jörg', address: 'jörg@xn--bcher-kva.example' }])
+  })
+})
+
+describe('phrasePieces', () => {
+  const ascii = { smtpUtf8: false }
+  test('writes atoms as they are', () => {
+    assert.deepEqual(phrasePieces('Jane Doe', ascii), ['Jane', 'Doe'])
+  })
+  test('quotes names with specials, escaping quotes and backslashes', () => {
+    assert.deepEqual(phrasePieces('Doe, "J" \\o/', ascii), ['"Doe, \\"J\\" \\\\o/"'])
+    assert.deepEqual(phrasePieces('John Q. Public', ascii), ['"John Q. Public"'])
+  })
+  test('encodes non-ASCII names, and names that would read as encoded-words', () => {
+    assert.deepEqual(phrasePieces('Zoë', ascii), ['=?UTF-8?Q?Zo=C3=AB?='])
+    assert.deepEqual(phrasePieces('=?UTF-8?Q?x?=', ascii), ['=?UTF-8?B?PT9VVEYtOD9RP3g/PQ==?='])
+  })
+  test('writes non-ASCII names raw with smtpUtf8', () => {
+    assert.deepEqual(phrasePieces('Zoë Ünal', { smtpUtf8: true }), ['Zoë', 'Ünal'])
+    assert.deepEqual(phrasePieces('Zoë, Ünal', { smtpUtf8: true }), ['"Zoë, Ünal"'])
+  })
+})
+
+describe('formatAddressField', () => {
+  test('separates addresses with commas and folds between them at 78 octets', () => {
+    const items = Array.from({ length: 8 }, (_, index) => ({ name: `Person ${index}`, address: `person${index}@example.test` }))
+    const field = formatAddressField('To', items, { smtpUtf8: false })
+    for (const line of field.split('\r\n')) assert.ok(line.length <= 78, line)
+    assert.equal(field.replaceAll('\r\n', ''), `To: ${items.map((item) => `${item.name} <${item.address}>`).join(', ')}`)
+  })
+  test('writes groups with their members, and empty groups as name:;', () => {
+    const field = formatAddressField('To', [{ group: 'Team', members: [{ name: '', address: 'a@b.example' }, { name: 'Cee', address: 'c@d.example' }] }, { group: 'Nobody', members: [] }], { smtpUtf8: false })
+    assert.equal(field, 'To: Team: a@b.example, Cee <c@d.example>;, Nobody:;')
+  })
+})
