@@ -8,7 +8,7 @@ import { MAX_DOMAIN_OCTETS, MAX_LOCAL_PART_OCTETS, MAX_PATH_OCTETS } from './lim
  * A mailbox as RFC 5321 §4.1.2 writes it: `local-part@domain`. Every field is exactly as
  * received, so {@link formatPath} of `address` sends the same bytes again.
  */
-export interface Mailbox {
+export interface ParsedMailbox {
   /** `localPart@domain`; `''` for the null reverse-path `<>`; `Postmaster` for `<Postmaster>`. */
   readonly address: string
   /** The local part as received; a quoted local part keeps its quotes and backslashes. */
@@ -23,7 +23,7 @@ export interface Mailbox {
  * A parsed reverse-path or forward-path (RFC 5321 §4.1.2): the mailbox it names. A source route
  * (`<@a,@b:user@c>`) is dropped, as RFC 5321 §4.1.1.3 says a server should.
  */
-export type Path = Mailbox
+export type Path = ParsedMailbox
 
 /** What {@link parsePath} and {@link parseMailbox} accept beyond plain ASCII mailboxes. */
 export interface AddressOptions {
@@ -147,7 +147,7 @@ function checkAddressLiteral(domain: string): void {
  * and `[IPv4]` / `[IPv6:...]` address literals. Throws a {@link ProtocolError}
  * (`ERR_SMTP_BAD_ADDRESS`) that says which rule the text breaks.
  */
-export function parseMailbox(text: string, options: AddressOptions = {}): Mailbox {
+export function parseMailbox(text: string, options: AddressOptions = {}): ParsedMailbox {
   const allowUtf8 = options.allowUtf8 === true
   if (text === '') fail('address is empty')
   let at: number
