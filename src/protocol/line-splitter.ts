@@ -15,11 +15,12 @@ const LF = 0x0a
  * the middle of a chunk: `push` a chunk, call `readLine` until it returns null, and take the
  * unread bytes with `takeBuffered` when the protocol changes mode.
  *
- * Strict: only CRLF ends a line. A bare LF ends the bad line with a `ProtocolError`
- * (`ERR_SMTP_BARE_LINE_ENDING`), as does a CR inside a line, so nothing can hide a second command
- * inside the first. A line longer than `maxLineBytes` raises `ERR_SMTP_LINE_TOO_LONG` once and
- * its remaining bytes are skipped up to the next LF: memory stays bounded by `maxLineBytes`
- * whatever the peer sends.
+ * Strict: only CRLF ends a line. A line holding a bare LF or a bare CR raises a `ProtocolError`
+ * (`ERR_SMTP_BARE_LINE_ENDING`) once, and everything up to the next CRLF is skipped as part of
+ * that one bad line, so `NOOP\nMAIL FROM:<x>\r\n` can never run a hidden MAIL (RFC 5321 §2.3.8;
+ * SMTP smuggling). A line longer than `maxLineBytes` raises `ERR_SMTP_LINE_TOO_LONG` once and is
+ * skipped up to the next CRLF the same way: memory stays bounded by `maxLineBytes` whatever the
+ * peer sends.
  */
 export class LineSplitter {
   #buf: Buffer = Buffer.alloc(0)
@@ -66,13 +67,19 @@ export class LineSplitter {
         return null
       }
       this.#pos = lf + 1
+      const isCrlf = lf > start && buf[lf - 1] === CR
       if (this.#skipping) {
-        this.#skipping = false
+        // Only a CRLF ends the bad line being skipped; a bare LF is part of it.
+        if (isCrlf) this.#skipping = false
         continue
       }
-      if (lf - start + 1 > this.#max) throw tooLong(this.#max)
-      if (lf === start || buf[lf - 1] !== CR) {
-        throw new ProtocolError('ERR_SMTP_BARE_LINE_ENDING', 'line ended with a bare LF; SMTP lines end with CRLF')
+      if (lf - start + 1 > this.#max) {
+        this.#skipping = !isCrlf
+        throw tooLong(this.#max)
+      }
+      if (!isCrlf) {
+        this.#skipping = true
+        throw new ProtocolError('ERR_SMTP_BARE_LINE_ENDING', 'line contains a bare LF; SMTP lines end with CRLF')
       }
       const line = buf.subarray(start, lf - 1)
       if (line.indexOf(CR) !== -1) {

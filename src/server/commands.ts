@@ -1,9 +1,10 @@
 import { parseCommand } from '../protocol/command.ts'
 import { SmtpError } from '../protocol/errors.ts'
 import { auth, isAuthAllowed } from './auth.ts'
+import type { ReadStop } from './byte-reader.ts'
 import type { Connection } from './connection.ts'
 import { startTls } from './starttls.ts'
-import { bdat, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
+import { bdat, closeUnreadable, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
 
 /**
  * A state a command needs. Each is checked by {@link checkPreconditions}, the one place that
@@ -30,9 +31,9 @@ export interface CommandSpec {
   readonly run: (conn: Connection, args: string, verb: string) => void | Promise<void>
   /**
    * Runs before the refusal is sent. BDAT uses it to read and discard its chunk (RFC 3030 §2);
-   * false closes the connection after the refusal.
+   * anything but `'done'` closes the connection after the refusal.
    */
-  readonly onRefused?: (conn: Connection, args: string) => Promise<boolean>
+  readonly onRefused?: (conn: Connection, args: string) => Promise<'done' | 'too-large' | ReadStop>
 }
 
 const MAIL_GATES: readonly Need[] = ['tls', 'auth']
@@ -136,9 +137,11 @@ export async function dispatchCommand(conn: Connection, line: Buffer): Promise<v
   }
   const refusal = checkPreconditions(conn, spec.needs)
   if (refusal) {
-    const keepOpen = spec.onRefused ? await spec.onRefused(conn, args) : true
+    const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
     conn.replyError(refusal)
-    if (!keepOpen) conn.close()
+    if (outcome === 'too-large') closeUnreadable(conn)
+    else if (outcome === 'timeout') conn.closeWith(421, '4.4.2', `${hostname} Error: timeout exceeded`)
+    else if (outcome !== 'done') conn.close()
     return
   }
   await spec.run(conn, args, verb)

@@ -7,6 +7,7 @@ import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { formatReply } from '../protocol/reply.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
+import { getProxiedAddresses, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
 import type { ConnectionAddresses, ResolvedServerOptions } from './server-options.ts'
 import type { ConnectionInfo, EnvelopeRecipient, Session } from './session.ts'
@@ -82,13 +83,23 @@ export class Connection {
   #shuttingDown = false
   readonly #shutdown = new AbortController()
   readonly #implicitTls: boolean
+  readonly #admit: ((remoteAddress: string) => string | undefined) | undefined
   #resolveClosed!: () => void
   #sessionClosed = false
 
-  constructor(stream: Duplex, options: ResolvedServerOptions, init: { implicitTls: boolean; addresses: ConnectionAddresses }) {
+  /**
+   * `admit`, when given, is asked before the greeting whether the client (its address known only
+   * after a PROXY header) may be served; a string is the text of the `421` refusal.
+   */
+  constructor(
+    stream: Duplex,
+    options: ResolvedServerOptions,
+    init: { implicitTls: boolean; addresses: ConnectionAddresses; admit?: (remoteAddress: string) => string | undefined },
+  ) {
     this.options = options
     this.#stream = this.#raw = stream
     this.#implicitTls = init.implicitTls
+    this.#admit = init.admit
     this.#reader = new ByteReader(stream)
     const { limits } = options
     this.#splitter = new LineSplitter({ maxLineBytes: Math.max(limits.maxLineBytes, limits.maxAuthLineBytes) })
@@ -135,23 +146,15 @@ export class Connection {
   }
 
   async #prepare(): Promise<boolean> {
-    const { beforeGreeting, newSession, hostname, lmtp } = this.options
-    if (beforeGreeting) {
-      const addresses = await beforeGreeting(
-        {
-          read: async (timeoutMs) => {
-            const chunk = await this.#reader.read(timeoutMs, this.#shutdown.signal)
-            return typeof chunk === 'string' ? null : chunk
-          },
-          unread: (bytes) => this.#reader.unread(bytes),
-          signal: this.#shutdown.signal,
-        },
-        this.#stream,
-      )
-      if (addresses) Object.assign(this.info, withoutUndefined(addresses))
-      if (this.#shuttingDown) return false
+    const { newSession, hostname, lmtp } = this.options
+    if (this.options.proxyProtocol && !(await this.#readProxyHeader())) return false
+    if (this.#implicitTls && !(await this.upgradeToTls(true))) return false
+    // The client behind a proxy is known only now; refused after the TLS handshake so it can read why.
+    const refusal = this.#admit?.(this.info.remoteAddress)
+    if (refusal !== undefined) {
+      this.closeWith(421, '4.7.0', refusal)
+      return false
     }
-    if (this.#implicitTls && !(await this.upgradeToTls())) return false
     if (newSession) {
       try {
         this.session = await newSession(this.info)
@@ -167,6 +170,29 @@ export class Connection {
     }
     this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'} ready`)
     return true
+  }
+
+  // The PROXY protocol header comes before anything else, TLS included; nothing is sent until
+  // it has arrived, and a connection without a valid one is closed without a greeting.
+  async #readProxyHeader(): Promise<boolean> {
+    const { timeoutMs } = this.options.proxyProtocol!
+    let result: { header: ProxyHeader; rest: Buffer }
+    try {
+      result = await readProxyHeader(this.#stream, { timeoutMs, signal: this.#shutdown.signal })
+    } catch (error) {
+      const closedFirst = error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED'
+      // A load balancer's TCP health check connects and closes: not worth an onError.
+      if (closedFirst || this.#shutdown.signal.aborted) this.#debug(`no PROXY header: ${(error as Error).message}`)
+      else this.reportError(error)
+      this.destroy()
+      return false
+    }
+    this.#reader.unread(result.rest)
+    const { header } = result
+    const addresses = getProxiedAddresses(header)
+    if (addresses) Object.assign(this.info, addresses)
+    this.#debug(`PROXY v${header.version} ${header.command} ${header.family}${addresses ? ` from ${addresses.remoteAddress} port ${addresses.remotePort}` : ''}`)
+    return !this.#stream.destroyed
   }
 
   async #commandLoop(): Promise<void> {
@@ -204,7 +230,7 @@ export class Connection {
 
   /**
    * The next command line (or AUTH response). With `isCommand`, a shutdown ends the wait when no
-   * transaction is open. Line errors consume the bad line.
+   * transaction is open. Line errors consume the bad line, up to its CRLF.
    */
   async nextLine(isCommand: boolean): Promise<NextLine> {
     for (;;) {
@@ -213,7 +239,9 @@ export class Connection {
         if (line) return { kind: 'line', line }
       } catch (error) {
         if (!(error instanceof ProtocolError)) throw error
-        return { kind: error.code === 'ERR_SMTP_LINE_TOO_LONG' ? 'too-long' : 'bare-line-ending' }
+        if (error.code === 'ERR_SMTP_LINE_TOO_LONG') return { kind: 'too-long' }
+        // The splitter has already skipped the whole bad line, up to its CRLF.
+        return { kind: 'bare-line-ending' }
       }
       const idle = isCommand && this.transaction === null
       if (idle && this.#shuttingDown) return { kind: 'shutdown' }
@@ -275,7 +303,10 @@ export class Connection {
   #queue(code: number, enhancedCode: EnhancedCode | undefined, text: string | readonly string[]): void {
     if (this.#stream.writableEnded) return
     // Hook-supplied text must not break the framing: no CR or other controls in a reply line.
-    const lines = (typeof text === 'string' ? text.split('\n') : text).map((line) => line.replace(/[\x00-\x1f\x7f]/g, ' '))
+    // RFC 5321 §4.2 allows only printable ASCII in reply text, so anything else becomes '?'.
+    const lines = (typeof text === 'string' ? text.split('\n') : text).map((line) =>
+      line.replace(/[\x00-\x1f\x7f]/g, ' ').replaceAll('§', 'section ').replace(/[^\x20-\x7e]/g, '?'),
+    )
     const wire = formatReply(code, enhancedCode, lines)
     if (this.options.debug) for (const line of wire.slice(0, -2).split('\r\n')) this.#debug(`S: ${line}`)
     this.#out.push(wire)
@@ -340,15 +371,17 @@ export class Connection {
 
   /**
    * Switches the connection to TLS (STARTTLS after its 220, or implicit TLS): writes what is
-   * queued, throws away every byte the peer sent ahead of the handshake (RFC 3207 §4.2,
-   * CVE-2011-0411), and reads only from the TLS layer afterwards. False when the handshake
-   * failed; the connection is then destroyed.
+   * queued, throws away every byte the peer sent ahead of the handshake after STARTTLS (RFC 3207
+   * §4.2, CVE-2011-0411), and reads only from the TLS layer afterwards. With `isImplicit` the
+   * bytes already read are the handshake's own (a ClientHello that came with a PROXY header),
+   * so they go to TLS instead. False when the handshake failed; the connection is then destroyed.
    */
-  async upgradeToTls(): Promise<boolean> {
+  async upgradeToTls(isImplicit = false): Promise<boolean> {
     this.flush()
     const plain = this.#stream
-    const discarded = this.#splitter.takeBuffered().length + this.#reader.detach().reduce((n, b) => n + b.length, 0)
-    if (discarded > 0) this.#debug(`discarded ${discarded} bytes sent ahead of the TLS handshake`)
+    const pending = [this.#splitter.takeBuffered(), ...this.#reader.detach()].filter((bytes) => bytes.length > 0)
+    if (isImplicit && pending.length > 0) plain.unshift(Buffer.concat(pending))
+    else if (pending.length > 0) this.#debug(`discarded ${pending.reduce((n, b) => n + b.length, 0)} bytes sent ahead of the TLS handshake`)
     let secure: TLSSocket
     try {
       secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs)
@@ -423,6 +456,3 @@ export class Connection {
   }
 }
 
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
-}

@@ -3,7 +3,6 @@ export { Server, type HandleOptions, type ListenOptions, type ListenPathOptions 
 export type {
   AuthHook,
   ConnectionAddresses,
-  PreGreetingInput,
   ServerAuthMechanism,
   ServerOptions,
 } from './server-options.ts'
@@ -16,6 +15,15 @@ export type {
   Session,
   TlsInfo,
 } from './session.ts'
+export {
+  getProxiedAddresses,
+  isTrustedProxy,
+  parseProxyHeader,
+  readProxyHeader,
+  type ProxyHeader,
+  type ProxyProtocolOptions,
+  type ProxyTlv,
+} from './proxy-protocol.ts'
 export { resolveServerLimits, serverLimitDefaults, type ServerLimits } from './limits.ts'
 export {
   formatDateTime,

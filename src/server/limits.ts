@@ -12,7 +12,11 @@ export interface ServerLimits {
   readonly maxConnectionsPerIp: number
   /** Recipients per transaction; one more gets `452 4.5.3` (RFC 5321 §4.5.3.1.8 asks for at least 100). Default 100. */
   readonly maxRecipients: number
-  /** Message size in octets, advertised with SIZE (RFC 1870); larger gets `552 5.3.4`. Default 25 MiB. */
+  /**
+   * Message size in octets, advertised with SIZE (RFC 1870); larger gets `552 5.3.4`. The rest of
+   * a refused DATA message is read and thrown away so the client stays in step, but only up to
+   * twice this plus 64 KiB: past that the connection is closed with `421 4.3.4`. Default 25 MiB.
+   */
   readonly maxMessageBytes: number
   /** A command line, CRLF included (RFC 5321 §4.5.3.1.4); longer gets `500 5.5.2`. Default 512. */
   readonly maxLineBytes: number
@@ -25,7 +29,12 @@ export interface ServerLimits {
   readonly maxAuthLineBytes: number
   /** How long to wait for the next command (RFC 5321 §4.5.3.2.7); then `421 4.4.2` and close. Default 5 minutes. */
   readonly commandTimeoutMs: number
-  /** How long to wait for more message data (RFC 5321 §4.5.3.2.8 uses 10 minutes at the end). Default 10 minutes. */
+  /**
+   * How long to wait for more message data (RFC 5321 §4.5.3.2.8 uses 10 minutes at the end), how
+   * long a data hook may leave its stream unread while the socket is paused for it, and how long
+   * it may take to settle after the end of data (RFC 5321 §4.5.3.2.6); then `421 4.4.2`, the
+   * hook's stream is destroyed, and the connection closes. Default 10 minutes.
+   */
   readonly dataTimeoutMs: number
   /** Protocol errors (500-504, 555 replies) a connection may make; the next gets `421 4.7.0`. Default 10. */
   readonly maxBadCommands: number

@@ -43,11 +43,21 @@ export class MessageStream extends Readable {
     return more
   }
 
-  /** Settles when the consumer asks for more, or the stream is destroyed or drained. */
-  demand(): Promise<void> {
-    if (this.#wanted || this.destroyed) return Promise.resolve()
+  /**
+   * Settles when the consumer asks for more, or the stream is destroyed or drained: true then,
+   * false when `timeoutMs` passes first (a consumer that stopped reading).
+   */
+  demand(timeoutMs: number): Promise<boolean> {
+    if (this.#wanted || this.destroyed) return Promise.resolve(true)
     return new Promise((resolve) => {
-      this.#wake = resolve
+      const timer = setTimeout(() => {
+        this.#wake = undefined
+        resolve(false)
+      }, Math.min(timeoutMs, MAX_TIMER_MS))
+      this.#wake = () => {
+        clearTimeout(timer)
+        resolve(true)
+      }
     })
   }
 
@@ -68,3 +78,6 @@ export class MessageStream extends Readable {
 }
 
 function ignore(): void {}
+
+// setTimeout fires at once for delays over 2^31-1 ms.
+const MAX_TIMER_MS = 2 ** 31 - 1

@@ -1,32 +1,19 @@
 import { hostname as osHostname } from 'node:os'
-import type { Duplex } from 'node:stream'
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls'
 import { serverMechanismNames, type AuthRequest, type AuthResult, type ScramLookup, type ServerMechanismName } from '../sasl/index.ts'
 import { resolveServerLimits, type ServerLimits } from './limits.ts'
+import { resolveProxyProtocolOptions, type ProxyProtocolOptions, type ResolvedProxyProtocolOptions } from './proxy-protocol.ts'
 import type { ConnectionInfo, Session } from './session.ts'
 
 /** The server's authentication hook: the SASL request plus the connection it came on. */
 export type AuthHook = (request: AuthRequest, conn: ConnectionInfo) => AuthResult | ScramLookup | Promise<AuthResult | ScramLookup>
 
-/** Addresses that a hook run before the greeting (a PROXY protocol reader) may replace. */
+/** The addresses of a connection, as {@link Server.handle} takes them. */
 export interface ConnectionAddresses {
   readonly remoteAddress?: string
   readonly remotePort?: number
   readonly localAddress?: string
   readonly localPort?: number
-}
-
-/**
- * What a {@link ServerOptions.beforeGreeting} hook gets: the raw bytes of the connection before
- * anything is sent, and a way to give back the bytes it read past what it needed.
- */
-export interface PreGreetingInput {
-  /** The next bytes from the peer, or null when it closed or `timeoutMs` passed. */
-  read(timeoutMs: number): Promise<Buffer | null>
-  /** Puts bytes back: the SMTP conversation reads them first. */
-  unread(bytes: Buffer): void
-  /** Aborts when the server shuts down; a reader waiting on the stream itself should stop then. */
-  readonly signal: AbortSignal
 }
 
 /** The SASL mechanisms the server can offer. */
@@ -77,7 +64,9 @@ export interface ServerOptions {
   dsn?: boolean
   /**
    * Accept messages with bare LF or bare CR, normalising them to CRLF, instead of rejecting them
-   * (RFC 5321 §2.3.8). They still never end the data (SMTP smuggling). Default false.
+   * (RFC 5321 §2.3.8). They still never end the data (SMTP smuggling). A NUL in a DATA body
+   * is refused either way (`554 5.6.0`): neither 7bit nor 8bit text may hold one (RFC 2045
+   * §2.7, §2.8), and a relay that drops it would see `CRLF.CRLF` in `CRLF NUL . CRLF`. Default false.
    */
   insecureAcceptBareLineEndings?: boolean
   /** Errors thrown by hooks (other than SmtpError) and other internal failures. Default: console.error. */
@@ -85,11 +74,15 @@ export interface ServerOptions {
   /** Receives the wire transcript, `C: ...` and `S: ...` lines, with AUTH data redacted. */
   debug?: (line: string, conn: ConnectionInfo) => void
   /**
-   * Runs on each new connection before the TLS handshake (implicit TLS) and the greeting: the
-   * place for a PROXY protocol reader. It may read bytes, give back those it does not use, and
-   * return the addresses to record. Throwing closes the connection without a greeting.
+   * Expect a PROXY protocol header (HAProxy's, version 1 or 2) at the start of every connection,
+   * before the TLS handshake of implicit TLS and before the greeting. A connection from an
+   * address not in `trusted` is closed without a word; one whose header is malformed or does
+   * not arrive within `timeoutMs` (default 5000) is closed without a greeting, and the error
+   * goes to `onError`. The addresses of `ConnectionInfo` are then the header's (the socket's own
+   * for LOCAL and UNKNOWN), and `limits.maxConnectionsPerIp` counts the client the header names.
+   * Default: off, and a header would be read as a bad command.
    */
-  beforeGreeting?: (input: PreGreetingInput, stream: Duplex) => Promise<ConnectionAddresses | void>
+  proxyProtocol?: ProxyProtocolOptions
 }
 
 /** {@link ServerOptions} with every default applied: what connections read. */
@@ -115,7 +108,7 @@ export interface ResolvedServerOptions {
   readonly insecureAcceptBareLineEndings: boolean
   readonly onError: (error: unknown, conn: ConnectionInfo | undefined) => void
   readonly debug: ((line: string, conn: ConnectionInfo) => void) | undefined
-  readonly beforeGreeting: ServerOptions['beforeGreeting']
+  readonly proxyProtocol: ResolvedProxyProtocolOptions | undefined
 }
 
 const MECHANISMS: readonly string[] = serverMechanismNames
@@ -158,6 +151,6 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     insecureAcceptBareLineEndings: options.insecureAcceptBareLineEndings ?? false,
     onError: options.onError ?? defaultOnError,
     debug: options.debug,
-    beforeGreeting: options.beforeGreeting,
+    proxyProtocol: options.proxyProtocol === undefined ? undefined : resolveProxyProtocolOptions(options.proxyProtocol),
   })
 }

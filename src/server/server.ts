@@ -2,6 +2,7 @@ import { createServer, Socket, type AddressInfo, type Server as NetServer } from
 import type { Duplex } from 'node:stream'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
+import { isTrustedProxy } from './proxy-protocol.ts'
 import { resolveServerOptions, type ConnectionAddresses, type ResolvedServerOptions, type ServerOptions } from './server-options.ts'
 
 /** Options of {@link Server.listen} on TCP. */
@@ -104,10 +105,14 @@ export class Server {
   }
 
   /**
-   * Serves one connection on any Duplex: a socket accepted elsewhere, one end of a
-   * `stream.duplexPair()` in tests, or a stream after a PROXY header. Addresses default to the
-   * stream's own when it is a socket. Counts towards the connection limits. Resolves when the
-   * connection has closed; never rejects. Throws a TypeError for `implicitTls` without the `tls` option.
+   * Serves one connection on any Duplex: a socket accepted elsewhere, or one end of a
+   * `stream.duplexPair()` in tests. Addresses default to the stream's own when it is a socket.
+   * With the `proxyProtocol` option these are the proxy's: the remote one is checked against
+   * `trusted`, and the header is read from the stream. Without it, a caller that read a PROXY
+   * header itself (`readProxyHeader`) passes the client's addresses here and `unshift`s the bytes
+   * that followed the header back into the stream. Counts towards the connection limits.
+   * Resolves when the connection has closed; never rejects. Throws a TypeError for
+   * `implicitTls` without the `tls` option.
    */
   handle(stream: Duplex, options: HandleOptions = {}): Promise<void> {
     const socket = stream instanceof Socket ? stream : undefined
@@ -123,15 +128,40 @@ export class Server {
       stream.destroy()
       return Promise.resolve()
     }
-    const ip = ipKey(addresses.remoteAddress ?? '')
-    const { limits, hostname } = this.#options
-    if (this.#connections.size >= limits.maxConnections) return this.#refuse(stream, `${hostname} Too many connections, try again later`)
-    if (ip !== '' && (this.#perIp.get(ip) ?? 0) >= limits.maxConnectionsPerIp) {
-      return this.#refuse(stream, `${hostname} Too many connections from your address, try again later`)
+    const { limits, hostname, proxyProtocol, onError } = this.#options
+    const implicitTls = options.implicitTls ?? false
+    if (this.#connections.size >= limits.maxConnections) return this.#refuse(stream, `${hostname} Too many connections, try again later`, implicitTls)
+    if (proxyProtocol && !isTrustedProxy(addresses.remoteAddress ?? '', proxyProtocol.trusted)) {
+      // Only a trusted proxy may say who the client is; anyone else gets no greeting at all.
+      try {
+        onError(new Error(`refused a connection from ${addresses.remoteAddress || 'an unknown address'}: not a trusted PROXY protocol proxy`), undefined)
+      } catch {
+        // onError must not throw; if it does, the refusal still stands.
+      }
+      stream.on('error', () => {})
+      stream.destroy()
+      return Promise.resolve()
     }
-    const conn = new Connection(stream, this.#options, { implicitTls: options.implicitTls ?? false, addresses })
+    let ip = ''
+    const admit = (address: string): string | undefined => {
+      const key = ipKey(address)
+      const count = this.#perIp.get(key) ?? 0
+      if (key !== '' && count >= limits.maxConnectionsPerIp) return `${hostname} Too many connections from your address, try again later`
+      ip = key
+      if (key !== '') this.#perIp.set(key, count + 1)
+      return undefined
+    }
+    // Behind a proxy the socket's address is the proxy's; the client is counted after the header.
+    if (!proxyProtocol) {
+      const refusal = admit(addresses.remoteAddress ?? '')
+      if (refusal !== undefined) return this.#refuse(stream, refusal, implicitTls)
+    }
+    const conn = new Connection(stream, this.#options, {
+      implicitTls,
+      addresses,
+      ...(proxyProtocol ? { admit } : {}),
+    })
     this.#connections.add(conn)
-    if (ip !== '') this.#perIp.set(ip, (this.#perIp.get(ip) ?? 0) + 1)
     void conn.run()
     return conn.closed.then(() => {
       this.#connections.delete(conn)
@@ -142,11 +172,14 @@ export class Server {
     })
   }
 
-  // RFC 5321 §3.1: a server may answer the connection with 421 instead of a greeting.
-  #refuse(stream: Duplex, text: string): Promise<void> {
+  // RFC 5321 §3.1: a server may answer the connection with 421 instead of a greeting. On an
+  // implicit TLS port plain text would only be a TLS error to the client, and a handshake per
+  // refused connection is what a flood wants from us: close without a word there.
+  #refuse(stream: Duplex, text: string, implicitTls: boolean): Promise<void> {
     this.#refusing.add(stream)
     stream.on('error', () => {})
-    stream.end(formatReply(421, this.#options.enhancedStatusCodes ? '4.7.0' : undefined, text), 'latin1')
+    if (implicitTls) stream.end()
+    else stream.end(formatReply(421, this.#options.enhancedStatusCodes ? '4.7.0' : undefined, text), 'latin1')
     stream.resume()
     const timer = setTimeout(() => stream.destroy(), REFUSAL_GRACE_MS)
     timer.unref()

@@ -95,10 +95,13 @@ export interface Session {
    * The message body, unstuffed, as a Node `Readable` of Buffers (also an async iterable).
    *
    * The stream must be consumed or destroyed, and the reply is sent after both the hook settles
-   * and end-of-data is read. When the message breaks a rule (larger than `maxMessageBytes`, a
-   * bare LF or CR) the stream is destroyed with the `SmtpError` that becomes the reply, and the
-   * hook's own result is ignored: nothing was delivered. A hook that returns without reading
-   * the stream has it drained for it. Without a `data` hook the message is accepted and discarded.
+   * and end-of-data is read. While the hook leaves the stream unread the socket is not read
+   * either; after `limits.dataTimeoutMs` of that, or of waiting for the hook after end-of-data,
+   * the stream is destroyed with `421 4.4.2` and the connection closes. When the message breaks a rule (larger than `maxMessageBytes`, a
+   * bare LF or CR, a NUL in DATA) the stream is destroyed with the `SmtpError` that becomes the
+   * reply, and the hook's own result is ignored: nothing was delivered. A hook that returns
+   * without reading the stream has it drained for it. Without a `data` hook the message is
+   * accepted and discarded.
    */
   data?(message: Readable, envelope: Envelope): DataResult | Promise<DataResult>
   /** The transaction was abandoned: RSET, EHLO/HELO, STARTTLS, or the connection closing mid-transaction. */

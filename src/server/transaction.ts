@@ -13,6 +13,13 @@ function tooBig(): SmtpError {
 }
 
 /**
+ * After a DATA message has failed, the rest of it is read and thrown away up to the terminator
+ * so that the reply lines up with the client's next command. This caps that: once the body goes
+ * past twice `maxMessageBytes` plus this margin, the connection is closed with `421` instead.
+ */
+const DISCARD_MARGIN_BYTES = 64 * 1024
+
+/**
  * One message on its way to `Session.data()`: the stream, the hook's promise, and the failure
  * (if any) that decides the reply whatever the hook returns.
  */
@@ -21,10 +28,12 @@ export class Delivery {
   /** Octets received so far (BDAT: declared chunk sizes read). */
   bytes = 0
   #failure: Error | undefined
+  readonly #timeoutMs: number
   readonly #hook: Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError }>
 
   constructor(conn: Connection, envelope: Envelope) {
     const { session } = conn
+    this.#timeoutMs = conn.options.limits.dataTimeoutMs
     const hook = session.data
     if (hook) {
       // An error we destroyed the stream with, coming back out of the hook, is not the hook's fault.
@@ -43,10 +52,14 @@ export class Delivery {
     return this.#failure
   }
 
-  /** Passes body bytes on, waiting while the consumer is behind. Ignored after a failure. */
-  async write(chunk: Buffer): Promise<void> {
-    if (this.#failure !== undefined || chunk.length === 0) return
-    if (!this.stream.write(chunk)) await this.stream.demand()
+  /**
+   * Passes body bytes on, waiting while the consumer is behind. Ignored after a failure. False
+   * when the consumer read nothing for `limits.dataTimeoutMs`: the socket is not being read
+   * meanwhile, so this is the only place that timeout can fire.
+   */
+  async write(chunk: Buffer): Promise<boolean> {
+    if (this.#failure !== undefined || chunk.length === 0) return true
+    return this.stream.write(chunk) || (await this.stream.demand(this.#timeoutMs))
   }
 
   /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */
@@ -56,10 +69,20 @@ export class Delivery {
     this.stream.destroy(error)
   }
 
-  /** Ends the stream (unless it failed) and waits for the hook to settle. */
-  async finish(): Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError }> {
+  /**
+   * Ends the stream (unless it failed) and waits for the hook to settle; with `timeoutMs`, gives
+   * up waiting after that long with `'timeout'` (the hook is still running then).
+   */
+  async finish(timeoutMs?: number): Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError } | 'timeout'> {
     if (this.#failure === undefined) this.stream.finish()
-    return this.#hook
+    if (timeoutMs === undefined) return this.#hook
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, 2 ** 31 - 1))))
+    try {
+      return await Promise.race([this.#hook, expired])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 }
 
@@ -127,6 +150,11 @@ function parseOrReply<T>(conn: Connection, parse: () => T): T | undefined {
   }
 }
 
+// RFC 5321 §2.2.1 and §4.1.1.1: service extensions, and so their parameters, exist only after EHLO.
+function refuseParamsAfterHelo(conn: Connection): void {
+  conn.reply(555, '5.5.4', 'Parameters are not allowed after HELO; use EHLO')
+}
+
 /** MAIL FROM (RFC 5321 §4.1.1.2): starts a transaction. */
 export async function mail(conn: Connection, args: string): Promise<void> {
   const { options } = conn
@@ -139,6 +167,7 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   } catch (error) {
     return conn.reply(501, '5.1.7', `Bad sender address syntax: ${(error as Error).message}`)
   }
+  if (split.params !== '' && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
   // RFC 1870 allows 20 digits, more than parseMailParams can hold exactly; any such size is too big.
   if (/(?:^| )SIZE=\d{16,20}(?: |$)/i.test(split.params) && options.limits.maxMessageBytes < 1e15) return conn.replyError(tooBig())
   const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
@@ -182,6 +211,7 @@ export async function rcpt(conn: Connection, args: string): Promise<void> {
   } catch (error) {
     return conn.reply(501, '5.1.3', `Bad recipient address syntax: ${(error as Error).message}`)
   }
+  if (split.params !== '' && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
   const params = parseOrReply<RcptParams>(conn, () => parseRcptParams(split.params))
   if (!params) return
   if ((params.notify !== undefined || params.orcpt !== undefined) && !conn.options.dsn) {
@@ -220,29 +250,38 @@ export async function data(conn: Connection, args: string): Promise<void> {
   conn.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
   conn.phase = 'data'
   const delivery = new Delivery(conn, envelopeOf(tx, false))
-  const decoder = new DotDecoder({ maxLineBytes: options.limits.maxTextLineBytes })
+  const { maxMessageBytes, maxTextLineBytes } = options.limits
+  const decoder = new DotDecoder({ maxLineBytes: maxTextLineBytes })
   const normalizer = options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined
   for (;;) {
     const chunk = await conn.readData()
     if (typeof chunk === 'string') return stopReading(conn, delivery, chunk)
     const { body, end } = decoder.decode(chunk)
     if (delivery.failure === undefined) {
-      if (decoder.bytes > options.limits.maxMessageBytes) delivery.abort(tooBig())
+      if (decoder.bytes > maxMessageBytes) delivery.abort(tooBig())
       else if (decoder.sawBareLineEnding && !normalizer) {
         // RFC 5321 §2.3.8: CR and LF only as CRLF. Smuggling attempts (`\n.\n` and kin) land here.
         delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a bare LF or CR; use CRLF line endings'))
       } else if (decoder.sawLongLine) {
-        delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${options.limits.maxTextLineBytes} octets`))
+        delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${maxTextLineBytes} octets`))
+      } else if (body.some((part) => part.includes(0))) {
+        // RFC 2045 §2.7 and §2.8: neither 7bit nor 8bit text may hold NUL (only BDAT's BINARYMIME
+        // may). A relay that drops NULs would turn `\r\n\0.\r\n` into an end of data downstream.
+        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a NUL octet, which DATA cannot carry'))
       } else {
-        for (const part of body) await delivery.write(normalizer ? normalizer.encode(part) : part)
+        for (const part of body) {
+          if (!(await delivery.write(normalizer ? normalizer.encode(part) : part))) return stopReading(conn, delivery, 'timeout')
+        }
       }
+    } else if (decoder.bytes > 2 * maxMessageBytes + DISCARD_MARGIN_BYTES) {
+      return giveUpDiscarding(conn, delivery)
     }
     if (end !== -1) {
       conn.unreadData(chunk.subarray(end))
       break
     }
   }
-  if (normalizer) await delivery.write(normalizer.end())
+  if (normalizer && !(await delivery.write(normalizer.end()))) return stopReading(conn, delivery, 'timeout')
   await complete(conn, tx, delivery)
 }
 
@@ -274,7 +313,7 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
   if (delivery.failure !== undefined && parsed.size > max) {
     await complete(conn, tx, delivery)
-    return conn.close()
+    return closeUnreadable(conn)
   }
   const target = delivery
   const stop = await readChunk(conn, parsed.size, (part) => target.write(part))
@@ -284,28 +323,43 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   conn.reply(250, '2.0.0', `${parsed.size} octets received`)
 }
 
-/**
- * For a refused BDAT: reads and discards its chunk (RFC 3030 §2: the data must be consumed
- * whatever the reply). False when the chunk cannot or should not be read, so the connection closes.
- */
-export async function discardBdatChunk(conn: Connection, args: string): Promise<boolean> {
-  const parsed = parseBdatArgs(args)
-  if (!parsed) return true
-  if (parsed.size > conn.options.limits.maxMessageBytes) return false
-  return (await readChunk(conn, parsed.size)) === undefined
+// The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421.
+export function closeUnreadable(conn: Connection): void {
+  conn.closeWith(421, '4.7.0', `${conn.options.hostname} BDAT chunk too large to read; closing connection`)
 }
 
-async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<void>): Promise<ReadStop | undefined> {
+/**
+ * For a refused BDAT: reads and discards its chunk (RFC 3030 §2: the data must be consumed
+ * whatever the reply). Says why it could not: a chunk larger than `maxMessageBytes` is not worth
+ * reading, or the read stopped.
+ */
+export async function discardBdatChunk(conn: Connection, args: string): Promise<'done' | 'too-large' | ReadStop> {
+  const parsed = parseBdatArgs(args)
+  if (!parsed) return 'done'
+  if (parsed.size > conn.options.limits.maxMessageBytes) return 'too-large'
+  return (await readChunk(conn, parsed.size)) ?? 'done'
+}
+
+// A sink that returns false has stalled past the data timeout.
+async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<boolean>): Promise<ReadStop | undefined> {
   let remaining = size
   while (remaining > 0) {
     const chunk = await conn.readData()
     if (typeof chunk === 'string') return chunk
     const take = Math.min(remaining, chunk.length)
-    if (sink) await sink(take === chunk.length ? chunk : chunk.subarray(0, take))
     remaining -= take
     if (take < chunk.length) conn.unreadData(chunk.subarray(take))
+    if (sink && !(await sink(take === chunk.length ? chunk : chunk.subarray(0, take)))) return 'timeout'
   }
   return undefined
+}
+
+// RFC 5321 §3.8: closing the connection takes a 421; it keeps the reason the message failed.
+async function giveUpDiscarding(conn: Connection, delivery: Delivery): Promise<void> {
+  const failure = delivery.failure instanceof SmtpError ? delivery.failure : tooBig()
+  const enhanced = failure.enhancedCode === undefined ? '4.3.0' : (`4${failure.enhancedCode.slice(1)}` as `4.${number}.${number}`)
+  conn.closeWith(421, enhanced, `${conn.options.hostname} ${failure.lines.join(' ')}; closing connection`)
+  await delivery.finish()
 }
 
 // The message cannot be finished: fail the stream, close, and let the data hook settle before
@@ -327,7 +381,10 @@ async function stopReading(conn: Connection, delivery: Delivery, why: ReadStop):
  * §4.2), and ends the transaction. The reply follows both end-of-data and the hook settling.
  */
 async function complete(conn: Connection, tx: Transaction, delivery: Delivery): Promise<void> {
-  const result = await delivery.finish()
+  // RFC 5321 §4.5.3.2.6: the client waits 10 minutes for this reply; a hook that never settles
+  // must not hold the connection past the data timeout either.
+  const result = await delivery.finish(conn.options.limits.dataTimeoutMs)
+  if (result === 'timeout') return stopReading(conn, delivery, 'timeout')
   const failure = delivery.failure instanceof SmtpError ? delivery.failure : undefined
   if (conn.transaction === tx) conn.transaction = null
   if (conn.phase !== 'closing') conn.phase = 'ready'

@@ -42,8 +42,12 @@ describe('LineSplitter', () => {
   test('splits CRLF lines and holds an unfinished line until its end arrives', () => {
     assert.deepEqual(run([Buffer.from('EHLO a\r\nMAIL FR'), Buffer.from('OM:<>\r\n')]), ['EHLO a', 'MAIL FROM:<>'])
   })
-  test('reports a bare LF and goes on with the next line', () => {
-    assert.deepEqual(run([Buffer.from('NOOP\nQUIT\r\n')]), ['BARE', 'QUIT'])
+  test('treats everything up to the next CRLF after a bare LF as one bad line (no hidden command)', () => {
+    assert.deepEqual(run([Buffer.from('NOOP\nMAIL FROM:<x>\nRCPT TO:<y>\r\nQUIT\r\n')]), ['BARE', 'QUIT'])
+    assert.deepEqual(run([Buffer.from('NOOP\n'), Buffer.from('MAIL FROM:<x>\r'), Buffer.from('\nQUIT\r\n')]), ['BARE', 'QUIT'])
+  })
+  test('skips an overlong line up to its CRLF even when it holds bare LFs', () => {
+    assert.deepEqual(run([Buffer.from('A'.repeat(40) + '\nMAIL FROM:<x>\r\nNOOP\r\n')]), ['TOO_LONG', 'NOOP'])
   })
   test('reports a bare CR inside a line', () => {
     assert.deepEqual(run([Buffer.from('NOOP\rQUIT\r\n')]), ['BARE'])

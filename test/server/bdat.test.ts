@@ -69,7 +69,7 @@ describe('BDAT (RFC 3030)', () => {
     assert.equal(seen.envelopes[0]!.bodyType, 'BINARYMIME')
   })
 
-  test('refuses a chunk declared 10 GB with 552 at once, without allocating or reading it, and closes', async (t) => {
+  test('refuses a chunk declared 10 GB with 552 at once, without allocating or reading it, and closes with 421 (RFC 5321 §3.8)', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, options)
     await h.play(`${HELLO}${MAIL_RCPT}`)
@@ -77,6 +77,7 @@ describe('BDAT (RFC 3030)', () => {
     await h.play(`
       C: BDAT 10000000000 LAST
       S: 552 5.3.4 Message size exceeds fixed maximum message size
+      S: 421 4.7.0 ${HOST} BDAT chunk too large to read; closing connection
       --- expect-close
     `)
     assert.ok(process.memoryUsage().arrayBuffers - before < 50 * 1024 * 1024)
@@ -115,7 +116,7 @@ describe('BDAT (RFC 3030)', () => {
       C: ab\\
       S: 250 2.0.0 2 octets received
       C: DATA
-      S: 503 5.5.1 DATA not allowed after BDAT (RFC 3030 §2)
+      S: 503 5.5.1 DATA not allowed after BDAT (RFC 3030 section 2)
       C: RCPT TO:<c@example.test>
       S: 503 5.5.1 Not allowed during BDAT
       C: BDAT 1 LAST

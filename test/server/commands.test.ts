@@ -152,7 +152,7 @@ describe('sequence and syntax errors', () => {
       C: MAIL TO:<a@example.test>
       S: 501 5.5.4 Syntax: MAIL FROM:<address> [parameters]
       C: MAIL FROM:a@example.test
-      S: 501 5.1.7 Bad sender address syntax: expected '<' to open the path right after the colon (RFC 5321 §4.1.1.2)
+      S: 501 5.1.7 Bad sender address syntax: expected '<' to open the path right after the colon (RFC 5321 section 4.1.1.2)
       C: MAIL FROM:<a@@example.test>
       S: 501 5.1.7 Bad sender address syntax: domain contains '@': an address has one '@', unless it is inside a quoted local part
       C: RSET extra

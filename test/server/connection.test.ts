@@ -3,7 +3,8 @@ import { duplexPair } from 'node:stream'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { Server } from '../../src/server/index.ts'
-import { HOST, connect, readAll } from './harness.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
+import { EHLO_REPLY, HOST, connect, readAll } from './harness.ts'
 
 async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
@@ -100,36 +101,25 @@ describe('connection core', () => {
   })
 })
 
-describe('beforeGreeting (the PROXY protocol hook)', () => {
-  test('reads a preface before the greeting, gives back the rest, and replaces the addresses', async (t) => {
-    let remote = ''
+describe('reply text', () => {
+  test('is printable ASCII even when the reason has other characters (RFC 5321 §4.2)', async (t) => {
     const h = connect(t, {
-      async beforeGreeting(input) {
-        let text = ''
-        for (let chunk = await input.read(1000); chunk; chunk = text.includes('\r\n') ? null : await input.read(1000)) text += chunk.toString('latin1')
-        const end = text.indexOf('\r\n') + 2
-        input.unread(Buffer.from(text.slice(end), 'latin1'))
-        const [, , source, , port] = text.slice(0, end - 2).split(' ')
-        return { remoteAddress: source!, remotePort: Number(port) }
-      },
-      newSession: (conn) => {
-        remote = `${conn.remoteAddress}:${conn.remotePort}`
-        return {}
-      },
+      newSession: () => ({
+        rcpt: () => {
+          throw new SmtpError(550, '5.1.1', 'Unbekannter Empfänger\tdort')
+        },
+      }),
     })
     await h.play(`
-      C: PROXY TCP4 203.0.113.9 192.0.2.25 51000 25\\r\\nNOOP
       S: 220 ${HOST} ESMTP ready
-      S: 250 2.0.0 OK
+      C: EHLO client.example
+      ${EHLO_REPLY}
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test> NOTIFY=BOGUS
+      S: 501 5.5.4 Syntax error in parameters: NOTIFY must be NEVER or a list of SUCCESS, FAILURE and DELAY without repeats (RFC 3461 section 4.1)
+      C: RCPT TO:<b@example.test>
+      S: 550 5.1.1 Unbekannter Empf?nger dort
     `)
-    assert.equal(remote, '203.0.113.9:51000')
-  })
-
-  test('a hook that throws closes the connection without a greeting', async (t) => {
-    const h = connect(t, {
-      beforeGreeting: () => Promise.reject(new Error('bad PROXY header')),
-    })
-    await h.play('--- expect-close')
-    assert.equal((h.errors[0] as Error).message, 'bad PROXY header')
   })
 })

@@ -55,7 +55,7 @@ test('MessageStream: write reports backpressure, demand settles on the next read
   const stream = new MessageStream(4)
   assert.equal(stream.write(Buffer.from('abcdef')), false)
   let settled = false
-  const demand = stream.demand().then(() => (settled = true))
+  const demand = stream.demand(5000).then((wanted) => (settled = wanted))
   await turns(2)
   assert.equal(settled, false)
   assert.equal(stream.read()?.toString(), 'abcdef')
@@ -66,11 +66,19 @@ test('MessageStream: write reports backpressure, demand settles on the next read
 test('MessageStream: destroying with an error neither crashes nor blocks the writer', async () => {
   const stream = new MessageStream(4)
   stream.write(Buffer.from('abcdef'))
-  const demand = stream.demand()
+  const demand = stream.demand(5000)
   stream.destroy(new Error('too big'))
-  await demand
+  assert.equal(await demand, true)
   assert.equal(stream.write(Buffer.from('x')), false)
   await assert.rejects(async () => {
     for await (const _ of stream) void _
   }, /too big/)
+})
+
+test('MessageStream: demand gives up with false when the consumer does not read within the timeout', async () => {
+  const stream = new MessageStream(4)
+  assert.equal(stream.write(Buffer.from('abcdef')), false)
+  assert.equal(await stream.demand(20), false)
+  // A read after the timeout wakes nobody and breaks nothing.
+  assert.equal(stream.read()?.toString(), 'abcdef')
 })

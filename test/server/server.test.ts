@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { duplexPair } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
+import { connect as tlsConnect } from 'node:tls'
 import { Server, type ConnectionInfo, type ServerOptions } from '../../src/server/index.ts'
+import { ca, serverCert, serverKey } from '../helpers/tls.ts'
 import { HOST, LineClient, readAll } from './harness.ts'
 
 async function start(t: TestContext, options: ServerOptions = {}) {
@@ -119,6 +121,20 @@ describe('connection limits', () => {
     const second = await dial(t, { port })
     assert.equal(await second.client.reply(), `421 4.7.0 ${HOST} Too many connections from your address, try again later`)
     await closedBy(second.socket)
+  })
+
+  test('on an implicit TLS port, closes a connection over the limit without sending plain text', async (t) => {
+    const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1 } })
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls: true })
+    t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
+    const first = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
+    t.after(() => first.destroy())
+    await once(first, 'secureConnect', { signal: AbortSignal.timeout(5000) })
+    const second = await dial(t, { port })
+    let received = ''
+    second.socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+    await closedBy(second.socket)
+    assert.equal(received, '')
   })
 })
 

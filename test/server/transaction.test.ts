@@ -90,14 +90,23 @@ describe('MAIL and RCPT', () => {
     assert.equal(seen.messages[0]!.body.length, 0)
   })
 
-  test('unknown parameters get 555, bad values 501, parameters of disabled extensions 555', async (t) => {
+  test('unknown parameters (REQUIRETLS too: out of scope) get 555, bad values 501, parameters of disabled extensions 555', async (t) => {
     const h = connect(t, { dsn: false })
     await h.play(`
       S: 220 ${HOST} ESMTP ready
-      C: HELO client.example
-      S: 250 ${HOST}
+      C: EHLO client.example
+      S: 250-${HOST}
+      S: 250-PIPELINING
+      S: 250-SIZE 26214400
+      S: 250-8BITMIME
+      S: 250-BINARYMIME
+      S: 250-CHUNKING
+      S: 250-SMTPUTF8
+      S: 250 ENHANCEDSTATUSCODES
       C: MAIL FROM:<a@example.test> FROB=1
       S: 555 5.5.4 Unsupported parameter FROB
+      C: MAIL FROM:<a@example.test> REQUIRETLS
+      S: 555 5.5.4 Parameter not supported: it needs REQUIRETLS, which is not offered
       C: MAIL FROM:<a@example.test> BODY=9BIT
       S: 501 5.5.4 Syntax error in parameters: BODY must be 7BIT, 8BITMIME or BINARYMIME
       C: MAIL FROM:<a@example.test> RET=FULL
@@ -119,8 +128,8 @@ describe('MAIL and RCPT', () => {
     const h = connect(t, { limits: { maxMessageBytes: 1000 } })
     await h.play(`
       S: 220 ${HOST} ESMTP ready
-      C: HELO client.example
-      S: 250 ${HOST}
+      C: EHLO client.example
+      ${EHLO_REPLY.replace('SIZE 26214400', 'SIZE 1000')}
       C: MAIL FROM:<a@example.test> SIZE=1001
       S: 552 5.3.4 Message size exceeds fixed maximum message size
       C: MAIL FROM:<a@example.test> SIZE=99999999999999999999
@@ -294,14 +303,14 @@ describe('DATA', () => {
       S: 250 2.1.5 Recipient OK
       C: DATA
       S: 354 End data with <CR><LF>.<CR><LF>
-      C: \\x00\\xff binary-ish \\x80 . middle dot
+      C: \\x01\\xff binary-ish \\x80 . middle dot
       C: 
       C: ..
       C: .
       S: 250 2.0.0 Message accepted
     `)
     assert.equal(seen.messages[0]!.body.toString('latin1'), '.leading dot\r\n..two\r\n')
-    assert.equal(seen.messages[1]!.body.toString('latin1'), '\x00\xff binary-ish \x80 . middle dot\r\n\r\n.\r\n')
+    assert.equal(seen.messages[1]!.body.toString('latin1'), '\x01\xff binary-ish \x80 . middle dot\r\n\r\n.\r\n')
   })
 
   test('replies to a pipelined MAIL, RCPT, RCPT, DATA group in one write (RFC 2920)', async (t) => {
@@ -382,7 +391,7 @@ describe('DATA', () => {
       C: RCPT TO:<b@example.test>
       S: 250 2.1.5 Recipient OK
       C: DATA
-      S: 503 5.5.1 BODY=BINARYMIME requires BDAT (RFC 3030 §3)
+      S: 503 5.5.1 BODY=BINARYMIME requires BDAT (RFC 3030 section 3)
     `)
   })
 
@@ -462,5 +471,138 @@ describe('SMTP smuggling (bare line endings)', () => {
       S: 250 2.0.0 Message accepted
     `)
     assert.equal(seen.messages[0]!.body.toString('latin1'), 'a\r\n.\r\nMAIL FROM:<evil@example.test>\r\nb\r\n')
+  })
+})
+
+describe('ESMTP parameters after HELO', () => {
+  test('MAIL and RCPT parameters after plain HELO get 555 5.5.4, and the same commands without them work (RFC 5321 §2.2.1)', async (t) => {
+    const { seen, options } = recording()
+    const h = connect(t, options)
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: HELO client.example
+      S: 250 ${HOST}
+      C: MAIL FROM:<a@example.test> BODY=8BITMIME
+      S: 555 5.5.4 Parameters are not allowed after HELO; use EHLO
+      C: MAIL FROM:<a@example.test> SIZE=10
+      S: 555 5.5.4 Parameters are not allowed after HELO; use EHLO
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test> NOTIFY=NEVER
+      S: 555 5.5.4 Parameters are not allowed after HELO; use EHLO
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+      C: hi
+      C: .
+      S: 250 2.0.0 Message accepted
+      C: EHLO client.example
+      ${EHLO_REPLY}
+      C: MAIL FROM:<a@example.test> BODY=8BITMIME
+      S: 250 2.1.0 Sender OK
+    `)
+    assert.equal(seen.messages.length, 1)
+  })
+})
+
+describe('DATA limits the core did not cover', () => {
+  test('a NUL octet in a DATA body rejects the message with 554 5.6.0 (RFC 2045 §2.8), and the connection stays in sync', async (t) => {
+    const { seen, options } = recording()
+    const h = connect(t, options)
+    await h.play(`${HELLO}
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+      C: before
+      C: a\\x00b
+      C: .
+      S: 554 5.6.0 Message contains a NUL octet, which DATA cannot carry
+      C: NOOP
+      S: 250 2.0.0 OK
+    `)
+    assert.equal(seen.messages.length, 0)
+    assert.equal((seen.streamErrors[0] as SmtpError).code, 554)
+  })
+
+  for (const verb of ['a large DATA', 'a BDAT', 'a small DATA'] as const) {
+    test(`a data hook that stalls without reading still times out with ${verb} message: 421 4.4.2, close, and its stream fails`, async (t) => {
+      let streamError: unknown
+      let release!: () => void
+      const stalled = new Promise<void>((resolve) => (release = resolve))
+      const h = connect(t, {
+        limits: { dataTimeoutMs: 200 },
+        newSession: () => ({
+          async data(message) {
+            message.on('error', (error) => (streamError = error))
+            await stalled
+          },
+        }),
+      })
+      t.after(() => release())
+      await h.play(`${HELLO}
+        C: MAIL FROM:<a@example.test>
+        S: 250 2.1.0 Sender OK
+        C: RCPT TO:<b@example.test>
+        S: 250 2.1.5 Recipient OK
+      `)
+      // More than the stream's high-water mark, so the server stops reading the socket and waits.
+      const line = `${'x'.repeat(998)}\r\n`
+      if (verb === 'a BDAT') h.peer.write(`BDAT ${200 * line.length} LAST\r\n`)
+      else await h.play('C: DATA\nS: 354 End data with <CR><LF>.<CR><LF>')
+      // The small one fits in the stream's buffer: the server reads to its end, then waits for the hook.
+      if (verb === 'a small DATA') h.peer.write('hello\r\n.\r\n')
+      else for (let i = 0; i < 200; i++) h.peer.write(line)
+      await h.play(`
+        S: 421 4.4.2 ${HOST} Error: timeout exceeded
+        --- expect-close
+      `)
+      assert.ok(streamError instanceof SmtpError && streamError.code === 421, `the hook's stream was destroyed with ${String(streamError)}`)
+    })
+  }
+
+  test('discarding an oversized DATA body stops past 2 × maxMessageBytes + 64 KiB with 421 and a close', async (t) => {
+    const { seen, options } = recording()
+    const h = connect(t, { ...options, limits: { maxMessageBytes: 1000 } })
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: EHLO client.example
+      ${EHLO_REPLY.replace('SIZE 26214400', 'SIZE 1000')}
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+    `)
+    const line = Buffer.from(`${'x'.repeat(98)}\r\n`)
+    // 60 000 octets are discarded, not refused: the limit is 2 × 1000 + 65 536.
+    for (let i = 0; i < 600; i++) h.peer.write(line)
+    await h.play(`
+      C: .
+      C: NOOP
+      S: 552 5.3.4 Message size exceeds fixed maximum message size
+      S: 250 2.0.0 OK
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+    `)
+    // Without an end the discard would go on for as long as the client sends.
+    h.peer.on('error', () => {})
+    for (let i = 0; i < 2000; i++) h.peer.write(line)
+    await h.play(`
+      S: 421 4.3.4 ${HOST} Message size exceeds fixed maximum message size; closing connection
+      --- expect-close
+    `)
+    const signal = AbortSignal.timeout(2000)
+    while (seen.streamErrors.length < 2 && !signal.aborted) await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(seen.messages.length, 0)
+    assert.deepEqual(seen.streamErrors.map((error) => (error as SmtpError).code), [552, 552])
   })
 })
