@@ -1,0 +1,59 @@
+import type { Readable } from 'node:stream'
+import { formatReceivedHeader, formatReturnPathHeader, SmtpError, type ConnectionInfo, type DataResult, type Envelope, type Session } from '../server/index.ts'
+import type { Maildir } from './maildir.ts'
+
+/** Where `smtpkit serve` puts messages: a Maildir, or nowhere (`--store none`). */
+export type Store = { readonly kind: 'maildir'; readonly root: string; readonly maildir: Maildir } | { readonly kind: 'none' }
+
+/** Options of {@link createStoreSession}. */
+export interface StoreSessionOptions {
+  readonly store: Store
+  /** The server's name, for the `Received:` header's `by` clause. */
+  readonly hostname: string
+  /** LMTP: answer with one reply per recipient (RFC 2033 §4.2). */
+  readonly lmtp: boolean
+  /** Receives one line per stored message. */
+  readonly log: (line: string) => void
+  /** Receives storage failures, which the client sees only as `451 4.3.0`. */
+  readonly onError: (error: unknown) => void
+}
+
+/**
+ * The session `smtpkit serve` runs for each connection: a complete backend in a few lines, and
+ * the reference example of one. Each message is stored with `Return-Path:` and `Received:`
+ * prepended (RFC 5321 §4.4) and is on disk (fsynced, in `new/`) before the hook resolves, which
+ * is when the server sends 250. A storage failure becomes `451 4.3.0`, so the client keeps the
+ * message and retries; its details go to `onError`, never to the client.
+ */
+export function createStoreSession(conn: ConnectionInfo, options: StoreSessionOptions): Session {
+  const { store, lmtp, log } = options
+  return {
+    async data(message: Readable, envelope: Envelope): Promise<DataResult> {
+      const to = envelope.recipients.map((r) => `<${r.address}>`).join(',')
+      let size: number
+      let file: string
+      if (store.kind === 'none') {
+        size = 0
+        for await (const chunk of message) size += (chunk as Buffer).length
+        file = '-'
+      } else {
+        // Naming one recipient in `for` is safe only when there is just one (RFC 5321 §7.2).
+        const only = envelope.recipients.length === 1 ? envelope.recipients[0]!.address : undefined
+        const trace = formatReturnPathHeader(envelope.from) + formatReceivedHeader({ hostname: options.hostname, conn, envelope, lmtp, recipient: only })
+        const prefix = Buffer.from(trace, 'utf8')
+        try {
+          const delivery = await store.maildir.deliver(message, prefix)
+          size = delivery.bytes - prefix.length
+          file = `new/${delivery.name}`
+        } catch (error) {
+          if (error instanceof SmtpError) throw error
+          options.onError(error)
+          throw new SmtpError(451, '4.3.0', 'Local error: message not stored, try again later', { cause: error })
+        }
+      }
+      log(`${new Date().toISOString()} [${conn.id}] from=<${envelope.from}> to=${to} size=${size} file=${file}`)
+      const text = store.kind === 'none' ? 'Ok: accepted and discarded' : `Ok: stored as ${file.slice(4)}`
+      return lmtp ? envelope.recipients.map(() => text) : text
+    },
+  }
+}
