@@ -1,0 +1,26 @@
+// CPU time and memory of one process, read from Linux's /proc, so a benchmark can measure a
+// server child (node or native) from outside without its cooperation.
+import { readFileSync } from 'node:fs'
+
+// USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux architecture we run on.
+const CLOCK_TICKS_PER_SECOND = 100
+
+/** User plus system CPU seconds the process (all its threads) has used so far. */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  // The command name (field 2) may contain spaces and parentheses: split after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // Fields 14 and 15 of proc(5): utime and stime; index 0 here is field 3.
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+}
+
+/** Current resident set size and its peak (VmRSS, VmHWM), in bytes. */
+export function readMemory(pid: number): { rssBytes: number; peakRssBytes: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1')
+  const kib = (name: string): number => {
+    const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, 'm').exec(status)
+    if (!match) throw new Error(`no ${name} in /proc/${pid}/status`)
+    return Number(match[1]) * 1024
+  }
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') }
+}

@@ -1,0 +1,276 @@
+// Server benchmark: smtpkit's Server against nodemailer's smtp-server and Postfix's smtp-sink,
+// each alone in a child process, loaded by Postfix's smtp-source over loopback.
+//
+//   node --import tsx bench/server.ts
+//
+// Scenarios: small messages with a new connection each, small messages many per connection,
+// 1 MB messages, and idle connections held open (memory per connection). For each server it
+// prints messages/s, MB/s, the server's own CPU seconds per 1000 messages and per MB (from
+// /proc/<pid>/stat) and its peak RSS (VmHWM), then smtpkit's ratios to the other two.
+//
+// Environment (all optional):
+//   BENCH_SERVERS            smtpkit,smtp-server,smtp-sink
+//   BENCH_SCENARIOS          new-connection,per-connection,1mb,idle
+//   BENCH_SESSIONS           parallel smtp-source sessions for the small scenarios (20)
+//   BENCH_SMALL_BYTES        payload of a small message (1000)
+//   BENCH_NEW_CONN_MESSAGES  messages, one connection each (5000)
+//   BENCH_PER_CONN_MESSAGES  messages over BENCH_SESSIONS kept connections (30000)
+//   BENCH_BIG_BYTES          payload of a big message (1048576)
+//   BENCH_BIG_MESSAGES       big messages (300), over BENCH_BIG_SESSIONS connections (4)
+//   BENCH_IDLE_CONNECTIONS   idle connections (10000)
+//   BENCH_SMTPKIT_SOURCE     'compiled' (tsc into a temporary directory, the default) or 'tsx'
+//   BENCH_PROFILE            a directory: profile the node servers' CPU during each measured
+//                            run, write <dir>/<server>-<scenario>.cpuprofile, print a summary
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { smtpSinkPath, smtpSourcePath, startSmtpSink } from '../test/helpers/peers.ts'
+import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
+import { readCpuSeconds, readMemory } from './lib/proc-stats.ts'
+
+type ServerKind = 'smtpkit' | 'smtp-server' | 'smtp-sink'
+type ScenarioName = 'new-connection' | 'per-connection' | '1mb' | 'idle'
+
+const root = fileURLToPath(new URL('../', import.meta.url))
+const env = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback)
+  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number, got ${process.env[name]}`)
+  return value
+}
+const list = <T extends string>(name: string, fallback: readonly T[]): T[] => (process.env[name]?.split(',').map((s) => s.trim()) as T[] | undefined) ?? [...fallback]
+
+const config = {
+  servers: list<ServerKind>('BENCH_SERVERS', ['smtpkit', 'smtp-server', 'smtp-sink']),
+  scenarios: list<ScenarioName>('BENCH_SCENARIOS', ['new-connection', 'per-connection', '1mb', 'idle']),
+  sessions: env('BENCH_SESSIONS', 20),
+  smallBytes: env('BENCH_SMALL_BYTES', 1000),
+  newConnectionMessages: env('BENCH_NEW_CONN_MESSAGES', 5000),
+  perConnectionMessages: env('BENCH_PER_CONN_MESSAGES', 30_000),
+  bigBytes: env('BENCH_BIG_BYTES', 1 << 20),
+  bigMessages: env('BENCH_BIG_MESSAGES', 300),
+  bigSessions: env('BENCH_BIG_SESSIONS', 4),
+  idleConnections: env('BENCH_IDLE_CONNECTIONS', 10_000),
+  smtpkitSource: process.env.BENCH_SMTPKIT_SOURCE ?? 'compiled',
+  profileDir: process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined,
+}
+
+interface RunningServer {
+  readonly kind: ServerKind
+  readonly pid: number
+  readonly port: number
+  /** Node servers only: profiles the CPU between start() and stop(file). */
+  readonly profiler?: { start(): Promise<void>; stop(file: string): Promise<void> }
+  stop(): Promise<void>
+}
+
+/** The lines a child prints, one at a time; rejects when it exits first. */
+function lineReader(child: ChildProcess, what: string): () => Promise<string> {
+  const lines: string[] = []
+  let waiting: { resolve(line: string): void; reject(error: Error): void } | undefined
+  let exited: Error | undefined
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (waiting) waiting.resolve(line)
+    else lines.push(line)
+    waiting = undefined
+  })
+  child.once('exit', (code) => {
+    exited = new Error(`${what} exited with ${String(code)}`)
+    waiting?.reject(exited)
+  })
+  return () => {
+    const line = lines.shift()
+    if (line !== undefined) return Promise.resolve(line)
+    if (exited) return Promise.reject(exited)
+    return new Promise((resolve, reject) => (waiting = { resolve, reject }))
+  }
+}
+
+/** Spawns through sh to raise the descriptor limit first (exec keeps the pid the same). */
+function spawnWithFileLimit(command: string, args: readonly string[], stdio: ('ignore' | 'pipe' | 'inherit')[]): ChildProcess {
+  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"'
+  return spawn('/bin/sh', ['-c', script, 'sh', command, ...args], { cwd: root, stdio })
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = once(child, 'exit')
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+async function startServer(kind: ServerKind): Promise<RunningServer> {
+  if (kind === 'smtp-sink') {
+    const sink = await startSmtpSink([], 4096)
+    return { kind, pid: sink.child.pid!, port: sink.port, stop: () => sink.stop() }
+  }
+  const child = spawnWithFileLimit(process.execPath, ['--import', 'tsx', join(root, 'bench/lib/server-child.ts'), kind], ['pipe', 'pipe', 'inherit'])
+  const nextLine = lineReader(child, `${kind} server`)
+  const { port } = JSON.parse(await nextLine()) as { port: number }
+  const command = async (line: string, answer: string): Promise<void> => {
+    child.stdin!.write(`${line}\n`)
+    const got = await nextLine()
+    if (got !== answer) throw new Error(`${kind} server answered ${JSON.stringify(got)} to ${line}`)
+  }
+  return {
+    kind,
+    pid: child.pid!,
+    port,
+    profiler: { start: () => command('profile-start', 'profiling'), stop: (file) => command(`profile-stop ${file}`, 'profiled') },
+    stop: () => stopChild(child),
+  }
+}
+
+/** Runs smtp-source to completion; rejects with its stderr when it fails. */
+async function smtpSource(port: number, options: { sessions: number; messages: number; bytes: number; keepConnection: boolean }): Promise<void> {
+  const args = ['-s', String(options.sessions), '-m', String(options.messages), '-l', String(options.bytes), '-M', 'client.example.test', '-f', 'bench@client.example.test', '-t', 'sink@bench.example.test']
+  if (options.keepConnection) args.push('-d')
+  const child = spawn(smtpSourcePath()!, [...args, `127.0.0.1:${port}`], { stdio: ['ignore', 'ignore', 'pipe'], signal: AbortSignal.timeout(600_000) })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) throw new Error(`smtp-source ${args.join(' ')} exited with ${String(code)}: ${stderr.trim()}`)
+}
+
+interface LoadResult {
+  kind: ServerKind
+  seconds: number
+  messages: number
+  megabytes: number
+  cpuSeconds: number
+  startRssBytes: number
+  peakRssBytes: number
+}
+
+interface LoadScenario {
+  name: ScenarioName
+  title: string
+  sessions: number
+  messages: number
+  bytes: number
+  keepConnection: boolean
+}
+
+async function runLoad(kind: ServerKind, scenario: LoadScenario): Promise<LoadResult> {
+  const server = await startServer(kind)
+  try {
+    const startRssBytes = readMemory(server.pid).rssBytes
+    // Warm up (JIT, buffers) with a tenth of the load before measuring.
+    const warmup = Math.max(scenario.sessions, Math.min(2000, Math.round(scenario.messages / 10)))
+    await smtpSource(server.port, { ...scenario, messages: warmup })
+    const profile = server.profiler && config.profileDir ? join(config.profileDir, `${kind}-${scenario.name}.cpuprofile`) : undefined
+    if (profile) await server.profiler?.start()
+    const cpuBefore = readCpuSeconds(server.pid)
+    const started = performance.now()
+    await smtpSource(server.port, scenario)
+    const seconds = (performance.now() - started) / 1000
+    const cpuSeconds = readCpuSeconds(server.pid) - cpuBefore
+    if (profile) {
+      await server.profiler?.stop(profile)
+      console.log(`\n${kind} profile, ${scenario.title} (the measured run only; the profiler adds some overhead):\n${formatCpuProfileSummary(profile, 25)}`)
+    }
+    const { peakRssBytes } = readMemory(server.pid)
+    return { kind, seconds, messages: scenario.messages, megabytes: (scenario.messages * scenario.bytes) / 1e6, cpuSeconds, startRssBytes, peakRssBytes }
+  } finally {
+    await server.stop()
+  }
+}
+
+interface IdleResult {
+  kind: ServerKind
+  connected: number
+  failed: number
+  baseRssBytes: number
+  rssBytes: number
+}
+
+async function runIdle(kind: ServerKind, count: number): Promise<IdleResult> {
+  const server = await startServer(kind)
+  const clients = spawnWithFileLimit(process.execPath, ['--import', 'tsx', join(root, 'bench/lib/idle-clients.ts'), '127.0.0.1', String(server.port), String(count)], ['pipe', 'pipe', 'inherit'])
+  try {
+    // One connection first, so lazily built state (TLS context, code paths) is in the baseline.
+    await smtpSource(server.port, { sessions: 1, messages: 10, bytes: 100, keepConnection: true })
+    const baseRssBytes = readMemory(server.pid).rssBytes
+    const { connected, failed } = JSON.parse(await lineReader(clients, 'idle clients')()) as { connected: number; failed: number }
+    const { rssBytes } = readMemory(server.pid)
+    return { kind, connected, failed, baseRssBytes, rssBytes }
+  } finally {
+    clients.stdin!.end()
+    await stopChild(clients)
+    await server.stop()
+  }
+}
+
+const mb = (bytes: number): string => (bytes / 1048576).toFixed(1)
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined || b === 0 ? 'n/a' : `${(a / b).toFixed(2)}x`)
+
+function printLoad(scenario: LoadScenario, results: LoadResult[]): void {
+  console.log(`\n## ${scenario.title}`)
+  console.log(`smtp-source -s ${scenario.sessions} -m ${scenario.messages} -l ${scenario.bytes}${scenario.keepConnection ? ' -d' : ''}`)
+  // Start RSS: the idle process (the node ones carry tsx's loader), so peak minus start is growth.
+  console.log('server       msgs/s     MB/s  CPU s/1000 msgs  CPU s/MB  start RSS MB  peak RSS MB  wall s  CPU s')
+  for (const r of results) {
+    console.log(
+      `${r.kind.padEnd(11)} ${(r.messages / r.seconds).toFixed(0).padStart(7)} ${(r.megabytes / r.seconds).toFixed(1).padStart(8)} ` +
+        `${((1000 * r.cpuSeconds) / r.messages).toFixed(3).padStart(16)} ${(r.cpuSeconds / r.megabytes).toFixed(4).padStart(9)} ` +
+        `${mb(r.startRssBytes).padStart(13)} ${mb(r.peakRssBytes).padStart(12)} ${r.seconds.toFixed(2).padStart(7)} ${r.cpuSeconds.toFixed(2).padStart(6)}`,
+    )
+  }
+  const ours = results.find((r) => r.kind === 'smtpkit')
+  if (!ours) return
+  for (const other of results.filter((r) => r.kind !== 'smtpkit')) {
+    console.log(
+      `smtpkit/${other.kind}: msgs/s ${ratio(ours.messages / ours.seconds, other.messages / other.seconds)}, ` +
+        `CPU per message ${ratio(ours.cpuSeconds / ours.messages, other.cpuSeconds / other.messages)}, ` +
+        `peak RSS ${ratio(ours.peakRssBytes, other.peakRssBytes)}`,
+    )
+  }
+}
+
+async function main(): Promise<void> {
+  if (!smtpSourcePath()) throw new Error('smtp-source is not installed (Debian package postfix)')
+  if (config.servers.includes('smtp-sink') && !smtpSinkPath()) throw new Error('smtp-sink is not installed (Debian package postfix)')
+  if (config.profileDir) mkdirSync(config.profileDir, { recursive: true })
+  if (config.smtpkitSource !== 'compiled' && config.smtpkitSource !== 'tsx') throw new RangeError(`BENCH_SMTPKIT_SOURCE must be compiled or tsx, got ${config.smtpkitSource}`)
+  const build = config.smtpkitSource === 'compiled' && config.servers.includes('smtpkit') ? await buildSmtpkit() : undefined
+  // The server children inherit it and load the compiled server instead of the TS source.
+  if (build) process.env.BENCH_SMTPKIT_MODULE = join(build.dir, 'server', 'index.js')
+  try {
+    await runScenarios()
+  } finally {
+    build?.remove()
+  }
+}
+
+async function runScenarios(): Promise<void> {
+  console.log(`# SMTP server benchmark (node ${process.version}, smtpkit ${config.smtpkitSource}, servers: ${config.servers.join(', ')})`)
+  const loads: LoadScenario[] = [
+    { name: 'new-connection', title: `Small messages (${config.smallBytes} B), a new connection each`, sessions: config.sessions, messages: config.newConnectionMessages, bytes: config.smallBytes, keepConnection: false },
+    { name: 'per-connection', title: `Small messages (${config.smallBytes} B), many per connection`, sessions: config.sessions, messages: config.perConnectionMessages, bytes: config.smallBytes, keepConnection: true },
+    { name: '1mb', title: `Big messages (${config.bigBytes} B)`, sessions: config.bigSessions, messages: config.bigMessages, bytes: config.bigBytes, keepConnection: true },
+  ]
+  for (const scenario of loads.filter((s) => config.scenarios.includes(s.name))) {
+    const results: LoadResult[] = []
+    for (const kind of config.servers) {
+      results.push(await runLoad(kind, scenario))
+    }
+    printLoad(scenario, results)
+  }
+  if (config.scenarios.includes('idle')) {
+    console.log(`\n## ${config.idleConnections} idle connections (greeted, then silent)`)
+    console.log('server       connected  failed  base RSS MB  RSS MB  RSS per connection KB')
+    // smtp-sink serves at most 256 sessions at once (the rest wait unanswered), so it is left out.
+    for (const kind of config.servers.filter((k) => k !== 'smtp-sink')) {
+      const r = await runIdle(kind, config.idleConnections)
+      const perConnection = r.connected > 0 ? (r.rssBytes - r.baseRssBytes) / r.connected / 1024 : NaN
+      console.log(`${kind.padEnd(11)} ${String(r.connected).padStart(10)} ${String(r.failed).padStart(7)} ${mb(r.baseRssBytes).padStart(12)} ${mb(r.rssBytes).padStart(7)} ${perConnection.toFixed(1).padStart(22)}`)
+    }
+  }
+}
+
+await main()
