@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -19,6 +19,14 @@ async function check(input: MessageInput, expected: Expected): Promise<{ message
 
 function headerBlock(raw: string): string {
   return raw.slice(0, raw.indexOf('\r\n\r\n'))
+}
+
+function readlinkSafe(path: string): string | undefined {
+  try {
+    return readlinkSync(path)
+  } catch {
+    return undefined
+  }
 }
 
 const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489', 'hex')
@@ -413,6 +421,36 @@ describe('compose: attachments', () => {
     writeFileSync(path, bytes)
     const { message } = await check({ from: 'a@sender.example', text: 'cv', attachments: [{ path }] }, { attachments: [{ filename: 'Résumé.pdf', contentType: 'application/pdf', content: bytes }] })
     assert.equal(message.isRereadable, true)
+  })
+
+  test('reads path attachments of any size exactly: empty, one byte, and whole or partial multiples of the 64 KiB read', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpkit-message-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    for (const size of [0, 1, 65_536, 131_077]) {
+      const path = join(dir, `f${size}.bin`)
+      const bytes = Buffer.from(Array.from({ length: size }, (_, index) => (index * 31 + 7) % 256))
+      writeFileSync(path, bytes)
+      await check({ from: 'a@sender.example', attachments: [{ path }] }, { attachments: [{ filename: `f${size}.bin`, contentType: 'application/octet-stream', content: bytes }] })
+    }
+  })
+
+  test('closes a path attachment\'s file when the reader stops early', { skip: !existsSync('/proc/self/fd') }, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'smtpkit-message-'))
+    t.after(() => rmSync(dir, { recursive: true, force: true }))
+    const path = join(dir, 'big.bin')
+    writeFileSync(path, Buffer.alloc(1 << 20, 0x5a))
+    const message = compose({ from: 'a@sender.example', attachments: [{ path }] })
+    const openFiles = (): number => readdirSync('/proc/self/fd').filter((fd) => readlinkSafe(`/proc/self/fd/${fd}`) === path).length
+    let stoppedWhileOpen = false
+    for await (const chunk of message.stream()) {
+      assert.ok(chunk.length > 0)
+      if (openFiles() === 1) {
+        stoppedWhileOpen = true
+        break
+      }
+    }
+    assert.ok(stoppedWhileOpen)
+    assert.equal(openFiles(), 0)
   })
 
   test('calls factory attachments on every stream(), accepting string chunks too', async () => {

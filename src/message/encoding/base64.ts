@@ -3,7 +3,8 @@
 // each line's base64 and one bulk encode per chunk can be cut into lines afterwards.
 const LINE_INPUT_BYTES = 57
 const LINE_CHARS = 76
-const CRLF = Buffer.from('\r\n', 'latin1')
+const CR = 0x0d
+const LF = 0x0a
 const EMPTY = Buffer.alloc(0)
 
 /**
@@ -25,19 +26,38 @@ export class Base64Encoder {
   update(chunk: Uint8Array): Buffer {
     if (this.#finished) throw new Error('Base64Encoder.update() called after final()')
     if (chunk.length === 0) return EMPTY
-    const data = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk])
-    const lines = Math.floor(data.length / LINE_INPUT_BYTES)
-    const used = lines * LINE_INPUT_BYTES
-    // Copy the tail: the caller may reuse the buffer it passed in.
-    this.#carry = Buffer.from(data.subarray(used))
-    if (lines === 0) return EMPTY
-    const chars = Buffer.from(toBuffer(data.subarray(0, used)).toString('base64'), 'latin1')
-    const lead = this.#wroteLine ? 1 : 0
-    const out = Buffer.allocUnsafe(lines * LINE_CHARS + (lines - 1 + lead) * 2)
-    let at = 0
+    const input = toBuffer(chunk)
+    const carry = this.#carry
+    const lines = Math.floor((carry.length + input.length) / LINE_INPUT_BYTES)
+    // Copy what is carried: the caller may reuse the buffer it passed in.
+    if (lines === 0) {
+      this.#carry = Buffer.concat([carry, input])
+      return EMPTY
+    }
+    const used = lines * LINE_INPUT_BYTES - carry.length
+    // Only the carried bytes and the rest of their line are copied; the rest of the chunk is
+    // encoded in place. Both pieces are whole 3-byte groups, so their base64 strings concatenate.
+    const chars =
+      carry.length === 0
+        ? input.toString('base64', 0, used)
+        : Buffer.concat([carry, input.subarray(0, LINE_INPUT_BYTES - carry.length)]).toString('base64') + input.toString('base64', LINE_INPUT_BYTES - carry.length, used)
+    this.#carry = used === input.length ? EMPTY : Buffer.from(input.subarray(used))
+    const lead = this.#wroteLine ? 2 : 0
+    const out = Buffer.allocUnsafe(lead + lines * (LINE_CHARS + 2) - 2)
+    // The characters are written once, to the end of `out`, then each line is moved down to its
+    // place in front of the CRLFs: one native write per chunk and one memmove per line, where
+    // slicing per line would allocate.
+    let from = out.length - chars.length
+    out.write(chars, from, 'latin1')
+    let to = 0
     for (let line = 0; line < lines; line++) {
-      if (line > 0 || lead) at += CRLF.copy(out, at)
-      at += chars.copy(out, at, line * LINE_CHARS, line * LINE_CHARS + LINE_CHARS)
+      if (line > 0 || lead > 0) {
+        out[to++] = CR
+        out[to++] = LF
+      }
+      if (to !== from) out.copyWithin(to, from, from + LINE_CHARS)
+      to += LINE_CHARS
+      from += LINE_CHARS
     }
     this.#wroteLine = true
     return out

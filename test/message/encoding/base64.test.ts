@@ -48,6 +48,27 @@ describe('Base64Encoder', () => {
     )
   })
 
+  test('writes Node\'s base64 of the input cut into 76-character lines, for chunks that are plain Uint8Arrays too', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1200 }), fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 20 }), (bytes, sizes) => {
+        const encoder = new Base64Encoder()
+        const out: Buffer[] = []
+        for (let at = 0, i = 0; at < bytes.length; i++) {
+          const size = sizes[i % sizes.length]!
+          // A view into a larger ArrayBuffer, at an offset, as a chunk of a bigger read would be.
+          const chunk = new Uint8Array(size + 8)
+          chunk.set(bytes.subarray(at, at + size), 3)
+          out.push(encoder.update(chunk.subarray(3, 3 + Math.min(size, bytes.length - at))))
+          at += size
+        }
+        out.push(encoder.final())
+        const expected = (Buffer.from(bytes).toString('base64').match(/.{1,76}/g) ?? []).join('\r\n')
+        assert.equal(Buffer.concat(out).toString('latin1'), expected)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
   test('every line but the last is 76 characters of the base64 alphabet', () => {
     fc.assert(
       fc.property(bytesAndCuts, ([bytes, cuts]) => {

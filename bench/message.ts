@@ -1,0 +1,234 @@
+// Composing and DKIM-signing: smtpkit against nodemailer (MailComposer, nodemailer/lib/dkim) on the
+// same inputs, writing to nowhere. Each library runs each scenario in its own child process, so
+// CPU time and peak RSS belong to one library alone.
+//
+//   node --import tsx bench/message.ts [--n 20000] [--big-mb 50] [--big-count 2] [--runs 1] [--only a,b,c,d] [--built]
+//
+// Environment variables BENCH_N, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RUNS set the same;
+// BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there. With --runs R each child runs
+// R times, alternating libraries, and each figure is taken from its best run (least wall time,
+// least CPU time, highest peak RSS): on a shared machine wall time is noisy. Scenarios:
+//   (a) compose the small text+HTML message (bench/lib/message-inputs.ts) N times and read it out;
+//   (b) the same, DKIM-signed (rsa-sha256, relaxed/relaxed, 2048-bit key);
+//   (c) compose a message with a BIG_MB attachment, read by path from a file in os.tmpdir();
+//   (d) the same, DKIM-signed. nodemailer's signer is given `cacheDir: os.tmpdir()`, its documented
+//       setting for large messages: without it, it holds the whole message in memory.
+// --built runs smtpkit from dist/ (npm run build first), as users run it, instead of through tsx.
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { performance } from 'node:perf_hooks'
+import type { Readable } from 'node:stream'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import type * as DkimModule from '../src/dkim/index.ts'
+import type * as MessageModule from '../src/message/index.ts'
+import { benchAttachmentFile, benchDkimKey, DKIM_DOMAIN, DKIM_SELECTOR, smallMail } from './lib/message-inputs.ts'
+
+type Library = 'smtpkit' | 'nodemailer'
+type Scenario = 'a' | 'b' | 'c' | 'd'
+
+interface Job {
+  readonly library: Library
+  readonly scenario: Scenario
+  readonly messages: number
+  /** Attachment size for (c) and (d), 0 otherwise. */
+  readonly attachmentBytes: number
+  readonly attachmentPath: string
+  readonly built: boolean
+}
+
+interface Measurement {
+  readonly messages: number
+  /** Bytes written out (the composed or signed messages). */
+  readonly outputBytes: number
+  readonly seconds: number
+  readonly cpuSeconds: number
+  readonly maxRssBytes: number
+  /** RSS when the timed part started, after imports and warm-up. */
+  readonly startRssBytes: number
+}
+
+/** Builds one message and returns its bytes as a stream; the caller reads it to the end. */
+type Produce = () => AsyncIterable<Uint8Array>
+
+// ---------------------------------------------------------------------------------------------
+// Child: run one job and print one JSON line.
+
+function mailFor(job: Job): ReturnType<typeof smallMail> & { attachments?: { filename: string; path: string }[] } {
+  const mail = smallMail()
+  return job.attachmentBytes > 0 ? { ...mail, attachments: [{ filename: 'big.bin', path: job.attachmentPath }] } : mail
+}
+
+async function smtpkitProducer(job: Job): Promise<Produce> {
+  const dist = (path: string): string => new URL(`../dist/${path}`, import.meta.url).href
+  const { compose } = (job.built ? await import(dist('message/index.js')) : await import('../src/message/index.ts')) as typeof MessageModule
+  const { dkimSign } = (job.built ? await import(dist('dkim/index.js')) : await import('../src/dkim/index.ts')) as typeof DkimModule
+  const mail = mailFor(job)
+  if (job.scenario === 'a' || job.scenario === 'c') return () => compose(mail).stream()
+  const signature = { domain: DKIM_DOMAIN, selector: DKIM_SELECTOR, privateKey: benchDkimKey() }
+  return () => dkimSign(compose(mail), signature).stream()
+}
+
+async function nodemailerProducer(job: Job): Promise<Produce> {
+  const { default: MailComposer } = await import('nodemailer/lib/mail-composer')
+  const { default: DKIM } = await import('nodemailer/lib/dkim')
+  const mail = mailFor(job)
+  const compose = (): Readable => new MailComposer(mail).compile().createReadStream()
+  if (job.scenario === 'a' || job.scenario === 'c') return compose
+  const dkim = new DKIM({
+    domainName: DKIM_DOMAIN,
+    keySelector: DKIM_SELECTOR,
+    privateKey: benchDkimKey(),
+    ...(job.scenario === 'd' ? { cacheDir: tmpdir() } : {}),
+  } as ConstructorParameters<typeof DKIM>[0])
+  return () => dkim.sign(compose())
+}
+
+async function drain(source: AsyncIterable<Uint8Array>): Promise<number> {
+  let bytes = 0
+  for await (const chunk of source) bytes += chunk.length
+  return bytes
+}
+
+async function runChild(job: Job): Promise<void> {
+  const produce = job.library === 'smtpkit' ? await smtpkitProducer(job) : await nodemailerProducer(job)
+  // Warm-up, untimed: lets the JIT settle (the small scenarios) and opens the file once (the big ones).
+  const warmUp = job.attachmentBytes > 0 ? 1 : Math.min(1000, Math.ceil(job.messages / 10))
+  for (let i = 0; i < warmUp; i++) await drain(produce())
+  globalThis.gc?.()
+  const startRssBytes = process.memoryUsage.rss()
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  let outputBytes = 0
+  for (let i = 0; i < job.messages; i++) outputBytes += await drain(produce())
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  const result: Measurement = {
+    messages: job.messages,
+    outputBytes,
+    seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    // maxRSS is in kilobytes (getrusage(2)).
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    startRssBytes,
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: run each job in a child, print the table.
+
+function spawnChild(job: Job): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      const line = out.trim().split('\n').at(-1)
+      if (code !== 0 || !line) reject(new Error(`${job.library} scenario ${job.scenario} failed (exit ${code}): ${out}`))
+      else resolve(JSON.parse(line) as Measurement)
+    })
+  })
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-')
+const mib = (bytes: number): string => fmt(bytes / (1 << 20))
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'child': { type: 'string' },
+      'n': { type: 'string' },
+      'big-mb': { type: 'string' },
+      'big-count': { type: 'string' },
+      'runs': { type: 'string' },
+      'only': { type: 'string' },
+      'built': { type: 'boolean' },
+    },
+  })
+  if (values.child) {
+    await runChild(JSON.parse(values.child) as Job)
+    return
+  }
+  const num = (arg: string | undefined, env: string, fallback: number): number => {
+    const value = Number(arg ?? process.env[env] ?? fallback)
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${env} must be a positive integer`)
+    return value
+  }
+  const n = num(values.n, 'BENCH_N', 20_000)
+  const bigMb = num(values['big-mb'], 'BENCH_BIG_MB', 50)
+  const bigCount = num(values['big-count'], 'BENCH_BIG_COUNT', 2)
+  const runs = num(values.runs, 'BENCH_RUNS', 1)
+  const only = new Set((values.only ?? 'a,b,c,d').split(','))
+  const built = values.built === true
+  if (built && !existsSync(new URL('../dist/message/index.js', import.meta.url))) throw new Error('--built needs dist/: run npm run build first')
+  const attachmentBytes = bigMb << 20
+  const attachmentPath = only.has('c') || only.has('d') ? benchAttachmentFile(attachmentBytes) : ''
+  benchDkimKey()
+
+  const scenarios: { id: Scenario; title: string; messages: number; attachmentBytes: number }[] = [
+    { id: 'a', title: `(a) compose ${n} × small`, messages: n, attachmentBytes: 0 },
+    { id: 'b', title: `(b) compose+sign ${n} × small`, messages: n, attachmentBytes: 0 },
+    { id: 'c', title: `(c) compose ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes },
+    { id: 'd', title: `(d) compose+sign ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes },
+  ]
+  const rows: string[][] = [['scenario', 'library', 'msg/s', 'att. MB/s', 'out MB/s', 'CPU ms/msg', 'start RSS MB', 'peak RSS MB', 'wall s']]
+  const ratios: string[][] = [['scenario', 'speed (wall) smtpkit÷nodemailer', 'speed (CPU) smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
+  for (const scenario of scenarios.filter((s) => only.has(s.id))) {
+    const results = new Map<Library, Measurement>()
+    for (let run = 0; run < runs; run++) {
+      for (const library of ['smtpkit', 'nodemailer'] as const) {
+        const m = await spawnChild({ library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, built })
+        const best = results.get(library)
+        // Each figure from its least disturbed run: the shortest wall time and the least CPU
+        // time; the highest peak RSS, to be safe.
+        results.set(library, !best ? m : {
+          ...m,
+          seconds: Math.min(best.seconds, m.seconds),
+          cpuSeconds: Math.min(best.cpuSeconds, m.cpuSeconds),
+          maxRssBytes: Math.max(best.maxRssBytes, m.maxRssBytes),
+          startRssBytes: Math.min(best.startRssBytes, m.startRssBytes),
+        })
+        console.error(`done: ${scenario.title} ${library} run ${run + 1}/${runs}: ${fmt(m.seconds, 2)} s, CPU ${fmt(m.cpuSeconds, 2)} s`)
+      }
+    }
+    for (const library of ['smtpkit', 'nodemailer'] as const) {
+      const m = results.get(library)!
+      const big = scenario.attachmentBytes > 0
+      rows.push([
+        scenario.title, library, fmt(m.messages / m.seconds, big ? 2 : 0),
+        big ? fmt((m.messages * scenario.attachmentBytes) / (1 << 20) / m.seconds) : '-', fmt(m.outputBytes / (1 << 20) / m.seconds),
+        fmt((m.cpuSeconds / m.messages) * 1000, 3), mib(m.startRssBytes), mib(m.maxRssBytes), fmt(m.seconds, 2),
+      ])
+    }
+    const ours = results.get('smtpkit')!
+    const theirs = results.get('nodemailer')!
+    ratios.push([
+      scenario.title,
+      fmt(theirs.seconds / ours.seconds, 2),
+      fmt(theirs.cpuSeconds / ours.cpuSeconds, 2),
+      fmt(ours.maxRssBytes / theirs.maxRssBytes, 2),
+    ])
+  }
+  printTable(rows)
+  console.log('')
+  printTable(ratios)
+  console.log('\nspeed > 1: smtpkit faster (wall: messages per second; CPU: CPU time per message, all threads).')
+  console.log('Target: speed > 1 everywhere, peak RSS flat in the attachment size.')
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  for (const [i, row] of rows.entries()) {
+    console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+}
+
+await main()
