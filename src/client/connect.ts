@@ -55,10 +55,14 @@ export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
   const base = { host, port, ...(localAddress ? { localAddress } : {}), ...(family ? { family } : {}) }
   if (options.implicitTls) {
     const socket = tlsConnect({ ...tlsConnectOptions(host, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
+    socket.setNoDelay(true)
     await settle(socket, 'secureConnect', `TLS connection to ${host}:${port}`, options.timeoutMs, options.signal, host)
     return socket
   }
   const socket = netConnect(base)
+  // Each write is a whole command group or a batch of message data that the server must see
+  // before it answers; Nagle's algorithm would hold it back for the previous segment's ACK.
+  socket.setNoDelay(true)
   await settle(socket, 'connect', `TCP connection to ${host}:${port}`, options.timeoutMs, options.signal, undefined)
   return socket
 }

@@ -1,4 +1,4 @@
-// smtpkit/client: the SMTP/LMTP client, step by step (Client) or in one call (sendMail).
+// smtpkit/client: the SMTP/LMTP client, step by step (Client), in one call (sendMail), or over reused connections (Pool).
 export { Client } from './client.ts'
 export { describeTlsError, type TlsMode, type TlsOptions, type TlsState } from './connect.ts'
 export {
@@ -11,5 +11,7 @@ export {
   type PasswordAuth,
   type StepOptions,
 } from './options.ts'
+export { Pool, poolDefaults, type PoolOptions, type PoolSendOptions } from './pool.ts'
+export type { RateLimit } from './rate-limiter.ts'
 export { parseSmtpUrl, sendMail, type SendMailRequest, type SendMailResult } from './send-mail.ts'
-export type { DataReply, LmtpRecipientReply, RecipientRejection, SendRequest, SendResult } from './transaction.ts'
+export type { DataReply, LmtpRecipientReply, RecipientRejection, SendRequest, SendResult, SendStage } from './transaction.ts'

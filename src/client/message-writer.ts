@@ -10,6 +10,8 @@ export interface BodyWriteOptions {
   readonly signal?: AbortSignal | undefined
   /** How many replies follow the end of the data: 1, or one per accepted recipient in LMTP (RFC 2033 §4.2). */
   readonly replyCount: number
+  /** Called just before the end of the data is written: from then on the server may deliver the message. */
+  readonly onEnd?: (() => void) | undefined
 }
 
 /** What writing a body gave: the octets read from the source, and the replies to its end. */
@@ -157,6 +159,7 @@ export async function writeDataBody(
   // Waiters first: a peer may answer before write() even returns (an in-memory duplex does).
   const replies = expectEnd(conn, 'reply to DATA terminator', options)
   conn.setStreaming(undefined)
+  options.onEnd?.()
   const tail = batch.flush(encoder.end())
   if (tail) await tail
   return { bytes, replies }
@@ -241,6 +244,7 @@ export async function writeBdatBody(
     conn.setStreaming(undefined)
     throw err
   }
+  options.onEnd?.()
   const replies = await sendChunk(true)
   conn.setStreaming(undefined)
   await Promise.all(pending)

@@ -27,7 +27,19 @@ export interface SendRequest {
   /** RCPT TO parameters (DSN NOTIFY/ORCPT), for every recipient or chosen per recipient. */
   readonly rcptParams?: RcptParams | ((recipient: string) => RcptParams | undefined) | undefined
   readonly signal?: AbortSignal | undefined
+  /**
+   * Told how far the transaction got, for callers that retry on their own (the `Pool`
+   * does): `'data'` when the message data is about to be read and written (after 354, or before
+   * the first BDAT chunk): a failure from here on has consumed the source; `'sent'` when the end
+   * of the data (`CRLF.CRLF` or `BDAT ... LAST`) is about to be written: from then on a lost reply
+   * means the message may have been delivered, and sending it again may duplicate it. Called
+   * synchronously on the write path; it must not throw.
+   */
+  readonly onProgress?: ((stage: SendStage) => void) | undefined
 }
+
+/** See {@link SendRequest.onProgress}. */
+export type SendStage = 'data' | 'sent'
 
 /** A recipient the server refused, with its reply. */
 export interface RecipientRejection {
@@ -148,18 +160,21 @@ export async function runSend(request: SendRequest, ctx: SendContext): Promise<S
   }
 
   const replyCount = ctx.isLmtp ? accepted.length : 1
+  const onProgress = request.onProgress
+  const onEnd = onProgress ? (): void => onProgress('sent') : undefined
+  onProgress?.('data')
   let written: BodyWriteResult
   if (useBdat) {
     try {
       written = await writeBdatBody(conn, request.message, {
-        timeouts, signal, replyCount, binary: params.body === 'BINARYMIME', chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
+        timeouts, signal, replyCount, onEnd, binary: params.body === 'BINARYMIME', chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
       })
     } catch (err) {
       if (err instanceof SmtpError && !conn.closedError) await reset(ctx, signal)
       throw err
     }
   } else {
-    written = await writeDataBody(conn, request.message, { timeouts, signal, replyCount })
+    written = await writeDataBody(conn, request.message, { timeouts, signal, replyCount, onEnd })
   }
   const final = await collectDataReplies(written.replies, ctx.isLmtp ? accepted : undefined, useBdat ? 'BDAT' : 'DATA')
   ctx.onReply(final)

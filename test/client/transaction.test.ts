@@ -387,3 +387,60 @@ describe('Client.send', () => {
     await done
   })
 })
+
+describe('Client.send onProgress', () => {
+  test("reports 'data' before the body is read and 'sent' before the terminator is written", async (t) => {
+    const { client, done, serverSide } = await ready(t, `
+      ${ehlo('PIPELINING')}
+      C: MAIL FROM:<a@example.test>
+      C: RCPT TO:<b@example.test>
+      C: DATA
+      S: 250 Ok
+      S: 250 Ok
+      S: 354 go ahead
+      C: From: a@example.test
+      C: Subject: hi
+      C:
+      C: Hello
+      C: .
+      S: 250 2.0.0 queued
+    `)
+    const events: string[] = []
+    serverSide.on('data', (chunk: Buffer) => events.push(`wire ${JSON.stringify(chunk.toString().slice(-5))}`))
+    async function* body() {
+      events.push('source read')
+      yield Buffer.from(message)
+    }
+    await client.send({ from: 'a@example.test', to: 'b@example.test', message: body(), onProgress: (stage) => events.push(stage) })
+    await done
+    const at = (event: string) => events.indexOf(event)
+    assert.ok(at('data') >= 0 && at('data') < at('source read') && at('source read') < at('sent'), events.join(' | '))
+    const terminator = events.findIndex((e) => e.startsWith('wire') && e.endsWith('.\\r\\n"'))
+    assert.ok(terminator > at('sent'), events.join(' | '))
+  })
+
+  test('reports nothing when MAIL is refused, and only BDAT progress with CHUNKING', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('CHUNKING')}
+      C: MAIL FROM:<a@example.test>
+      S: 550 5.7.1 not you
+      C: MAIL FROM:<a@example.test>
+      S: 250 Ok
+      C: RCPT TO:<b@example.test>
+      S: 250 Ok
+      C: BDAT ${message.length} LAST
+      C: From: a@example.test
+      C: Subject: hi
+      C:
+      C: Hello
+      S: 250 2.0.0 queued
+    `)
+    const stages: string[] = []
+    const onProgress = (stage: string) => stages.push(stage)
+    await assert.rejects(client.send({ from: 'a@example.test', to: 'b@example.test', message, onProgress }), SmtpError)
+    assert.deepEqual(stages, [])
+    await client.send({ from: 'a@example.test', to: 'b@example.test', message, onProgress })
+    await done
+    assert.deepEqual(stages, ['data', 'sent'])
+  })
+})

@@ -3,7 +3,8 @@
 Prints one JSON line {"port": N} once listening, then for every message a JSON line
 {"from": ..., "to": [...], "data_b64": ..., "mail_options": [...], "rcpt_options": [...]}
 on stdout. Options: --tls CERT KEY (offer STARTTLS), --require-tls, --auth USER:PASS
-(PLAIN and LOGIN), --smtputf8, --lmtp. Exits when stdin closes.
+(PLAIN and LOGIN), --smtputf8, --lmtp (one reply per recipient after the data; recipients
+whose local part starts with "fail" are refused there). Exits when stdin closes.
 """
 import argparse, asyncio, base64, json, ssl, sys
 
@@ -23,6 +24,14 @@ class Handler:
             "auth": session.authenticated,
         }
         print(json.dumps(record), flush=True)
+        if isinstance(server, LMTP):
+            # RFC 2033 §4.2: one reply per accepted recipient; aiosmtpd sends whatever we return,
+            # so join them. A local part starting with "fail" is refused, to test mixed results.
+            return "\r\n".join(
+                f"550 5.1.1 <{rcpt}> mailbox unavailable" if rcpt.startswith("fail")
+                else f"250 2.0.0 <{rcpt}> delivered"
+                for rcpt in envelope.rcpt_tos
+            )
         return "250 OK queued"
 
 
@@ -43,7 +52,9 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         user, _, password = (args.auth or "").partition(":")
         ok = auth_data.login.decode() == user and auth_data.password.decode() == password
-        return AuthResult(success=ok)
+        # handled=False: a refusal otherwise defaults to handled=True, and aiosmtpd then sends no
+        # reply at all, leaving the client waiting; this way it answers 535 5.7.8.
+        return AuthResult(success=ok, handled=False)
 
     def factory():
         cls = LMTP if args.lmtp else SMTP

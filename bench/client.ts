@@ -1,0 +1,279 @@
+// Client throughput, CPU and memory: smtpkit against nodemailer, both sending to Postfix's
+// smtp-sink on loopback. Each library runs each scenario in its own child process, so CPU time
+// and peak RSS belong to one library alone.
+//
+//   node --import tsx bench/client.ts [--n 5000] [--k 8] [--big-mb 50] [--big-count 3] [--stream-mb 1024]
+//                                     [--only a,b,c,d] [--nodemailer-stream] [--built] [--repeat 1]
+//
+// Environment variables BENCH_N, BENCH_K, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_STREAM_MB and
+// BENCH_REPEAT (runs per library and scenario; the median of each figure is shown) set the same. Scenarios: (a) N small (~1 KB) messages one after another over one connection, (b) N over
+// K connections (smtpkit Pool, nodemailer pool), (c) BIG_COUNT messages of BIG_MB each, streamed,
+// (d) one STREAM_MB message from a generator (smtpkit; nodemailer too with --nodemailer-stream).
+// --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
+// users run it, instead of through tsx.
+import { spawn } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+import { Readable } from 'node:stream'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import type * as ClientModule from '../src/client/index.ts'
+import { buildSmtpkit } from './lib/build-smtpkit.ts'
+
+type Library = 'smtpkit' | 'nodemailer'
+type Scenario = 'a' | 'b' | 'c' | 'd'
+
+interface Job {
+  readonly library: Library
+  readonly scenario: Scenario
+  readonly host: string
+  readonly port: number
+  readonly messages: number
+  readonly connections: number
+  readonly messageBytes: number
+  /** Import smtpkit from this directory of compiled JavaScript instead of the TypeScript sources. */
+  readonly builtDir: string | undefined
+}
+
+interface Measurement {
+  readonly messages: number
+  readonly bytes: number
+  readonly seconds: number
+  readonly cpuSeconds: number
+  readonly maxRssBytes: number
+  readonly rssGrowthBytes: number
+}
+
+const FROM = 'bench@example.test'
+const TO = 'sink@example.test'
+const LINE = Buffer.from(`${'The quick brown fox jumps over the lazy dog. '.repeat(2).trimEnd()}\r\n`)
+
+/** A ~1 KB message: a few headers and lines of text. */
+function smallMessage(i: number): string {
+  const body = LINE.toString('latin1').repeat(10)
+  return `From: ${FROM}\r\nTo: ${TO}\r\nSubject: bench message ${i}\r\nMessage-ID: <${i}.bench@example.test>\r\n\r\n${body}`
+}
+
+/** `bytes` of message from a generator, in 64 KiB chunks of whole lines; nothing is kept. */
+async function* bigMessage(bytes: number): AsyncGenerator<Buffer> {
+  const chunk = Buffer.concat(Array.from({ length: Math.floor((64 * 1024) / LINE.length) }, () => LINE))
+  yield Buffer.from(`From: ${FROM}\r\nTo: ${TO}\r\nSubject: big\r\n\r\n`)
+  for (let sent = 0; sent < bytes; sent += chunk.length) yield sent + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - sent)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: run one job and print one JSON line.
+
+async function runSmtpkit(job: Job): Promise<number> {
+  // tsx compiles with esbuild's keepNames, which wraps every closure the hot path creates in a
+  // __name() call; tsc's output is what users run.
+  const { Client, Pool } = (job.builtDir ? await import(pathToFileURL(join(job.builtDir, 'client', 'index.js')).href) : await import('../src/client/index.ts')) as typeof ClientModule
+  const options = { host: job.host, port: job.port, tls: 'none' as const, localName: 'bench.example.test' }
+  if (job.scenario === 'b') {
+    const pool = new Pool(options, { maxConnections: job.connections, maxMessagesPerConnection: job.messages + 1 })
+    await Promise.all(Array.from({ length: Math.min(job.connections * 4, 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: smallMessage(i) })))
+    return measure(job, async () => {
+      await Promise.all(Array.from({ length: job.messages }, (_, i) => pool.send({ from: FROM, to: TO, message: smallMessage(i) })))
+      await pool.close()
+    })
+  }
+  const client = await Client.connect(options)
+  if (job.scenario === 'a') for (let i = 0; i < 200; i++) await client.send({ from: FROM, to: TO, message: smallMessage(i) })
+  return measure(job, async () => {
+    for (let i = 0; i < job.messages; i++) {
+      const message = job.scenario === 'a' ? smallMessage(i) : bigMessage(job.messageBytes)
+      await client.send({ from: FROM, to: TO, message })
+    }
+    await client.quit()
+  })
+}
+
+async function runNodemailer(job: Job): Promise<number> {
+  const { default: nodemailer } = await import('nodemailer')
+  const transport = nodemailer.createTransport({
+    host: job.host,
+    port: job.port,
+    secure: false,
+    ignoreTLS: true,
+    pool: true,
+    maxConnections: job.scenario === 'b' ? job.connections : 1,
+    maxMessages: Number.POSITIVE_INFINITY,
+  })
+  const send = (message: string | Readable) => transport.sendMail({ envelope: { from: FROM, to: [TO] }, raw: message })
+  if (job.scenario === 'a') for (let i = 0; i < 200; i++) await send(smallMessage(i))
+  if (job.scenario === 'b') await Promise.all(Array.from({ length: Math.min(job.connections * 4, 200) }, (_, i) => send(smallMessage(i))))
+  return measure(job, async () => {
+    if (job.scenario === 'b') {
+      await Promise.all(Array.from({ length: job.messages }, (_, i) => send(smallMessage(i))))
+    } else {
+      for (let i = 0; i < job.messages; i++) {
+        await send(job.scenario === 'a' ? smallMessage(i) : Readable.from(bigMessage(job.messageBytes), { objectMode: false }))
+      }
+    }
+    transport.close()
+  })
+}
+
+async function measure(job: Job, work: () => Promise<void>): Promise<number> {
+  global.gc?.()
+  const rssBefore = process.memoryUsage.rss()
+  let rssPeak = rssBefore
+  const sampler = setInterval(() => { rssPeak = Math.max(rssPeak, process.memoryUsage.rss()) }, 10)
+  const cpu = process.cpuUsage()
+  const started = performance.now()
+  await work()
+  const seconds = (performance.now() - started) / 1000
+  const used = process.cpuUsage(cpu)
+  clearInterval(sampler)
+  rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
+  const result: Measurement = {
+    messages: job.messages,
+    bytes: job.scenario === 'a' || job.scenario === 'b' ? 0 : job.messages * job.messageBytes,
+    seconds,
+    cpuSeconds: (used.user + used.system) / 1e6,
+    // maxRSS is in kilobytes (getrusage(2)).
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    rssGrowthBytes: rssPeak - rssBefore,
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`)
+  return 0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: start the sink, run each job in a child, print the table.
+
+function runChild(job: Job): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open it in Chrome DevTools).
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      const line = out.trim().split('\n').at(-1)
+      if (code !== 0 || !line) reject(new Error(`${job.library} scenario ${job.scenario} failed (exit ${code}): ${out}`))
+      else resolve(JSON.parse(line) as Measurement)
+    })
+  })
+}
+
+const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-')
+const mb = (bytes: number): string => fmt(bytes / (1 << 20))
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'child': { type: 'string' },
+      'n': { type: 'string' },
+      'k': { type: 'string' },
+      'big-mb': { type: 'string' },
+      'big-count': { type: 'string' },
+      'stream-mb': { type: 'string' },
+      'only': { type: 'string' },
+      'nodemailer-stream': { type: 'boolean' },
+      'built': { type: 'boolean' },
+      'repeat': { type: 'string' },
+    },
+  })
+  if (values.child) {
+    const job = JSON.parse(values.child) as Job
+    process.exitCode = job.library === 'smtpkit' ? await runSmtpkit(job) : await runNodemailer(job)
+    return
+  }
+  const num = (arg: string | undefined, env: string, fallback: number): number => {
+    const value = Number(arg ?? process.env[env] ?? fallback)
+    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${env} must be a positive integer`)
+    return value
+  }
+  const n = num(values.n, 'BENCH_N', 5000)
+  const k = num(values.k, 'BENCH_K', 8)
+  const bigMb = num(values['big-mb'], 'BENCH_BIG_MB', 50)
+  const bigCount = num(values['big-count'], 'BENCH_BIG_COUNT', 3)
+  const streamMb = num(values['stream-mb'], 'BENCH_STREAM_MB', 1024)
+  const only = new Set((values.only ?? 'a,b,c,d').split(','))
+  const repeat = num(values.repeat, 'BENCH_REPEAT', 1)
+
+  const { startSmtpSink, smtpSinkPath } = await import('../test/helpers/peers.ts')
+  if (!smtpSinkPath()) {
+    console.error('smtp-sink is not installed (Debian package postfix); nothing to benchmark against')
+    process.exitCode = 1
+    return
+  }
+  const build = values.built === true ? await buildSmtpkit() : undefined
+  const builtDir = build?.dir
+  // -m: smtp-sink's connection limit; -t: its command timeout, so a slow run is not cut off.
+  const sink = await startSmtpSink(['-m', '64', '-t', '600'], 512).catch((err: unknown) => {
+    build?.remove()
+    throw err
+  })
+  const scenarios: { id: Scenario; title: string; messages: number; bytes: number; libraries: Library[] }[] = [
+    { id: 'a', title: `(a) ${n} × 1 KB, 1 connection`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
+    { id: 'b', title: `(b) ${n} × 1 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
+    { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'] },
+    { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
+  ]
+  const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s']]
+  const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
+  try {
+    for (const scenario of scenarios.filter((s) => only.has(s.id))) {
+      const results = new Map<Library, Measurement>()
+      // Runs alternate between the libraries, so a burst of load elsewhere hits both alike.
+      const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
+      for (let r = 0; r < repeat; r++) {
+        for (const library of scenario.libraries) {
+          runs.get(library)!.push(await runChild({ library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir }))
+        }
+      }
+      for (const library of scenario.libraries) {
+        const m = median(runs.get(library)!)
+        results.set(library, m)
+        const gb = m.bytes / (1 << 30)
+        rows.push([
+          scenario.title, library, fmt(m.messages / m.seconds, 0), m.bytes ? fmt(m.bytes / (1 << 20) / m.seconds, 0) : '-',
+          fmt((m.cpuSeconds / m.messages) * 1000, 3), m.bytes ? fmt(m.cpuSeconds / gb, 2) : '-', mb(m.maxRssBytes), mb(m.rssGrowthBytes), fmt(m.seconds, 2),
+        ])
+        console.error(`done: ${scenario.title} ${library}`)
+      }
+      const ours = results.get('smtpkit')
+      const theirs = results.get('nodemailer')
+      if (ours && theirs) {
+        ratios.push([
+          scenario.title,
+          fmt((ours.messages / ours.seconds) / (theirs.messages / theirs.seconds), 2),
+          fmt((ours.cpuSeconds / ours.messages) / (theirs.cpuSeconds / theirs.messages), 2),
+          fmt(ours.maxRssBytes / theirs.maxRssBytes, 2),
+        ])
+      }
+    }
+  } finally {
+    await sink.stop()
+    build?.remove()
+  }
+  printTable(rows)
+  console.log('')
+  printTable(ratios)
+  console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
+}
+
+/** Each figure's median over the runs (runs alternate with nothing else, so noise is per run). */
+function median(runs: readonly Measurement[]): Measurement {
+  const mid = <K extends keyof Measurement>(key: K): number => {
+    const sorted = runs.map((r) => r[key]).sort((a, b) => a - b)
+    return sorted[Math.floor(sorted.length / 2)]!
+  }
+  return { messages: mid('messages'), bytes: mid('bytes'), seconds: mid('seconds'), cpuSeconds: mid('cpuSeconds'), maxRssBytes: mid('maxRssBytes'), rssGrowthBytes: mid('rssGrowthBytes') }
+}
+
+function printTable(rows: string[][]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
+  for (const [i, row] of rows.entries()) {
+    console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+}
+
+await main()

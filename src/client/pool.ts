@@ -1,0 +1,424 @@
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { isRereadable, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
+import { Client } from './client.ts'
+import type { ConnectOptions } from './options.ts'
+import { RateLimiter, type RateLimit } from './rate-limiter.ts'
+import type { SendRequest, SendResult, SendStage } from './transaction.ts'
+
+/** Options of {@link Pool}. */
+export interface PoolOptions {
+  /** The most connections open at once; sends beyond that wait for a free one. Default 5. */
+  readonly maxConnections?: number | undefined
+  /** Messages sent over one connection before it is closed with QUIT and replaced. Default 100. */
+  readonly maxMessagesPerConnection?: number | undefined
+  /** An idle connection is closed with QUIT after this many milliseconds. Default 30 000. */
+  readonly idleTimeoutMs?: number | undefined
+  /** At most `messages` transactions start in any `perMs` window, across all connections. Default none. */
+  readonly rateLimit?: RateLimit | undefined
+  /** How long QUIT may take when a connection is retired, in milliseconds. Default 10 000. */
+  readonly quitTimeoutMs?: number | undefined
+}
+
+/** Options of {@link Pool.send}. */
+export interface PoolSendOptions {
+  /** Aborts the send: waiting for a connection or a rate slot, or the transaction itself. */
+  readonly signal?: AbortSignal | undefined
+}
+
+/** Defaults of {@link PoolOptions}. */
+export const poolDefaults = Object.freeze({
+  maxConnections: 5,
+  maxMessagesPerConnection: 100,
+  idleTimeoutMs: 30_000,
+  quitTimeoutMs: 10_000,
+})
+
+interface Member {
+  readonly client: Client
+  sent: number
+  /** Armed while idle; made once and refreshed on each release, since a new timer per message costs. */
+  idleTimer: ReturnType<typeof setTimeout> | undefined
+  isIdle: boolean
+}
+
+interface Waiter {
+  readonly resolve: (member: Member | undefined) => void
+  readonly reject: (error: unknown) => void
+  readonly signal: AbortSignal | undefined
+  onAbort: (() => void) | undefined
+}
+
+type Verdict = 'retry' | 'fail' | 'maybe-delivered'
+
+/**
+ * Sends many messages over a few reused connections to one server.
+ *
+ * The contract:
+ * - A connection is dialled with `connectOptions` (greeting, EHLO, STARTTLS, AUTH) when a send
+ *   needs one and none is idle, up to `maxConnections`; further sends wait in order, bounded by
+ *   their signal. It is closed with QUIT after `maxMessagesPerConnection` messages or
+ *   `idleTimeoutMs` idle (unref'd timers: an idle pool does not keep the process alive).
+ * - No RSET between messages that succeeded: a completed transaction leaves the server with empty
+ *   buffers (RFC 5321 §4.1.1.4, §3.3), so RSET would cost a round trip for nothing. After a failed
+ *   send on a connection still open, RSET is sent before the connection is reused; if RSET fails
+ *   the connection is dropped.
+ * - A connection the server closed, or answered 421 on (RFC 5321 §3.8), is dropped and replaced.
+ * - A message is retried once, on another connection (a new one, or one that has just completed
+ *   a transaction; never one that sat idle, which may be as stale as the one that failed), only
+ *   when the server cannot have accepted it: the connection was lost (closed, or 421) before the end of its data was written.
+ *   If the body was already being read, the source must be re-readable: a string, bytes, an array
+ *   of chunks or an object with `stream()`; a one-shot stream is not retried. Any reply to the end
+ *   of the data (2xx, 4xx, 5xx) is final. When the connection is lost after the end of the data
+ *   was written, before its reply, the send rejects with `ProtocolError('ERR_SMTP_CONNECTION_CLOSED')`
+ *   saying the message may have been delivered, and is not retried, to avoid a duplicate.
+ * - {@link close} takes no new sends, lets every accepted one finish, then QUITs each connection.
+ */
+export class Pool {
+  readonly #connect: ConnectOptions
+  readonly #maxConnections: number
+  readonly #maxMessages: number
+  readonly #idleTimeoutMs: number
+  readonly #quitTimeoutMs: number
+  readonly #rate: RateLimiter | undefined
+  readonly #members = new Set<Member>()
+  readonly #idle: Member[] = []
+  // Sends waiting for a connection, oldest first from #waitersHead: a queue of thousands is
+  // common, and Array#shift would copy it on every hand-over.
+  #waiters: (Waiter | undefined)[] = []
+  #waitersHead = 0
+  #inFlight = 0
+  #drained: (() => void) | undefined
+  // QUITs and RSETs in progress, which close() waits for.
+  readonly #chores = new Set<Promise<void>>()
+  #dialing = 0
+  #closing: Promise<void> | undefined
+  #destroyed: Error | undefined
+
+  constructor(connectOptions: ConnectOptions, options: PoolOptions = {}) {
+    this.#connect = connectOptions
+    this.#maxConnections = positiveInteger('maxConnections', options.maxConnections ?? poolDefaults.maxConnections)
+    this.#maxMessages = positiveInteger('maxMessagesPerConnection', options.maxMessagesPerConnection ?? poolDefaults.maxMessagesPerConnection)
+    this.#idleTimeoutMs = positiveMs('idleTimeoutMs', options.idleTimeoutMs ?? poolDefaults.idleTimeoutMs)
+    this.#quitTimeoutMs = positiveMs('quitTimeoutMs', options.quitTimeoutMs ?? poolDefaults.quitTimeoutMs)
+    this.#rate = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined
+  }
+
+  /** Connections open or being opened. */
+  get size(): number {
+    return this.#members.size + this.#dialing
+  }
+
+  /** Connections open and waiting for a message. */
+  get idleCount(): number {
+    return this.#idle.length
+  }
+
+  /** True once {@link close} was called. */
+  get isClosed(): boolean {
+    return this.#closing !== undefined
+  }
+
+  /**
+   * Sends one message over a pooled connection; resolves and rejects as {@link Client.send}
+   * does, after the retry rule in the class description. `mail.signal` and `options.signal` both
+   * abort it. Rejects with an Error when the pool is closed.
+   */
+  send(mail: SendRequest, options: PoolSendOptions = {}): Promise<SendResult> {
+    if (this.#closing) return Promise.reject(new Error('the pool is closed: it takes no new messages'))
+    return this.#send(mail, eitherSignal(mail.signal, options.signal))
+  }
+
+  /**
+   * Closes the pool: later sends reject; sends already accepted (sending or waiting) finish;
+   * then every connection gets QUIT, and the promise resolves. Aborting `signal` closes every
+   * connection at once instead, failing what is still in flight. Calling it again returns the
+   * same promise.
+   */
+  close(options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
+    this.#closing ??= this.#drain(options.signal)
+    return this.#closing
+  }
+
+  /** Same as {@link close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close()
+  }
+
+  async #send(mail: SendRequest, signal: AbortSignal | undefined): Promise<SendResult> {
+    // Counted before the first await, so close() called right after send() waits for it.
+    this.#inFlight++
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const fresh = attempt > 0
+        // The common case, an idle connection at hand, skips the extra await of #acquire.
+        const member = (!fresh && !this.#destroyed && !signal?.aborted && this.#takeIdle()) || await this.#acquire(signal, fresh)
+        if (this.#rate) {
+          try {
+            await this.#rate.take(signal)
+          } catch (err) {
+            this.#release(member)
+            throw err
+          }
+        }
+        let stage: SendStage | 'envelope' = 'envelope'
+        const onProgress = (next: SendStage): void => {
+          stage = next
+          mail.onProgress?.(next)
+        }
+        try {
+          const result = await member.client.send({ ...mail, signal, onProgress })
+          this.#afterSend(member, true)
+          return result
+        } catch (err) {
+          this.#afterSend(member, false)
+          const verdict = judge(err, stage, mail.message, signal)
+          if (verdict === 'retry' && !fresh && !this.#destroyed) continue
+          if (verdict === 'maybe-delivered') {
+            throw new ProtocolError(
+              'ERR_SMTP_CONNECTION_CLOSED',
+              `the connection was lost after the end of the message was sent, before the server's reply (${describe(err)}): the message may have been delivered, so it was not sent again`,
+              { cause: err },
+            )
+          }
+          throw err
+        }
+      }
+    } finally {
+      if (--this.#inFlight === 0) this.#drained?.()
+    }
+  }
+
+  async #acquire(signal: AbortSignal | undefined, fresh: boolean): Promise<Member> {
+    for (;;) {
+      if (this.#destroyed) throw this.#destroyed
+      signal?.throwIfAborted()
+      if (!fresh) {
+        const member = this.#takeIdle()
+        if (member) return member
+      }
+      this.#dropClosedIdle()
+      if (this.size < this.#maxConnections) return this.#dial(signal)
+      if (fresh && this.#idle.length > 0) {
+        // A retry wants a new connection; make room by retiring the longest-idle one.
+        const spare = this.#idle.shift()!
+        clearTimeout(spare.idleTimer)
+        void this.#retire(spare)
+      }
+      // A connection handed over has just completed a transaction, so it is alive: a retry may
+      // take it as well as a new one.
+      const handed = await this.#wait(signal)
+      if (handed) return handed
+    }
+  }
+
+  #wait(signal: AbortSignal | undefined): Promise<Member | undefined> {
+    return new Promise<Member | undefined>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
+      if (signal) {
+        waiter.onAbort = () => {
+          const index = this.#waiters.indexOf(waiter, this.#waitersHead)
+          if (index !== -1) this.#waiters.splice(index, 1)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', waiter.onAbort, { once: true })
+      }
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /** The oldest waiting send, no longer listening for its abort. */
+  #nextWaiter(): Waiter | undefined {
+    if (this.#waitersHead >= this.#waiters.length) return undefined
+    const waiter = this.#waiters[this.#waitersHead]
+    this.#waiters[this.#waitersHead++] = undefined
+    if (this.#waitersHead === this.#waiters.length) {
+      this.#waiters = []
+      this.#waitersHead = 0
+    } else if (this.#waitersHead >= 1024 && this.#waitersHead * 2 >= this.#waiters.length) {
+      this.#waiters = this.#waiters.slice(this.#waitersHead)
+      this.#waitersHead = 0
+    }
+    if (waiter?.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort)
+    return waiter
+  }
+
+  async #dial(signal: AbortSignal | undefined): Promise<Member> {
+    this.#dialing++
+    let client: Client
+    try {
+      client = await Client.connect({ ...this.#connect, signal: eitherSignal(this.#connect.signal, signal) })
+    } catch (err) {
+      this.#dialing--
+      this.#wakeOne()
+      throw err
+    }
+    this.#dialing--
+    const member: Member = { client, sent: 0, idleTimer: undefined, isIdle: false }
+    this.#members.add(member)
+    if (this.#destroyed) {
+      this.#discard(member)
+      throw this.#destroyed
+    }
+    return member
+  }
+
+  #takeIdle(): Member | undefined {
+    // Most recently used first, so spare connections age out through the idle timeout.
+    for (let member = this.#idle.pop(); member; member = this.#idle.pop()) {
+      member.isIdle = false
+      if (!member.client.isClosed) return member
+      this.#discard(member)
+    }
+    return undefined
+  }
+
+  #dropClosedIdle(): void {
+    for (let i = this.#idle.length - 1; i >= 0; i--) {
+      const member = this.#idle[i]!
+      if (!member.client.isClosed) continue
+      this.#idle.splice(i, 1)
+      clearTimeout(member.idleTimer)
+      this.#discard(member)
+    }
+  }
+
+  #afterSend(member: Member, ok: boolean): void {
+    member.sent++
+    if (member.client.isClosed) {
+      this.#discard(member)
+    } else if (member.sent >= this.#maxMessages || this.#destroyed) {
+      void this.#retire(member)
+    } else if (ok) {
+      this.#release(member)
+    } else {
+      // The failed transaction may have left state behind (a refused DATA, an aborted BDAT).
+      this.#chore(member.client.reset({ signal: AbortSignal.timeout(this.#quitTimeoutMs) }).then(
+        () => this.#release(member),
+        () => this.#discard(member),
+      ))
+    }
+  }
+
+  /** Hands a healthy connection to the next waiting send, or parks it idle. */
+  #release(member: Member): void {
+    if (member.client.isClosed || this.#destroyed) {
+      this.#discard(member)
+      return
+    }
+    const waiter = this.#nextWaiter()
+    if (waiter) {
+      waiter.resolve(member)
+      return
+    }
+    if (this.#closing) {
+      void this.#retire(member)
+      return
+    }
+    this.#idle.push(member)
+    member.isIdle = true
+    if (member.idleTimer) {
+      member.idleTimer.refresh()
+    } else {
+      member.idleTimer = setTimeout(() => {
+        // It may fire while the connection is busy again; the next release re-arms it.
+        const index = this.#idle.indexOf(member)
+        if (!member.isIdle || index === -1) return
+        this.#idle.splice(index, 1)
+        member.isIdle = false
+        void this.#retire(member)
+      }, this.#idleTimeoutMs)
+      member.idleTimer.unref()
+    }
+  }
+
+  /** Closes a connection with QUIT; its slot is free once QUIT settled. */
+  #retire(member: Member): Promise<void> {
+    return this.#chore(member.client.quit({ signal: AbortSignal.timeout(this.#quitTimeoutMs) }).then(
+      () => this.#discard(member),
+      () => this.#discard(member),
+    ))
+  }
+
+  #chore(work: Promise<void>): Promise<void> {
+    const tracked = work.finally(() => this.#chores.delete(tracked))
+    this.#chores.add(tracked)
+    return tracked
+  }
+
+  #discard(member: Member): void {
+    clearTimeout(member.idleTimer)
+    member.isIdle = false
+    member.client.close()
+    if (this.#members.delete(member)) this.#wakeOne()
+  }
+
+  /** A slot was freed: let the oldest waiting send dial. */
+  #wakeOne(): void {
+    this.#nextWaiter()?.resolve(undefined)
+  }
+
+  async #drain(signal: AbortSignal | undefined): Promise<void> {
+    const onAbort = (): void => this.#destroy(signal?.reason)
+    if (signal?.aborted) onAbort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    try {
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve))
+      // Connections still resetting come back through #release, which retires them while closing.
+      for (const member of this.#idle.splice(0)) {
+        clearTimeout(member.idleTimer)
+        void this.#retire(member)
+      }
+      while (this.#chores.size > 0) await Promise.allSettled(this.#chores)
+    } finally {
+      signal?.removeEventListener('abort', onAbort)
+    }
+  }
+
+  #destroy(reason: unknown): void {
+    this.#destroyed = new Error('the pool was closed before the send finished', { cause: reason })
+    for (let waiter = this.#nextWaiter(); waiter; waiter = this.#nextWaiter()) waiter.reject(this.#destroyed)
+    this.#rate?.cancelAll(this.#destroyed)
+    for (const member of this.#idle.splice(0)) {
+      clearTimeout(member.idleTimer)
+      this.#discard(member)
+    }
+    // Busy connections are dropped by their sends, which fail now.
+    for (const member of [...this.#members]) member.client.close()
+  }
+}
+
+/** Whether a failed send may be tried again, and what to tell the caller if not. */
+function judge(error: unknown, stage: SendStage | 'envelope', message: MessageSource | RereadableSource, signal: AbortSignal | undefined): Verdict {
+  if (signal?.aborted) return 'fail'
+  if (stage === 'sent') {
+    // A reply to the end of the data is final; only a lost reply leaves the outcome unknown.
+    return error instanceof SmtpError || error instanceof AggregateError ? 'fail' : 'maybe-delivered'
+  }
+  const lost = (error instanceof SmtpError && error.code === 421) ||
+    (error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED' && !(error.cause instanceof DOMException))
+  if (!lost) return 'fail'
+  // Before 354 the source was never read, so even a one-shot stream is intact.
+  return stage === 'envelope' || canReread(message) ? 'retry' : 'fail'
+}
+
+function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  return a && b ? AbortSignal.any([a, b]) : a ?? b
+}
+
+function canReread(message: MessageSource | RereadableSource): boolean {
+  return typeof message === 'string' || message instanceof Uint8Array || Array.isArray(message) || isRereadable(message)
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`)
+  return value
+}
+
+function positiveMs(name: string, value: number): number {
+  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) throw new RangeError(`${name} must be a positive number of milliseconds`)
+  return value
+}
