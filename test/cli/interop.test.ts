@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict'
 import { execFile, execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, test, type TestContext } from 'node:test'
 import { sendMail } from '../../src/client/index.ts'
 import { freePort } from '../helpers/peers.ts'
-import { fixtures, startServe } from './cli-process.ts'
+import { fixtures, runCli, startServe } from './cli-process.ts'
 
 const run = promisify(execFile)
 
@@ -70,7 +70,10 @@ describe('swaks against smtpkit serve', { concurrency: 4, skip: has('swaks') ? f
 })
 
 /** A private Postfix instance: its own config, queue and data directories in a temporary directory. */
-async function startPostfix(t: TestContext, options: { relayPort: number; lmtpPort: number }): Promise<{ port: number; log(): Promise<string> }> {
+async function startPostfix(
+  t: TestContext,
+  options: { relayPort: number; lmtpPort: number; tls?: boolean; messageSizeLimit?: number },
+): Promise<{ port: number; log(): Promise<string> }> {
   const dir = await mkdtemp(join(tmpdir(), 'smtpkit-postfix-'))
   // Postfix's daemons run as the postfix user, which must reach the queue inside this directory.
   await chmod(dir, 0o755)
@@ -82,6 +85,12 @@ async function startPostfix(t: TestContext, options: { relayPort: number; lmtpPo
   await chown(data, uid, -1)
   const port = await freePort()
   const maillog = join(dir, 'maillog')
+  if (options.tls) {
+    // smtpd reads its key as the postfix user: give it a copy it can read (a test key, not a secret).
+    await copyFile(fixtures.cert, join(etc, 'server.crt'))
+    await copyFile(fixtures.key, join(etc, 'server.key'))
+    await chown(join(etc, 'server.key'), uid, -1)
+  }
   await writeFile(join(etc, 'main.cf'), [
     'compatibility_level = 3.6',
     `queue_directory = ${queue}`,
@@ -103,7 +112,10 @@ async function startPostfix(t: TestContext, options: { relayPort: number; lmtpPo
     `maillog_file_prefixes = ${dir}`,
     `maillog_file = ${maillog}`,
     'smtp_tls_security_level = none',
-    'smtpd_tls_security_level = none',
+    ...(options.tls
+      ? ['smtpd_tls_security_level = may', `smtpd_tls_cert_file = ${join(etc, 'server.crt')}`, `smtpd_tls_key_file = ${join(etc, 'server.key')}`]
+      : ['smtpd_tls_security_level = none']),
+    ...(options.messageSizeLimit ? [`message_size_limit = ${options.messageSizeLimit}`] : []),
     'biff = no',
     '',
   ].join('\n'))
@@ -129,6 +141,8 @@ async function startPostfix(t: TestContext, options: { relayPort: number; lmtpPo
     'anvil unix - - n - 1 anvil',
     'scache unix - - n - 1 scache',
     'postlog unix-dgram n - n - 1 postlogd',
+    // smtpd's TLS needs the TLS manager (session cache and random numbers).
+    ...(options.tls ? ['tlsmgr unix - - n 1000? 1 tlsmgr'] : []),
   ]
   await writeFile(join(etc, 'master.cf'), `${services.join('\n')}\n`)
   const log = (): Promise<string> => readFile(maillog, 'utf8').catch(() => '')
@@ -203,5 +217,41 @@ describe('Postfix relaying into smtpkit serve', { skip: postfixSkip }, () => {
       log = await postfix.log()
     }
     for (const re of sent) assert.match(log, re)
+  })
+})
+
+describe('smtpkit send against a private Postfix smtpd', { skip: postfixSkip }, () => {
+  test('sends plain with DATA, over STARTTLS with BDAT, and reports a SIZE refusal with exit 1', async (t) => {
+    const relay = await startServe(t, ['--hostname', 'mx.example.test'])
+    // Without TLS, so the default (STARTTLS when offered) stays plain; with TLS for --starttls.
+    const plainPostfix = await startPostfix(t, { relayPort: relay.port, lmtpPort: relay.port, messageSizeLimit: 20_000 })
+    const tlsPostfix = await startPostfix(t, { relayPort: relay.port, lmtpPort: relay.port, tls: true })
+    const args = (port: number): string[] => ['send', '--server', `127.0.0.1:${port}`, '--from', 'alice@example.test', '--to', 'bob@example.org', '--verbose']
+
+    const plain = await runCli([...args(plainPostfix.port), '--subject', 'plain', '--text', 'over plain SMTP', '--no-chunking'])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.doesNotMatch(plain.stderr, /STARTTLS/)
+    assert.match(plain.stderr, /C: DATA/)
+
+    const tls = await runCli([...args(tlsPostfix.port), '--starttls', '--ca', fixtures.ca, '--subject', 'tls', '--text', 'over STARTTLS'])
+    assert.equal(tls.code, 0, `${tls.stderr}\n${await tlsPostfix.log()}`)
+    assert.match(tls.stderr, /C: STARTTLS/)
+    assert.match(tls.stderr, /C: BDAT \d+ LAST/)
+
+    const big = await runCli([...args(plainPostfix.port), '--subject', 'big', '--text', 'x'.repeat(60_000)])
+    assert.equal(big.code, 1, big.stderr)
+    assert.match(big.stdout + big.stderr, /552 5\.3\.4/)
+
+    // Both accepted messages are relayed into serve; the refused one is not.
+    let messages = await relay.messages()
+    for (let attempt = 0; attempt < 300 && messages.length < 2; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      messages = await relay.messages()
+    }
+    const bodies = messages.map((m) => m.text)
+    assert.equal(bodies.length, 2)
+    assert.ok(bodies.some((b) => b.includes('\r\n\r\nover plain SMTP\r\n')), 'plain message relayed')
+    assert.ok(bodies.some((b) => b.includes('\r\n\r\nover STARTTLS\r\n')), 'STARTTLS message relayed')
+    assert.ok(bodies.every((b) => !b.includes('Subject: big')), 'the refused message was not relayed')
   })
 })
