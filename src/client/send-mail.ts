@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import type { MailParams } from '../protocol/params.ts'
+import { isRereadable, type RereadableSource } from '../protocol/message-source.ts'
 import { Client } from './client.ts'
 import type { TlsMode } from './connect.ts'
 import type { ConnectOptions } from './options.ts'
@@ -27,17 +28,33 @@ interface ComposedLike {
 }
 
 /**
+ * A message that knows its own envelope, such as one from `smtpkit/message`'s `compose()`: it can
+ * be passed to {@link sendMail} on its own.
+ */
+export interface EnvelopedMessage extends RereadableSource {
+  envelope(): { readonly from: string; readonly to: readonly string[] }
+}
+
+function isEnvelopedMessage(value: SendMailRequest | EnvelopedMessage): value is EnvelopedMessage {
+  return !('message' in value) && typeof (value as EnvelopedMessage).envelope === 'function' && isRereadable(value)
+}
+
+/**
  * Sends one message in one call: connects (see {@link Client.connect}), sends, and quits.
  * `server` is connect options or a URL:
  * - `smtps://host` is implicit TLS, port 465 by default;
  * - `smtp://host:587` requires STARTTLS (submission, RFC 6409);
  * - `smtp://host` on any other port (default 25) uses STARTTLS when offered (MX delivery).
  *
+ * `mail` may also be a composed message on its own (`sendMail(url, compose({...}))`): the
+ * envelope then comes from its `envelope()`, and SMTPUTF8 and 8BITMIME from its flags.
+ *
  * A user and password in the URL (percent-decoded) are used for AUTH. Resolves once the server
  * accepted the message, even if QUIT then fails; rejects as {@link Client.send} does.
  */
-export async function sendMail(server: ConnectOptions | string | URL, mail: SendMailRequest): Promise<SendMailResult> {
+export async function sendMail(server: ConnectOptions | string | URL, request: SendMailRequest | EnvelopedMessage): Promise<SendMailResult> {
   const started = performance.now()
+  const mail: SendMailRequest = isEnvelopedMessage(request) ? { message: request } : request
   const options = typeof server === 'string' || server instanceof URL ? parseSmtpUrl(server) : server
   const composed = (typeof mail.message === 'object' && mail.message !== null ? mail.message : {}) as ComposedLike
   const envelope = typeof composed.envelope === 'function' && (mail.from === undefined || mail.to === undefined) ? composed.envelope() : undefined
