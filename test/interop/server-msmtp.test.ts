@@ -5,49 +5,14 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { describe, test, type TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { Server, SmtpError, type ConnectionInfo, type Envelope, type ServerAuthMechanism, type ServerOptions } from '../../src/server/index.ts'
-import { serverCert, serverKey } from '../helpers/tls.ts'
+import { describe, test } from 'node:test'
+import type { ServerAuthMechanism } from '../../src/server/index.ts'
+import { CA_FILE, startRecordingServer } from './recording-server.ts'
 
 const MSMTP = ['/usr/bin/msmtp', '/usr/local/bin/msmtp'].find((p) => existsSync(p))
 const skip = MSMTP ? false : 'msmtp is not installed (Debian package msmtp)'
-const CA_FILE = fileURLToPath(new URL('../helpers/tls-fixtures/ca.crt', import.meta.url))
 
-interface Delivered {
-  envelope: Envelope
-  bytes: Buffer
-  isTls: boolean
-  authenticatedAs: string | undefined
-}
-
-async function startServer(t: TestContext, options: ServerOptions = {}, implicitTls = false): Promise<{ port: number; delivered: Delivered[] }> {
-  const delivered: Delivered[] = []
-  const errors: unknown[] = []
-  const server = new Server({
-    hostname: 'mx.example.test',
-    tls: { key: serverKey, cert: serverCert },
-    onError: (error) => errors.push(error),
-    ...options,
-    limits: { authFailureDelayMs: 0, ...options.limits },
-    newSession: (conn: ConnectionInfo) => ({
-      rcpt(to) {
-        if (to.startsWith('nobody@')) throw new SmtpError(550, '5.1.1', 'No such user here')
-      },
-      async data(message, envelope) {
-        const chunks: Buffer[] = []
-        for await (const chunk of message) chunks.push(chunk as Buffer)
-        delivered.push({ envelope, bytes: Buffer.concat(chunks), isTls: conn.isTls, authenticatedAs: conn.authenticatedAs })
-      },
-    }),
-  })
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls })
-  t.after(async () => {
-    await server.close({ signal: AbortSignal.timeout(2000) })
-    assert.deepEqual(errors, [], 'the server reported internal errors')
-  })
-  return { port, delivered }
-}
+const startServer = startRecordingServer
 
 /** Runs msmtp with no configuration file, `input` on stdin; killed after 30 s. */
 async function msmtp(port: number, args: readonly string[], input: string | Buffer): Promise<{ code: number | null; output: string }> {

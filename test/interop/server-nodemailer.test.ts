@@ -8,44 +8,10 @@ import { describe, test, type TestContext } from 'node:test'
 import nodemailer, { type Transporter } from 'nodemailer'
 import type SMTPTransport from 'nodemailer/lib/smtp-transport'
 import type Mail from 'nodemailer/lib/mailer'
-import { Server, SmtpError, type ConnectionInfo, type Envelope, type ServerOptions } from '../../src/server/index.ts'
-import { ca, serverCert, serverKey } from '../helpers/tls.ts'
+import { ca } from '../helpers/tls.ts'
+import { startRecordingServer } from './recording-server.ts'
 
-interface Delivered {
-  envelope: Envelope
-  bytes: Buffer
-  isTls: boolean
-  authenticatedAs: string | undefined
-  connectionId: string
-}
-
-async function startServer(t: TestContext, options: ServerOptions = {}): Promise<{ port: number; delivered: Delivered[] }> {
-  const delivered: Delivered[] = []
-  const errors: unknown[] = []
-  const server = new Server({
-    hostname: 'mx.example.test',
-    tls: { key: serverKey, cert: serverCert },
-    onError: (error) => errors.push(error),
-    ...options,
-    limits: { authFailureDelayMs: 0, ...options.limits },
-    newSession: (conn: ConnectionInfo) => ({
-      rcpt(to) {
-        if (to.startsWith('nobody@')) throw new SmtpError(550, '5.1.1', 'No such user here')
-      },
-      async data(message, envelope) {
-        const chunks: Buffer[] = []
-        for await (const chunk of message) chunks.push(chunk as Buffer)
-        delivered.push({ envelope, bytes: Buffer.concat(chunks), isTls: conn.isTls, authenticatedAs: conn.authenticatedAs, connectionId: conn.id })
-      },
-    }),
-  })
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
-  t.after(async () => {
-    await server.close({ signal: AbortSignal.timeout(2000) })
-    assert.deepEqual(errors, [], 'the server reported internal errors')
-  })
-  return { port, delivered }
-}
+const startServer = startRecordingServer
 
 /** An SMTP transport to our server, closed after the test. */
 function transport(t: TestContext, options: SMTPTransport.Options): Transporter<SMTPTransport.SentMessageInfo> {

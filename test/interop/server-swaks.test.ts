@@ -7,49 +7,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test, type TestContext } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { Server, SmtpError, type ConnectionInfo, type Envelope, type ServerOptions } from '../../src/server/index.ts'
-import { serverCert, serverKey } from '../helpers/tls.ts'
+import { CA_FILE, startRecordingServer } from './recording-server.ts'
 
 const SWAKS = ['/usr/bin/swaks', '/usr/local/bin/swaks'].find((p) => existsSync(p))
 const skip = SWAKS ? false : 'swaks is not installed (Debian package swaks)'
-const CA_FILE = fileURLToPath(new URL('../helpers/tls-fixtures/ca.crt', import.meta.url))
 
-interface Delivered {
-  envelope: Envelope
-  bytes: Buffer
-  isTls: boolean
-  authenticatedAs: string | undefined
-}
-
-/** Starts a Server on 127.0.0.1:0 that records each message; `nobody@...` recipients get 550 5.1.1. */
-async function startServer(t: TestContext, options: ServerOptions = {}, implicitTls = false): Promise<{ port: number; delivered: Delivered[] }> {
-  const delivered: Delivered[] = []
-  const errors: unknown[] = []
-  const server = new Server({
-    hostname: 'mx.example.test',
-    tls: { key: serverKey, cert: serverCert },
-    onError: (error) => errors.push(error),
-    ...options,
-    limits: { authFailureDelayMs: 0, ...options.limits },
-    newSession: (conn: ConnectionInfo) => ({
-      rcpt(to) {
-        if (to.startsWith('nobody@')) throw new SmtpError(550, '5.1.1', 'No such user here')
-      },
-      async data(message, envelope) {
-        const chunks: Buffer[] = []
-        for await (const chunk of message) chunks.push(chunk as Buffer)
-        delivered.push({ envelope, bytes: Buffer.concat(chunks), isTls: conn.isTls, authenticatedAs: conn.authenticatedAs })
-      },
-    }),
-  })
-  const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls })
-  t.after(async () => {
-    await server.close({ signal: AbortSignal.timeout(2000) })
-    assert.deepEqual(errors, [], 'the server reported internal errors')
-  })
-  return { port, delivered }
-}
+const startServer = startRecordingServer
 
 /** Writes `content` to a file in a fresh temporary directory removed after the test. */
 function dataFile(t: TestContext, content: string | Buffer): string {
