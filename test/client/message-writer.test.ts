@@ -7,6 +7,7 @@ import fc from 'fast-check'
 import { Client } from '../../src/client/client.ts'
 import { DotDecoder } from '../../src/protocol/dot-stuffing.ts'
 import { ehlo, ready } from './scripted-client.ts'
+import { splitAt } from '../helpers/split-at.ts'
 
 const TERMINATOR = Buffer.from('\r\n.\r\n')
 
@@ -209,17 +210,6 @@ function normalise(bytes: Uint8Array): Buffer {
   return Buffer.from(text, 'latin1')
 }
 
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b)
-  const parts: Uint8Array[] = []
-  let from = 0
-  for (const point of points) {
-    parts.push(bytes.subarray(from, point))
-    from = point
-  }
-  parts.push(bytes.subarray(from))
-  return parts
-}
 
 describe('message bytes on the wire', () => {
   // Bytes rich in the characters that matter: CR, LF and '.'.

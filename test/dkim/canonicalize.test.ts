@@ -11,6 +11,7 @@ import {
 } from '../../src/dkim/canonicalize.ts'
 import { parseHeaderFields } from '../../src/dkim/header-fields.ts'
 import { createHash } from 'node:crypto'
+import { splitAt } from '../helpers/split-at.ts'
 
 function canonicalizeBody(algorithm: CanonicalizationAlgorithm, chunks: readonly string[]): string {
   const out: Buffer[] = []
@@ -33,17 +34,6 @@ function referenceRelaxed(body: string): string {
   return reduced.map((line) => `${line}\r\n`).join('')
 }
 
-function splitAt(text: string, cuts: readonly number[]): string[] {
-  const points = [...new Set(cuts.map((cut) => cut % (text.length + 1)))].sort((a, b) => a - b)
-  const parts: string[] = []
-  let last = 0
-  for (const point of points) {
-    parts.push(text.slice(last, point))
-    last = point
-  }
-  parts.push(text.slice(last))
-  return parts
-}
 
 // Bodies built from the pieces that matter to canonicalization, so CR/LF/WSP edges are common.
 const bodyArbitrary = fc

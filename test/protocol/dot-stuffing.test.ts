@@ -2,21 +2,11 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { CrlfNormalizer, DotDecoder, DotEncoder, dotEncode } from '../../src/protocol/dot-stuffing.ts'
+import { splitAt } from '../helpers/split-at.ts'
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
 const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1')
 
-function split(input: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b)
-  const out: Buffer[] = []
-  let last = 0
-  for (const p of points) {
-    out.push(input.subarray(last, p))
-    last = p
-  }
-  out.push(input.subarray(last))
-  return out
-}
 
 function encodeAll(chunks: readonly Buffer[], codec: DotEncoder | CrlfNormalizer = new DotEncoder()): Buffer {
   const out: Buffer[] = chunks.map((c) => Buffer.from(codec.encode(c)))
@@ -152,7 +142,7 @@ describe('DotEncoder', () => {
   test('any split of the input gives the same output', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, (input, c) => {
-        assert.equal(text(encodeAll(split(input, c))), text(encodeAll([input])))
+        assert.equal(text(encodeAll(splitAt(input, c))), text(encodeAll([input])))
       }),
       { numRuns: 500 },
     )
@@ -161,7 +151,7 @@ describe('DotEncoder', () => {
   test('output has only CRLF line endings, every line starting with a dot is stuffed, and CRLF.CRLF appears only at the end', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, (input, c) => {
-        const out = text(encodeAll(split(input, c)))
+        const out = text(encodeAll(splitAt(input, c)))
         assert.ok(out.endsWith('.\r\n'))
         const data = out.slice(0, -3)
         assert.ok(!/\r(?!\n)|(?<!\r)\n/.test(out), 'no bare CR or LF')
@@ -192,7 +182,7 @@ describe('CrlfNormalizer', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, (input, c) => {
         const want = normalise(text(input))
-        const out = text(encodeAll(split(input, c), new CrlfNormalizer()))
+        const out = text(encodeAll(splitAt(input, c), new CrlfNormalizer()))
         assert.equal(out, want === '' || want.endsWith('\r\n') ? want : `${want}\r\n`)
       }),
       { numRuns: 300 },
@@ -269,8 +259,8 @@ describe('DotDecoder', () => {
     assert.equal(decodeAll([bytes(`${exact}.\r\n`)]).long, false)
     assert.equal(decodeAll([bytes(`.${exact}.\r\n`)]).long, false)
     assert.equal(decodeAll([bytes(`x${exact}.\r\n`)]).long, true)
-    assert.equal(decodeAll(split(bytes(`x${exact}.\r\n`), [1, 500, 999, 1000])).long, true)
-    assert.equal(decodeAll(split(bytes(`${exact}.\r\n`), [998, 999, 1000])).long, false)
+    assert.equal(decodeAll(splitAt(bytes(`x${exact}.\r\n`), [1, 500, 999, 1000])).long, true)
+    assert.equal(decodeAll(splitAt(bytes(`${exact}.\r\n`), [998, 999, 1000])).long, false)
   })
 
   test('refuses to decode after the end and rejects a bad maxLineBytes', () => {
@@ -284,7 +274,7 @@ describe('DotDecoder', () => {
   test('matches the model on arbitrary bytes: body, end, bare line endings, long lines', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, fc.integer({ min: 2, max: 12 }), (input, c, max) => {
-        assert.deepEqual(decodeAll(split(input, c), max), model(input, max))
+        assert.deepEqual(decodeAll(splitAt(input, c), max), model(input, max))
       }),
       { numRuns: 2000 },
     )
@@ -293,7 +283,7 @@ describe('DotDecoder', () => {
   test('any split gives the same body, end and flags', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, cuts, (input, c1, c2) => {
-        assert.deepEqual(decodeAll(split(input, c1), 6), decodeAll(split(input, c2), 6))
+        assert.deepEqual(decodeAll(splitAt(input, c1), 6), decodeAll(splitAt(input, c2), 6))
       }),
       { numRuns: 500 },
     )
@@ -305,7 +295,7 @@ describe('DotDecoder', () => {
       fc.property(fc.array(pieces, { maxLength: 30 }), cuts, (parts, c) => {
         const input = bytes(parts.join(''))
         fc.pre(!`\r\n${parts.join('')}`.includes('\r\n.\r\n'))
-        assert.equal(decodeAll(split(input, c)).end, -1)
+        assert.equal(decodeAll(splitAt(input, c)).end, -1)
       }),
       { numRuns: 1000 },
     )
@@ -314,8 +304,8 @@ describe('DotDecoder', () => {
   test('decoding encoded bytes gives the input with CRLF line endings', () => {
     fc.assert(
       fc.property(bodyBytes, cuts, cuts, (input, c1, c2) => {
-        const wire = encodeAll(split(input, c1))
-        const got = decodeAll(split(wire, c2))
+        const wire = encodeAll(splitAt(input, c1))
+        const got = decodeAll(splitAt(wire, c2))
         const want = normalise(text(input))
         assert.equal(got.body, want === '' || want.endsWith('\r\n') ? want : `${want}\r\n`)
         assert.equal(got.end, wire.length)

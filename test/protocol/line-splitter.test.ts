@@ -3,6 +3,7 @@ import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import { ProtocolError } from '../../src/protocol/errors.ts'
 import { LineSplitter } from '../../src/protocol/line-splitter.ts'
+import { splitAt } from '../helpers/split-at.ts'
 
 type Event = string | 'TOO_LONG' | 'BARE'
 
@@ -26,17 +27,6 @@ function run(chunks: readonly Buffer[], max = 16): Event[] {
   return events
 }
 
-function split(input: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b)
-  const out: Buffer[] = []
-  let last = 0
-  for (const p of points) {
-    out.push(input.subarray(last, p))
-    last = p
-  }
-  out.push(input.subarray(last))
-  return out
-}
 
 describe('LineSplitter', () => {
   test('splits CRLF lines and holds an unfinished line until its end arrives', () => {
@@ -73,7 +63,7 @@ describe('LineSplitter', () => {
         fc.array(fc.nat(), { maxLength: 6 }),
         (parts, cuts) => {
           const input = Buffer.from(parts.join(''))
-          assert.deepEqual(run(split(input, cuts)), run([input]))
+          assert.deepEqual(run(splitAt(input, cuts)), run([input]))
         },
       ),
     )

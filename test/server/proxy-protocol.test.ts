@@ -19,6 +19,7 @@ import {
   type ProxyHeader,
 } from '../../src/server/proxy-protocol.ts'
 import { ca, serverCert, serverKey } from '../helpers/tls.ts'
+import { splitAt } from '../helpers/split-at.ts'
 
 const SIGNATURE = Buffer.from('0d0a0d0a000d0a515549540a', 'hex')
 
@@ -120,17 +121,6 @@ function parseChunked(chunks: readonly Buffer[]): { header: ProxyHeader; consume
   return null
 }
 
-function splitAt(input: Buffer, cuts: readonly number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (input.length + 1)))].sort((a, b) => a - b)
-  const out: Buffer[] = []
-  let last = 0
-  for (const p of points) {
-    out.push(input.subarray(last, p))
-    last = p
-  }
-  out.push(input.subarray(last))
-  return out
-}
 
 describe('parseProxyHeader, version 1', () => {
   test('reads a TCP4 line and counts only its bytes as consumed', () => {
