@@ -146,6 +146,21 @@ export class Client {
     return this.#options.lmtp === true
   }
 
+  /**
+   * Lets the process exit while this connection is open but unused, as `socket.unref()` does;
+   * {@link ref} undoes it. The pool unrefs its idle connections this way.
+   */
+  unref(): this {
+    this.#conn.setRef(false)
+    return this
+  }
+
+  /** Makes an open connection keep the process alive again (the default). */
+  ref(): this {
+    this.#conn.setRef(true)
+    return this
+  }
+
   /** True once the connection is closed, by either side. */
   get isClosed(): boolean {
     return this.#conn.closedError !== undefined

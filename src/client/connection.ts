@@ -77,6 +77,17 @@ export class ClientConnection {
     this.#listen(socket)
   }
 
+  /**
+   * Whether this connection keeps the process alive (`ref`/`unref` on the socket). Both the raw
+   * socket and, after STARTTLS, the TLS socket over it are set: either alone may hold the loop.
+   */
+  setRef(isRef: boolean): void {
+    for (const socket of new Set([this.#raw, this.#socket]) as Set<Duplex & { ref?: () => void; unref?: () => void }>) {
+      if (isRef) socket.ref?.()
+      else socket.unref?.()
+    }
+  }
+
   /** The socket in use: the TLS socket after STARTTLS. */
   get socket(): Duplex {
     return this.#socket

@@ -57,7 +57,8 @@ type Verdict = 'retry' | 'fail' | 'maybe-delivered'
  * - A connection is dialled with `connectOptions` (greeting, EHLO, STARTTLS, AUTH) when a send
  *   needs one and none is idle, up to `maxConnections`; further sends wait in order, bounded by
  *   their signal. It is closed with QUIT after `maxMessagesPerConnection` messages or
- *   `idleTimeoutMs` idle (unref'd timers: an idle pool does not keep the process alive).
+ *   `idleTimeoutMs` idle (idle sockets and timers are unref'd: an idle pool does not keep the
+ *   process alive).
  * - No RSET between messages that succeeded: a completed transaction leaves the server with empty
  *   buffers (RFC 5321 §4.1.1.4, §3.3), so RSET would cost a round trip for nothing. After a failed
  *   send on a connection still open, RSET is sent before the connection is reused; if RSET fails
@@ -266,7 +267,10 @@ export class Pool {
     // Most recently used first, so spare connections age out through the idle timeout.
     for (let member = this.#idle.pop(); member; member = this.#idle.pop()) {
       member.isIdle = false
-      if (!member.client.isClosed) return member
+      if (!member.client.isClosed) {
+        member.client.ref()
+        return member
+      }
       this.#discard(member)
     }
     return undefined
@@ -316,6 +320,8 @@ export class Pool {
     }
     this.#idle.push(member)
     member.isIdle = true
+    // An idle connection must not keep the process alive: a script that forgot close() exits.
+    member.client.unref()
     if (member.idleTimer) {
       member.idleTimer.refresh()
     } else {
@@ -333,6 +339,8 @@ export class Pool {
 
   /** Closes a connection with QUIT; its slot is free once QUIT settled. */
   #retire(member: Member): Promise<void> {
+    // Held again for the QUIT exchange, so that `await pool.close()` can finish it.
+    member.client.ref()
     return this.#chore(member.client.quit({ signal: AbortSignal.timeout(this.#quitTimeoutMs) }).then(
       () => this.#discard(member),
       () => this.#discard(member),
