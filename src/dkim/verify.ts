@@ -1,3 +1,4 @@
+import { CrlfNormalizer } from '../protocol/dot-stuffing.ts'
 import { toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { keyTypeOf, verifyHeaderData } from './algorithm.ts'
 import { BodyHasher } from './body-hash.ts'
@@ -67,7 +68,9 @@ type Pending =
  * per distinct canonicalization and `l=`, and key lookups run while the body is read.
  *
  * Resolves with one result per DKIM-Signature field, top to bottom; an empty array means the
- * message is not signed (RFC 8601's `none`). The source is read to the end. Never rejects
+ * message is not signed (RFC 8601's `none`). The message is checked as it travels over SMTP:
+ * bare LF and bare CR line endings (a message stored with Unix line ends) are read as CRLF
+ * (RFC 5321 §2.3.8), as other verifiers do. The source is read to the end. Never rejects
  * because of what the message or DNS says; it rejects when reading the source fails, or with a
  * RangeError when the header block is larger than `maxHeaderBytes` (reading stops there).
  * Bad options reject with TypeError/RangeError before anything is read.
@@ -129,7 +132,7 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
     hashers = [...hasherByKey.values()]
   }
 
-  for await (const chunk of toChunks(source)) {
+  for await (const chunk of inWireForm(source)) {
     if (splitter.block) {
       for (const hasher of hashers) hasher.update(chunk)
       continue
@@ -198,4 +201,16 @@ async function check(item: Exclude<Pending, { result: DkimResult }>, fields: rea
     return describe(tags, 'fail', `message has ${fromFields} From fields but the signature covers ${signedFrom}`, extra)
   }
   return describe(tags, 'pass', undefined, extra)
+}
+
+// The bytes as SMTP carries them: every line ends in CRLF. Signers hash that form (RFC 6376
+// §5.3), so a copy stored with bare LFs must be read back into it before hashing.
+async function* inWireForm(source: MessageSource | RereadableSource): AsyncGenerator<Uint8Array> {
+  const normalizer = new CrlfNormalizer()
+  for await (const chunk of toChunks(source)) {
+    const out = normalizer.encode(chunk)
+    if (out.length > 0) yield out
+  }
+  const tail = normalizer.end()
+  if (tail.length > 0) yield tail
 }

@@ -147,6 +147,18 @@ describe('dkimVerify', () => {
   })
 })
 
+describe('dkimVerify on a copy stored with bare LF line endings', () => {
+  test('reads bare LFs as CRLF, as SMTP carries the message, so the signature still verifies', async () => {
+    const signed = await sign(sampleMessage)
+    const unixCopy = signed.replace(/\r\n/g, '\n')
+    assert.deepEqual(summary(await dkimVerify(unixCopy, { resolver })), [['pass', undefined]])
+  })
+  test('still fails a stored copy whose body changed', async () => {
+    const unixCopy = (await sign(sampleMessage)).replace(/\r\n/g, '\n').replace(/\n\n([^\n])/, '\n\nX$1')
+    assert.equal((await dkimVerify(unixCopy, { resolver }))[0]?.status, 'fail')
+  })
+})
+
 describe('dkimVerify on bad signatures and keys', () => {
   async function verifyWithTag(transform: (signature: string) => string, options: { now?: Date; resolverMap?: Record<string, string> } = {}): Promise<DkimResult> {
     const signed = await sign(sampleMessage, { ...edOptions, timestamp: new Date('2025-06-01T00:00:00Z'), expiresInSeconds: 86_400 })
