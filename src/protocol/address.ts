@@ -41,6 +41,10 @@ const NULL_PATH: Path = Object.freeze({ address: '', localPart: '', domain: '', 
 const ATEXT = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]$/
 const DOT_ATOM_ASCII = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/
 const NON_ASCII = /[^\x00-\x7f]/
+// The common path, `<dot-atom@ldh.labels>` in ASCII, with each label at most 63 octets: every
+// rule checkDotString and checkDomain apply holds for it, bar the lengths and the IPv4 form.
+const PLAIN_PATH =
+  /^<[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?>$/
 const LDH_LABEL = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/
 // Lone surrogates (only possible in caller strings), C1 controls and U+FFFD, which a UTF-8
 // decoder puts in place of bad bytes: none belongs in an address (RFC 5198 §2).
@@ -181,6 +185,13 @@ export function parseMailbox(text: string, options: AddressOptions = {}): Parsed
  * {@link ProtocolError} (`ERR_SMTP_BAD_ADDRESS`) that says what is wrong.
  */
 export function parsePath(text: string, options: AddressOptions = {}): Path {
+  if (text.length <= MAX_PATH_OCTETS && PLAIN_PATH.test(text)) {
+    const at = text.indexOf('@')
+    const domain = text.slice(at + 1, -1)
+    if (at - 1 <= MAX_LOCAL_PART_OCTETS && domain.length <= MAX_DOMAIN_OCTETS && !/^\d+\.\d+\.\d+\.\d+$/.test(domain)) {
+      return { address: text.slice(1, -1), localPart: text.slice(1, at), domain, isUtf8: false }
+    }
+  }
   if (!text.startsWith('<')) fail("path must start with '<' (RFC 5321 §4.1.2)")
   if (!text.endsWith('>') || text.length < 2) fail("path must end with '>' (RFC 5321 §4.1.2)")
   if (Buffer.byteLength(text) > MAX_PATH_OCTETS) fail(`path is longer than ${MAX_PATH_OCTETS} octets (RFC 5321 §4.5.3.1.3)`)

@@ -175,6 +175,7 @@ const NO_CONTROLS = /^[^\x00-\x1f\x7f-\x9f]*$/
  */
 export function parseMailParams(text: string): MailParams {
   const out: { -readonly [K in keyof MailParams]: MailParams[K] } = {}
+  if (text === '') return out
   for (const [key, raw] of parseParams(text)) {
     switch (key) {
       case 'SIZE': {
@@ -239,6 +240,7 @@ function checkOrcptAddress(addressType: string, address: string): boolean {
  */
 export function parseRcptParams(text: string): RcptParams {
   const out: { -readonly [K in keyof RcptParams]: RcptParams[K] } = {}
+  if (text === '') return out
   for (const [key, raw] of parseParams(text)) {
     switch (key) {
       case 'NOTIFY': {

@@ -63,17 +63,17 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     }
     conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
     const next = await conn.nextLine(false)
-    switch (next.kind) {
-      case 'line': {
-        conn.debugLine('C: <redacted>')
-        if (next.line.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
-        const text = next.line.toString('latin1')
-        if (text === '*') return conn.reply(501, '5.0.0', 'Authentication cancelled')
-        const decoded = decodeBase64(text)
-        if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data')
-        response = decoded
-        break
-      }
+    if (typeof next !== 'string') {
+      conn.debugLine('C: <redacted>')
+      if (next.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
+      const text = next.toString('latin1')
+      if (text === '*') return conn.reply(501, '5.0.0', 'Authentication cancelled')
+      const decoded = decodeBase64(text)
+      if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data')
+      response = decoded
+      continue
+    }
+    switch (next) {
       case 'too-long':
         // RFC 4954 §6 registers 5.5.6 for exactly this.
         return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')

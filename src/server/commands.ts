@@ -57,6 +57,13 @@ export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
   AUTH: { needs: ['auth-enabled', 'auth-allowed', 'hello', 'idle', 'not-authenticated'], run: auth },
 })
 
+// A Map, not the frozen record: one monomorphic lookup per command, and no prototype to guard.
+const commandsByVerb: ReadonlyMap<string, CommandSpec> = new Map(Object.entries(commands))
+
+function helloFirst(conn: Connection): SmtpError {
+  return badSequence(`Send ${conn.options.lmtp ? 'LHLO' : 'EHLO/HELO'} first`)
+}
+
 function badSequence(text: string): SmtpError {
   return new SmtpError(503, '5.5.1', text)
 }
@@ -64,7 +71,6 @@ function badSequence(text: string): SmtpError {
 /** The reply refusing a command whose needs are not met, or null when they all are. */
 export function checkPreconditions(conn: Connection, needs: readonly Need[]): SmtpError | null {
   const { phase, options, info } = conn
-  const helloFirst = (): SmtpError => badSequence(`Send ${options.lmtp ? 'LHLO' : 'EHLO/HELO'} first`)
   for (const need of needs) {
     switch (need) {
       case 'tls':
@@ -74,7 +80,7 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
         if (options.requireAuth && info.authenticatedAs === undefined) return new SmtpError(530, '5.7.0', 'Authentication required')
         break
       case 'hello':
-        if (phase === 'greeting') return helloFirst()
+        if (phase === 'greeting') return helloFirst(conn)
         break
       case 'idle':
         if (conn.transaction !== null) return badSequence('Not allowed during a mail transaction')
@@ -85,7 +91,7 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
         if (phase === 'rcpt' || (phase === 'mail' && need === 'mail') || (phase === 'bdat' && need === 'rcpt-or-bdat')) break
         if (phase === 'bdat') return badSequence(need === 'rcpt' ? 'DATA not allowed after BDAT (RFC 3030 §2)' : 'Not allowed during BDAT')
         if (phase === 'mail') return badSequence('Need RCPT command first')
-        return phase === 'greeting' ? helloFirst() : badSequence('Need MAIL command first')
+        return phase === 'greeting' ? helloFirst(conn) : badSequence('Need MAIL command first')
       case 'tls-offered':
         if (!options.secureContext) return new SmtpError(502, '5.5.1', 'STARTTLS not available')
         break
@@ -113,7 +119,7 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
  * Parses one command line and runs it: the line-length limit, the command table, the shutdown
  * and unauthenticated-command limits, then the command's preconditions.
  */
-export async function dispatchCommand(conn: Connection, line: Buffer): Promise<void> {
+export function dispatchCommand(conn: Connection, line: Buffer): void | Promise<void> {
   let verb: string
   let args: string
   try {
@@ -122,13 +128,13 @@ export async function dispatchCommand(conn: Connection, line: Buffer): Promise<v
     conn.debugLine(`C: ${JSON.stringify(line.subarray(0, 80).toString('latin1'))}`)
     return conn.reply(500, '5.5.2', 'Syntax error, command unrecognized')
   }
-  // RFC 4954 §4: AUTH data is a secret; log only the mechanism.
-  conn.debugLine(verb === 'AUTH' && args.includes(' ') ? `C: AUTH ${args.slice(0, args.indexOf(' '))} <redacted>` : `C: ${line.toString('utf8')}`)
   const { options } = conn
+  // RFC 4954 §4: AUTH data is a secret; log only the mechanism.
+  if (options.debug) conn.debugLine(verb === 'AUTH' && args.includes(' ') ? `C: AUTH ${args.slice(0, args.indexOf(' '))} <redacted>` : `C: ${line.toString('utf8')}`)
   const { limits, hostname } = options
   if (line.length + 2 > (verb === 'AUTH' ? limits.maxAuthLineBytes : limits.maxLineBytes)) return conn.reply(500, '5.5.2', 'Line too long')
-  const spec = Object.hasOwn(commands, verb) && isInMode(verb, options.lmtp) ? commands[verb] : undefined
-  if (!spec) return conn.reply(500, '5.5.2', 'Command unrecognized')
+  const spec = commandsByVerb.get(verb)
+  if (!spec || !isInMode(verb, options.lmtp)) return conn.reply(500, '5.5.2', 'Command unrecognized')
   if (conn.isShuttingDown && conn.transaction === null) return conn.closeWith(421, '4.3.2', `${hostname} Service shutting down`)
   if (options.requireAuth && conn.info.authenticatedAs === undefined && verb !== 'QUIT') {
     if (++conn.unauthenticatedCommands > limits.maxUnauthenticatedCommands) {
@@ -136,15 +142,17 @@ export async function dispatchCommand(conn: Connection, line: Buffer): Promise<v
     }
   }
   const refusal = checkPreconditions(conn, spec.needs)
-  if (refusal) {
-    const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
-    conn.replyError(refusal)
-    if (outcome === 'too-large') closeUnreadable(conn)
-    else if (outcome === 'timeout') conn.closeWith(421, '4.4.2', `${hostname} Error: timeout exceeded`)
-    else if (outcome !== 'done') conn.close()
-    return
-  }
-  await spec.run(conn, args, verb)
+  if (refusal) return refuse(conn, spec, args, refusal)
+  // Returned, not awaited: a command without a hook to wait for (NOOP, RSET) costs no promise.
+  return spec.run(conn, args, verb)
+}
+
+async function refuse(conn: Connection, spec: CommandSpec, args: string, refusal: SmtpError): Promise<void> {
+  const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
+  conn.replyError(refusal)
+  if (outcome === 'too-large') closeUnreadable(conn)
+  else if (outcome === 'timeout') conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
+  else if (outcome !== 'done') conn.close()
 }
 
 function isInMode(verb: string, lmtp: boolean): boolean {

@@ -5,6 +5,7 @@ import { extensionsForMailParams, parseMailParams, parseRcptParams, type MailPar
 import { isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
 import type { Connection, Transaction } from './connection.ts'
+import type { Deadline } from './deadline.ts'
 import { MessageStream } from './message-stream.ts'
 import type { DataResult, Envelope } from './session.ts'
 
@@ -29,11 +30,13 @@ export class Delivery {
   bytes = 0
   #failure: Error | undefined
   readonly #timeoutMs: number
+  readonly #deadline: Deadline
   readonly #hook: Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError }>
 
   constructor(conn: Connection, envelope: Envelope) {
     const { session } = conn
     this.#timeoutMs = conn.options.limits.dataTimeoutMs
+    this.#deadline = conn.deadline
     const hook = session.data
     if (hook) {
       // An error we destroyed the stream with, coming back out of the hook, is not the hook's fault.
@@ -73,16 +76,19 @@ export class Delivery {
    * Ends the stream (unless it failed) and waits for the hook to settle; with `timeoutMs`, gives
    * up waiting after that long with `'timeout'` (the hook is still running then).
    */
-  async finish(timeoutMs?: number): Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError } | 'timeout'> {
+  finish(timeoutMs?: number): Promise<{ ok: true; value: DataResult } | { ok: false; error: SmtpError } | 'timeout'> {
     if (this.#failure === undefined) this.stream.finish()
     if (timeoutMs === undefined) return this.#hook
-    let timer: NodeJS.Timeout | undefined
-    const expired = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), Math.min(timeoutMs, 2 ** 31 - 1))))
-    try {
-      return await Promise.race([this.#hook, expired])
-    } finally {
-      clearTimeout(timer)
-    }
+    // The connection's shared timer, not one of our own: this wait comes once per message.
+    const deadline = this.#deadline
+    return new Promise((resolve) => {
+      const onTimeout = (): void => resolve('timeout')
+      deadline.start(timeoutMs, onTimeout)
+      void this.#hook.then((result) => {
+        deadline.stop(onTimeout)
+        resolve(result)
+      })
+    })
   }
 }
 
@@ -116,8 +122,10 @@ function envelopeOf(tx: Transaction, isBdat: boolean): Envelope {
 
 // RFC 5321 §4.1.1.2 has no space after the colon; enough clients send one that we allow it.
 function afterKeyword(args: string, keyword: string): string | undefined {
-  if (args.length < keyword.length || args.slice(0, keyword.length).toUpperCase() !== keyword) return undefined
-  return args.slice(keyword.length).replace(/^ +/, '')
+  if (args.length < keyword.length || (!args.startsWith(keyword) && args.slice(0, keyword.length).toUpperCase() !== keyword)) return undefined
+  let start = keyword.length
+  while (args.charCodeAt(start) === 0x20) start++
+  return args.slice(start)
 }
 
 function isOffered(conn: Connection, extension: string): boolean {
@@ -167,12 +175,13 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   } catch (error) {
     return conn.reply(501, '5.1.7', `Bad sender address syntax: ${(error as Error).message}`)
   }
-  if (split.params !== '' && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
+  const hasParams = split.params !== ''
+  if (hasParams && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
   // RFC 1870 allows 20 digits, more than parseMailParams can hold exactly; any such size is too big.
-  if (/(?:^| )SIZE=\d{16,20}(?: |$)/i.test(split.params) && options.limits.maxMessageBytes < 1e15) return conn.replyError(tooBig())
+  if (hasParams && /(?:^| )SIZE=\d{16,20}(?: |$)/i.test(split.params) && options.limits.maxMessageBytes < 1e15) return conn.replyError(tooBig())
   const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
   if (!params) return
-  const missing = extensionsForMailParams(params).find((extension) => !isOffered(conn, extension))
+  const missing = hasParams ? extensionsForMailParams(params).find((extension) => !isOffered(conn, extension)) : undefined
   if (missing) return conn.reply(555, '5.5.4', `Parameter not supported: it needs ${missing}, which is not offered`)
   // RFC 1870 §6.1: refuse a declared size over the limit before any data is sent.
   if (params.size !== undefined && params.size > limits.maxMessageBytes) return conn.replyError(tooBig())
@@ -264,7 +273,7 @@ export async function data(conn: Connection, args: string): Promise<void> {
         delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a bare LF or CR; use CRLF line endings'))
       } else if (decoder.sawLongLine) {
         delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${maxTextLineBytes} octets`))
-      } else if (body.some((part) => part.includes(0))) {
+      } else if (hasNul(body)) {
         // RFC 2045 §2.7 and §2.8: neither 7bit nor 8bit text may hold NUL (only BDAT's BINARYMIME
         // may). A relay that drops NULs would turn `\r\n\0.\r\n` into an end of data downstream.
         delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a NUL octet, which DATA cannot carry'))
@@ -283,6 +292,11 @@ export async function data(conn: Connection, args: string): Promise<void> {
   }
   if (normalizer && !(await delivery.write(normalizer.end()))) return stopReading(conn, delivery, 'timeout')
   await complete(conn, tx, delivery)
+}
+
+function hasNul(parts: readonly Buffer[]): boolean {
+  for (const part of parts) if (part.includes(0)) return true
+  return false
 }
 
 const BDAT_ARGS = /^(\d{1,20})(?: +(LAST))? *$/i

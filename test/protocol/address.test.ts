@@ -138,6 +138,30 @@ describe('parsePath', () => {
       { numRuns: 5000 },
     )
   })
+
+  test('plain ASCII paths (its fast path) parse exactly as the full mailbox parser does', () => {
+    const part = (max: number) => fc.array(fc.constantFrom('a', 'Z', '9', '-', '.', '+', '_', '0'), { minLength: 1, maxLength: max }).map((a) => a.join(''))
+    const domain = fc.oneof(
+      fc.array(part(66), { minLength: 1, maxLength: 5 }).map((labels) => labels.join('.')),
+      fc.constantFrom('192.0.2.1', '1.2.3', 'a.1.2.3.4', `${'b'.repeat(63)}.test`, `${'b'.repeat(64)}.test`, `${'c'.repeat(63)}.`.repeat(4) + 'd'),
+    )
+    const local = fc.oneof(part(70), fc.constantFrom('a'.repeat(64), 'a'.repeat(65), '.a', 'a.', 'a..b'))
+    const outcome = (parse: () => unknown): unknown => {
+      try {
+        return parse()
+      } catch (err) {
+        return err instanceof ProtocolError ? err.code : err
+      }
+    }
+    fc.assert(
+      fc.property(local, domain, (l, d) => {
+        const mailbox = `${l}@${d}`
+        const expected = Buffer.byteLength(`<${mailbox}>`) > 256 ? 'ERR_SMTP_BAD_ADDRESS' : outcome(() => parseMailbox(mailbox))
+        assert.deepEqual(outcome(() => parsePath(`<${mailbox}>`)), expected)
+      }),
+      { numRuns: 3000 },
+    )
+  })
 })
 
 describe('parseMailbox and isValidAddress', () => {
