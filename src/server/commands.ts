@@ -207,7 +207,7 @@ function noop(conn: Connection): void {
 }
 
 function quit(conn: Connection): void {
-  conn.closeWith(221, '2.0.0', `${conn.options.hostname} closing connection`)
+  conn.quit(`${conn.options.hostname} closing connection`)
 }
 
 function help(conn: Connection): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
+import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { defaultEnhancedCode, type EnhancedCode } from '../protocol/enhanced-code.ts'
@@ -453,6 +454,24 @@ export class Connection {
     const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS)
     timer.unref()
     stream.once('close', () => clearTimeout(timer))
+  }
+
+  /**
+   * Answers QUIT and closes. The peer has said it is done, so on a plain TCP socket whose reply
+   * went out whole and with nothing unread, the socket is closed at once, as Postfix does: the
+   * kernel still delivers the reply, then the FIN. That spares a shutdown, a wait for the peer's
+   * FIN and, when the peer resets as soon as it reads 221 (many clients do), two socket errors.
+   * Anything else (TLS, which owes a close_notify; pipelined bytes after QUIT) closes gracefully.
+   */
+  quit(text: string): void {
+    this.reply(221, '2.0.0', text)
+    const stream = this.#stream
+    if (stream !== this.#raw || !(stream instanceof Socket)) return this.close()
+    this.flush()
+    if (stream.writableLength > 0 || this.#splitter.bufferedBytes > 0 || this.#reader.detach().length > 0) return this.close()
+    this.phase = 'closing'
+    this.#stop()
+    stream.destroy()
   }
 
   /** Closes at once, without a reply: for a forced shutdown. */
