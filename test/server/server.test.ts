@@ -138,6 +138,40 @@ describe('connection limits', () => {
   })
 })
 
+describe('QUIT over TCP', () => {
+  // Everything the server sent, and whether the connection ended with a FIN (not a reset).
+  async function rawExchange(port: number, send: string): Promise<{ text: string; cleanEnd: boolean }> {
+    const socket = netConnect({ host: '127.0.0.1', port })
+    const chunks: Buffer[] = []
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+    let cleanEnd = false
+    socket.once('end', () => (cleanEnd = true))
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    socket.end(send)
+    await once(socket, 'close')
+    return { text: Buffer.concat(chunks).toString('latin1'), cleanEnd }
+  }
+
+  test('the 221 arrives whole, then a clean close, and the session is closed', async (t) => {
+    let closed = 0
+    const { port, errors } = await start(t, { newSession: () => ({ close: () => void closed++ }) })
+    const { text, cleanEnd } = await rawExchange(port, 'EHLO client.example\r\nQUIT\r\n')
+    assert.match(text, new RegExp(`\\r\\n221 2\\.0\\.0 ${HOST.replaceAll('.', '\\.')} closing connection\\r\\n$`))
+    assert.equal(cleanEnd, true)
+    for (let i = 0; i < 100 && closed === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(closed, 1)
+    assert.deepEqual(errors, [])
+  })
+
+  test('bytes pipelined after QUIT are read and dropped, and the 221 still arrives', async (t) => {
+    const { port } = await start(t)
+    const { text, cleanEnd } = await rawExchange(port, `QUIT\r\n${'NOOP\r\n'.repeat(2000)}`)
+    assert.equal(text, `220 ${HOST} ESMTP ready\r\n221 2.0.0 ${HOST} closing connection\r\n`)
+    assert.equal(cleanEnd, true)
+  })
+})
+
 describe('graceful shutdown', () => {
   async function inTransaction(t: TestContext, port: number): Promise<{ socket: Socket; client: LineClient }> {
     const conn = await dial(t, { port })
