@@ -12,6 +12,7 @@
 // --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
 // users run it, instead of through tsx.
 import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { join } from 'node:path'
@@ -197,7 +198,7 @@ async function main(): Promise<void> {
   const only = new Set((values.only ?? 'a,b,c,d').split(','))
   const repeat = num(values.repeat, 'BENCH_REPEAT', 1)
 
-  const { startSmtpSink, smtpSinkPath } = await import('../test/helpers/peers.ts')
+  const { startSmtpSink, smtpSinkPath, smtpSourcePath } = await import('../test/helpers/peers.ts')
   if (!smtpSinkPath()) {
     console.error('smtp-sink is not installed (Debian package postfix); nothing to benchmark against')
     process.exitCode = 1
@@ -216,6 +217,7 @@ async function main(): Promise<void> {
     { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'] },
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
   ]
+  let ceiling: number | undefined
   const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s']]
   const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
   try {
@@ -249,6 +251,10 @@ async function main(): Promise<void> {
         ])
       }
     }
+    // Big messages can only go as fast as smtp-sink reads them: Postfix's own smtp-source on the
+    // same sink shows that ceiling, so a (c) ratio near 1 with both libraries at it is the sink's.
+    const source = smtpSourcePath()
+    if (only.has('c') && source) ceiling = await sinkCeiling(source, sink, bigCount, bigMb)
   } finally {
     await sink.stop()
     build?.remove()
@@ -256,7 +262,17 @@ async function main(): Promise<void> {
   printTable(rows)
   console.log('')
   printTable(ratios)
+  if (ceiling !== undefined) console.log(`\n(c) smtp-sink's ceiling: Postfix's smtp-source sends ${bigCount} × ${bigMb} MB to it at ${fmt(ceiling, 0)} MB/s.`)
   console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
+}
+
+/** MB/s of Postfix's smtp-source sending `count` messages of `megabytes` MB over one connection. */
+async function sinkCeiling(source: string, sink: { host: string; port: number }, count: number, megabytes: number): Promise<number> {
+  const started = performance.now()
+  const child = spawn(source, ['-s', '1', '-m', String(count), '-l', String(megabytes << 20), '-d', `${sink.host}:${sink.port}`], { stdio: 'ignore' })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) throw new Error(`smtp-source exited with ${code}`)
+  return (count * megabytes) / ((performance.now() - started) / 1000)
 }
 
 /** Each figure's median over the runs (runs alternate with nothing else, so noise is per run). */
