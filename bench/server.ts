@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url'
 import { smtpSinkPath, smtpSourcePath, startSmtpSink } from '../test/helpers/peers.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
-import { readCpuSeconds, readMemory } from './lib/proc-stats.ts'
+import { readCpuTimes, readMemory } from './lib/proc-stats.ts'
 
 type ServerKind = 'smtpkit' | 'smtp-server' | 'smtp-sink'
 type ScenarioName = 'new-connection' | 'per-connection' | '1mb' | 'idle'
@@ -143,6 +143,8 @@ interface LoadResult {
   messages: number
   megabytes: number
   cpuSeconds: number
+  /** The part of cpuSeconds spent in the kernel (socket calls), the same for any server. */
+  systemSeconds: number
   startRssBytes: number
   peakRssBytes: number
 }
@@ -165,17 +167,19 @@ async function runLoad(kind: ServerKind, scenario: LoadScenario): Promise<LoadRe
     await smtpSource(server.port, { ...scenario, messages: warmup })
     const profile = server.profiler && config.profileDir ? join(config.profileDir, `${kind}-${scenario.name}.cpuprofile`) : undefined
     if (profile) await server.profiler?.start()
-    const cpuBefore = readCpuSeconds(server.pid)
+    const cpuBefore = readCpuTimes(server.pid)
     const started = performance.now()
     await smtpSource(server.port, scenario)
     const seconds = (performance.now() - started) / 1000
-    const cpuSeconds = readCpuSeconds(server.pid) - cpuBefore
+    const cpuAfter = readCpuTimes(server.pid)
+    const systemSeconds = cpuAfter.systemSeconds - cpuBefore.systemSeconds
+    const cpuSeconds = cpuAfter.userSeconds - cpuBefore.userSeconds + systemSeconds
     if (profile) {
       await server.profiler?.stop(profile)
       console.log(`\n${kind} profile, ${scenario.title} (the measured run only; the profiler adds some overhead):\n${formatCpuProfileSummary(profile, 25)}`)
     }
     const { peakRssBytes } = readMemory(server.pid)
-    return { kind, seconds, messages: scenario.messages, megabytes: (scenario.messages * scenario.bytes) / 1e6, cpuSeconds, startRssBytes, peakRssBytes }
+    return { kind, seconds, messages: scenario.messages, megabytes: (scenario.messages * scenario.bytes) / 1e6, cpuSeconds, systemSeconds, startRssBytes, peakRssBytes }
   } finally {
     await server.stop()
   }
@@ -213,11 +217,13 @@ function printLoad(scenario: LoadScenario, results: LoadResult[]): void {
   console.log(`\n## ${scenario.title}`)
   console.log(`smtp-source -s ${scenario.sessions} -m ${scenario.messages} -l ${scenario.bytes}${scenario.keepConnection ? ' -d' : ''}`)
   // Start RSS: the idle process (the node ones carry tsx's loader), so peak minus start is growth.
-  console.log('server       msgs/s     MB/s  CPU s/1000 msgs  CPU s/MB  start RSS MB  peak RSS MB  wall s  CPU s')
+  // Kernel: the part of the CPU spent in socket calls, about the same for every server.
+  console.log('server       msgs/s     MB/s  CPU s/1000 msgs  kernel  CPU s/MB  start RSS MB  peak RSS MB  wall s  CPU s')
   for (const r of results) {
     console.log(
       `${r.kind.padEnd(11)} ${(r.messages / r.seconds).toFixed(0).padStart(7)} ${(r.megabytes / r.seconds).toFixed(1).padStart(8)} ` +
-        `${((1000 * r.cpuSeconds) / r.messages).toFixed(3).padStart(16)} ${(r.cpuSeconds / r.megabytes).toFixed(4).padStart(9)} ` +
+        `${((1000 * r.cpuSeconds) / r.messages).toFixed(3).padStart(16)} ${((1000 * r.systemSeconds) / r.messages).toFixed(3).padStart(7)} ` +
+        `${(r.cpuSeconds / r.megabytes).toFixed(4).padStart(9)} ` +
         `${mb(r.startRssBytes).padStart(13)} ${mb(r.peakRssBytes).padStart(12)} ${r.seconds.toFixed(2).padStart(7)} ${r.cpuSeconds.toFixed(2).padStart(6)}`,
     )
   }

@@ -5,13 +5,19 @@ import { readFileSync } from 'node:fs'
 // USER_HZ: the unit of utime/stime in /proc/<pid>/stat; 100 on every Linux architecture we run on.
 const CLOCK_TICKS_PER_SECOND = 100
 
-/** User plus system CPU seconds the process (all its threads) has used so far. */
-export function readCpuSeconds(pid: number): number {
+/** User and system (kernel) CPU seconds the process (all its threads) has used so far. */
+export function readCpuTimes(pid: number): { userSeconds: number; systemSeconds: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
   // The command name (field 2) may contain spaces and parentheses: split after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // Fields 14 and 15 of proc(5): utime and stime; index 0 here is field 3.
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
+  return { userSeconds: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, systemSeconds: Number(fields[12]) / CLOCK_TICKS_PER_SECOND }
+}
+
+/** User plus system CPU seconds the process (all its threads) has used so far. */
+export function readCpuSeconds(pid: number): number {
+  const { userSeconds, systemSeconds } = readCpuTimes(pid)
+  return userSeconds + systemSeconds
 }
 
 /** Current resident set size and its peak (VmRSS, VmHWM), in bytes. */
