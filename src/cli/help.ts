@@ -44,6 +44,8 @@ Envelope:
   --from ADDR            the envelope sender (and From: of a composed message); "" for <>
   --to ADDR              a recipient; repeat for more
   --smtputf8             ask for SMTPUTF8 (UTF-8 addresses and headers)
+  --8bitmime             declare BODY=8BITMIME for a message on stdin with 8-bit octets
+                         (a --file or composed message is checked without it)
   --dsn-notify LIST      NEVER, or a comma-separated list of SUCCESS, FAILURE, DELAY
   --dsn-ret FULL|HDRS    what a delivery status notification returns
   --chunking             use BDAT when the server offers CHUNKING (the default)

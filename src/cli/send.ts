@@ -1,10 +1,11 @@
 import { readFile, stat } from 'node:fs/promises'
+import { isAscii } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { sendMail, parseSmtpUrl, type ConnectOptions, type SendMailResult, type TlsMode } from '../client/index.ts'
 import { dkimSign } from '../dkim/index.ts'
 import { compose } from '../message/index.ts'
-import { CrlfNormalizer } from '../protocol/dot-stuffing.ts'
+import { crlfNormalize } from '../protocol/dot-stuffing.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import type { MailParams, NotifyCondition, RcptParams } from '../protocol/params.ts'
 import { xoauth2 } from '../sasl/index.ts'
@@ -29,6 +30,7 @@ const options = {
   from: { type: 'string' },
   to: { type: 'string', multiple: true },
   smtputf8: { type: 'boolean' },
+  '8bitmime': { type: 'boolean' },
   'dsn-notify': { type: 'string' },
   'dsn-ret': { type: 'string' },
   chunking: { type: 'boolean' },
@@ -182,6 +184,10 @@ async function messageRequest(values: SendValues, positionals: string[], io: Sen
   const dkim = await dkimOptions(values)
   const mailParams: { -readonly [K in keyof MailParams]: MailParams[K] } = {}
   if (values.smtputf8) mailParams.smtpUtf8 = true
+  // RFC 6152: a message with octets above 127 goes out as BODY=8BITMIME (and not at all to a
+  // server without 8BITMIME). A file is read once beforehand to find out; stdin cannot be, so
+  // there --8bitmime says it.
+  if (values['8bitmime']) mailParams.body = '8BITMIME'
   if (values['dsn-ret'] !== undefined) {
     const ret = values['dsn-ret'].toUpperCase()
     if (ret !== 'FULL' && ret !== 'HDRS') throw new UsageError(`--dsn-ret must be FULL or HDRS, got ${JSON.stringify(values['dsn-ret'])}`)
@@ -192,10 +198,11 @@ async function messageRequest(values: SendValues, positionals: string[], io: Sen
   let message: MessageSource | RereadableSource
   let size: number | undefined
   if (file === '-') {
-    message = normalizeLineEndings(io.stdin)
+    message = crlfNormalize(io.stdin)
   } else if (file !== undefined) {
     size = await fileSize(file, '--file')
-    message = { stream: () => normalizeLineEndings(createReadStream(file)) }
+    if (mailParams.body === undefined && (await hasEightBitOctets(file))) mailParams.body = '8BITMIME'
+    message = { stream: () => crlfNormalize(createReadStream(file)) }
   } else {
     for (const path of values.attach ?? []) await fileSize(path, '--attach')
     const composed = compose({
@@ -245,6 +252,11 @@ function parseNotify(text: string): 'NEVER' | NotifyCondition[] {
   return [...new Set(items)] as NotifyCondition[]
 }
 
+async function hasEightBitOctets(path: string): Promise<boolean> {
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) if (!isAscii(chunk)) return true
+  return false
+}
+
 async function fileSize(path: string, option: string): Promise<number> {
   try {
     const info = await stat(path)
@@ -253,17 +265,6 @@ async function fileSize(path: string, option: string): Promise<number> {
   } catch (error) {
     throw new UsageError(`${option}: cannot read ${path}: ${(error as Error).message}`)
   }
-}
-
-// A message file may have Unix line endings; SMTP and DKIM (RFC 6376 §5.3) need CRLF.
-async function* normalizeLineEndings(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const normalizer = new CrlfNormalizer()
-  for await (const chunk of source) {
-    const out = normalizer.encode(chunk)
-    if (out.length > 0) yield out
-  }
-  const end = normalizer.end()
-  if (end.length > 0) yield end
 }
 
 function report(result: SendMailResult, to: readonly string[], io: SendIo, print: (stream: NodeJS.WritableStream, line: string) => void): number {

@@ -1,4 +1,4 @@
-import { CrlfNormalizer } from '../protocol/dot-stuffing.ts'
+import { crlfNormalize } from '../protocol/dot-stuffing.ts'
 import { toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { keyTypeOf, verifyHeaderData } from './algorithm.ts'
 import { BodyHasher } from './body-hash.ts'
@@ -132,7 +132,8 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
     hashers = [...hasherByKey.values()]
   }
 
-  for await (const chunk of inWireForm(source)) {
+  // Signers hash the bytes as SMTP carries them, every line ending CRLF (RFC 6376 §5.3).
+  for await (const chunk of crlfNormalize(toChunks(source))) {
     if (splitter.block) {
       for (const hasher of hashers) hasher.update(chunk)
       continue
@@ -201,16 +202,4 @@ async function check(item: Exclude<Pending, { result: DkimResult }>, fields: rea
     return describe(tags, 'fail', `message has ${fromFields} From fields but the signature covers ${signedFrom}`, extra)
   }
   return describe(tags, 'pass', undefined, extra)
-}
-
-// The bytes as SMTP carries them: every line ends in CRLF. Signers hash that form (RFC 6376
-// §5.3), so a copy stored with bare LFs must be read back into it before hashing.
-async function* inWireForm(source: MessageSource | RereadableSource): AsyncGenerator<Uint8Array> {
-  const normalizer = new CrlfNormalizer()
-  for await (const chunk of toChunks(source)) {
-    const out = normalizer.encode(chunk)
-    if (out.length > 0) yield out
-  }
-  const tail = normalizer.end()
-  if (tail.length > 0) yield tail
 }

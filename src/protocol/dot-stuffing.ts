@@ -151,6 +151,20 @@ export async function* dotEncode(source: AsyncIterable<Uint8Array> | Iterable<Ui
   yield encoder.end()
 }
 
+/**
+ * A whole message with every line ending made CRLF by a {@link CrlfNormalizer}: the form SMTP
+ * carries and DKIM hashes (RFC 6376 §5.3), from a copy that may have Unix line endings.
+ */
+export async function* crlfNormalize(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>): AsyncGenerator<Buffer> {
+  const normalizer = new CrlfNormalizer()
+  for await (const chunk of source) {
+    const out = normalizer.encode(chunk)
+    if (out.length > 0) yield out
+  }
+  const tail = normalizer.end()
+  if (tail.length > 0) yield tail
+}
+
 /** Options of {@link DotDecoder}. */
 export interface DotDecoderOptions {
   /**

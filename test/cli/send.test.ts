@@ -163,6 +163,27 @@ describe('smtpkit send with smtpkit serve', { concurrency: 4 }, () => {
     assert.ok(stored!.text.endsWith('\r\nFrom: alice@example.test\r\nTo: bob@example.test\r\nSubject: From a file\r\n\r\nBody line\r\n.leading dot\r\n'))
   })
 
+  test('an 8-bit --file goes out as BODY=8BITMIME, an ASCII one without; --8bitmime says it for stdin', async (t) => {
+    const dir = await tempDir(t)
+    const eightBit = join(dir, 'latin.eml')
+    const ascii = join(dir, 'ascii.eml')
+    await writeFile(eightBit, Buffer.from('Subject: caf\xe9\n\ncaf\xe9\n', 'latin1'))
+    await writeFile(ascii, 'Subject: plain\n\nplain\n')
+    const serve = await startServe(t)
+    const send = (args: string[], input?: string) => runCli(['send', '--server', serve.address, ...envelope, '--verbose', ...args], input === undefined ? {} : { input })
+    const fromFile = await send(['--file', eightBit])
+    assert.equal(fromFile.code, 0, fromFile.stderr)
+    assert.match(fromFile.stderr, /^C: MAIL FROM:<alice@example\.test> BODY=8BITMIME/m)
+    const plain = await send(['--file', ascii])
+    assert.equal(plain.code, 0, plain.stderr)
+    assert.match(plain.stderr, /^C: MAIL FROM:<alice@example\.test>$/m)
+    const piped = await send(['--8bitmime', '-'], 'Subject: piped\n\nna\u00efve\n')
+    assert.equal(piped.code, 0, piped.stderr)
+    assert.match(piped.stderr, /^C: MAIL FROM:<alice@example\.test> BODY=8BITMIME/m)
+    const stored = await serve.messages()
+    assert.equal(stored.length, 3)
+  })
+
   test('- reads the message from stdin (with DATA under --no-chunking)', async (t) => {
     const serve = await startServe(t)
     const message = 'From: alice@example.test\r\nSubject: stdin\r\n\r\nfrom a pipe\r\n'
