@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as ClientModule from '../src/client/index.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
 type Library = 'smtpkit' | 'nodemailer'
 type Scenario = 'a' | 'b' | 'c' | 'd'
@@ -143,27 +144,10 @@ async function measure(job: Job, work: () => Promise<void>): Promise<number> {
 // ---------------------------------------------------------------------------------------------
 // Parent: start the sink, run each job in a child, print the table.
 
-function runChild(job: Job): Promise<Measurement> {
-  return new Promise((resolve, reject) => {
-    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open it in Chrome DevTools).
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (code !== 0 || !line) reject(new Error(`${job.library} scenario ${job.scenario} failed (exit ${code}): ${out}`))
-      else resolve(JSON.parse(line) as Measurement)
-    })
-  })
-}
-
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-')
 const mb = (bytes: number): string => fmt(bytes / (1 << 20))
+
+const script = fileURLToPath(import.meta.url)
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -185,18 +169,13 @@ async function main(): Promise<void> {
     process.exitCode = job.library === 'smtpkit' ? await runSmtpkit(job) : await runNodemailer(job)
     return
   }
-  const num = (arg: string | undefined, env: string, fallback: number): number => {
-    const value = Number(arg ?? process.env[env] ?? fallback)
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${env} must be a positive integer`)
-    return value
-  }
-  const n = num(values.n, 'BENCH_N', 5000)
-  const k = num(values.k, 'BENCH_K', 8)
-  const bigMb = num(values['big-mb'], 'BENCH_BIG_MB', 50)
-  const bigCount = num(values['big-count'], 'BENCH_BIG_COUNT', 3)
-  const streamMb = num(values['stream-mb'], 'BENCH_STREAM_MB', 1024)
+  const n = positiveInteger(values.n, 'BENCH_N', 5000)
+  const k = positiveInteger(values.k, 'BENCH_K', 8)
+  const bigMb = positiveInteger(values['big-mb'], 'BENCH_BIG_MB', 50)
+  const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 3)
+  const streamMb = positiveInteger(values['stream-mb'], 'BENCH_STREAM_MB', 1024)
   const only = new Set((values.only ?? 'a,b,c,d').split(','))
-  const repeat = num(values.repeat, 'BENCH_REPEAT', 1)
+  const repeat = positiveInteger(values.repeat, 'BENCH_REPEAT', 1)
 
   const { startSmtpSink, smtpSinkPath, smtpSourcePath } = await import('../test/helpers/peers.ts')
   if (!smtpSinkPath()) {
@@ -227,7 +206,7 @@ async function main(): Promise<void> {
       const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
       for (let r = 0; r < repeat; r++) {
         for (const library of scenario.libraries) {
-          runs.get(library)!.push(await runChild({ library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir }))
+          runs.get(library)!.push(await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir }))
         }
       }
       for (const library of scenario.libraries) {
@@ -282,14 +261,6 @@ function median(runs: readonly Measurement[]): Measurement {
     return sorted[Math.floor(sorted.length / 2)]!
   }
   return { messages: mid('messages'), bytes: mid('bytes'), seconds: mid('seconds'), cpuSeconds: mid('cpuSeconds'), maxRssBytes: mid('maxRssBytes'), rssGrowthBytes: mid('rssGrowthBytes') }
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
-  for (const [i, row] of rows.entries()) {
-    console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-  }
 }
 
 await main()

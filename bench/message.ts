@@ -14,7 +14,6 @@
 //   (d) the same, DKIM-signed. nodemailer's signer is given `cacheDir: os.tmpdir()`, its documented
 //       setting for large messages: without it, it holds the whole message in memory.
 // --built runs smtpkit from dist/ (npm run build first), as users run it, instead of through tsx.
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -24,6 +23,7 @@ import { parseArgs } from 'node:util'
 import type * as DkimModule from '../src/dkim/index.ts'
 import type * as MessageModule from '../src/message/index.ts'
 import { benchAttachmentFile, benchDkimKey, DKIM_DOMAIN, DKIM_SELECTOR, smallMail } from './lib/message-inputs.ts'
+import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
 type Library = 'smtpkit' | 'nodemailer'
 type Scenario = 'a' | 'b' | 'c' | 'd'
@@ -119,26 +119,10 @@ async function runChild(job: Job): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // Parent: run each job in a child, print the table.
 
-function spawnChild(job: Job): Promise<Measurement> {
-  return new Promise((resolve, reject) => {
-    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => { out += d.toString() })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      const line = out.trim().split('\n').at(-1)
-      if (code !== 0 || !line) reject(new Error(`${job.library} scenario ${job.scenario} failed (exit ${code}): ${out}`))
-      else resolve(JSON.parse(line) as Measurement)
-    })
-  })
-}
-
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-')
 const mib = (bytes: number): string => fmt(bytes / (1 << 20))
+
+const script = fileURLToPath(import.meta.url)
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -156,15 +140,10 @@ async function main(): Promise<void> {
     await runChild(JSON.parse(values.child) as Job)
     return
   }
-  const num = (arg: string | undefined, env: string, fallback: number): number => {
-    const value = Number(arg ?? process.env[env] ?? fallback)
-    if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${env} must be a positive integer`)
-    return value
-  }
-  const n = num(values.n, 'BENCH_N', 20_000)
-  const bigMb = num(values['big-mb'], 'BENCH_BIG_MB', 50)
-  const bigCount = num(values['big-count'], 'BENCH_BIG_COUNT', 2)
-  const runs = num(values.runs, 'BENCH_RUNS', 1)
+  const n = positiveInteger(values.n, 'BENCH_N', 20_000)
+  const bigMb = positiveInteger(values['big-mb'], 'BENCH_BIG_MB', 50)
+  const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 2)
+  const runs = positiveInteger(values.runs, 'BENCH_RUNS', 1)
   const only = new Set((values.only ?? 'a,b,c,d').split(','))
   const built = values.built === true
   if (built && !existsSync(new URL('../dist/message/index.js', import.meta.url))) throw new Error('--built needs dist/: run npm run build first')
@@ -184,7 +163,7 @@ async function main(): Promise<void> {
     const results = new Map<Library, Measurement>()
     for (let run = 0; run < runs; run++) {
       for (const library of ['smtpkit', 'nodemailer'] as const) {
-        const m = await spawnChild({ library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, built })
+        const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, built })
         const best = results.get(library)
         // Each figure from its least disturbed run: the shortest wall time and the least CPU
         // time; the highest peak RSS, to be safe.
@@ -221,14 +200,6 @@ async function main(): Promise<void> {
   printTable(ratios)
   console.log('\nspeed > 1: smtpkit faster (wall: messages per second; CPU: CPU time per message, all threads).')
   console.log('Target: speed > 1 everywhere, peak RSS flat in the attachment size.')
-}
-
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)))
-  for (const [i, row] of rows.entries()) {
-    console.log(row.map((cell, c) => (c < 2 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '))
-    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-  }
 }
 
 await main()
