@@ -9,7 +9,8 @@
 // /proc/<pid>/stat) and its peak RSS (VmHWM), then smtpkit's ratios to the other two.
 //
 // Environment (all optional):
-//   BENCH_SERVERS            smtpkit,smtp-server,smtp-sink
+//   BENCH_SERVERS            smtpkit,smtp-server,smtp-sink,node-floor (node-floor: canned replies
+//                            on a bare net.Server, the least a Node server can cost; a reference)
 //   BENCH_SCENARIOS          new-connection,per-connection,1mb,idle
 //   BENCH_SESSIONS           parallel smtp-source sessions for the small scenarios (20)
 //   BENCH_SMALL_BYTES        payload of a small message (1000)
@@ -32,7 +33,7 @@ import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
 import { readCpuTimes, readMemory } from './lib/proc-stats.ts'
 
-type ServerKind = 'smtpkit' | 'smtp-server' | 'smtp-sink'
+type ServerKind = 'smtpkit' | 'smtp-server' | 'smtp-sink' | 'node-floor'
 type ScenarioName = 'new-connection' | 'per-connection' | '1mb' | 'idle'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -44,7 +45,7 @@ const env = (name: string, fallback: number): number => {
 const list = <T extends string>(name: string, fallback: readonly T[]): T[] => (process.env[name]?.split(',').map((s) => s.trim()) as T[] | undefined) ?? [...fallback]
 
 const config = {
-  servers: list<ServerKind>('BENCH_SERVERS', ['smtpkit', 'smtp-server', 'smtp-sink']),
+  servers: list<ServerKind>('BENCH_SERVERS', ['smtpkit', 'smtp-server', 'smtp-sink', 'node-floor']),
   scenarios: list<ScenarioName>('BENCH_SCENARIOS', ['new-connection', 'per-connection', '1mb', 'idle']),
   sessions: env('BENCH_SESSIONS', 20),
   smallBytes: env('BENCH_SMALL_BYTES', 1000),

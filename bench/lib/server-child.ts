@@ -1,5 +1,5 @@
 // One SMTP server for the benchmark, alone in its process so its CPU and memory can be measured
-// from outside: `node --import tsx bench/lib/server-child.ts smtpkit|smtp-server`. Every message
+// from outside: `node --import tsx bench/lib/server-child.ts smtpkit|smtp-server|node-floor`. Every message
 // is read and discarded. Prints `{"port":N}` once listening; SIGTERM closes it and exits.
 // BENCH_SMTPKIT_MODULE may name a compiled server/index.js to load instead of the TS source.
 // Lines on stdin control a CPU profile of the measured window only: `profile-start`, then
@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline'
 import { finished } from 'node:stream/promises'
 import { pathToFileURL } from 'node:url'
 import type * as ServerModuleType from '../../src/server/index.ts'
+import { startNodeFloor } from './node-floor-server.ts'
 
 type ServerModule = typeof ServerModuleType
 
@@ -58,8 +59,9 @@ async function startSmtpServer(): Promise<{ port: number; close(): Promise<void>
   return { port: address.port, close: () => new Promise((resolve) => server.close(() => resolve())) }
 }
 
-const started = kind === 'smtpkit' ? await startSmtpkit() : kind === 'smtp-server' ? await startSmtpServer() : undefined
-if (!started) throw new Error(`unknown server kind ${JSON.stringify(kind)}; use smtpkit or smtp-server`)
+const started =
+  kind === 'smtpkit' ? await startSmtpkit() : kind === 'smtp-server' ? await startSmtpServer() : kind === 'node-floor' ? await startNodeFloor(host) : undefined
+if (!started) throw new Error(`unknown server kind ${JSON.stringify(kind)}; use smtpkit, smtp-server or node-floor`)
 process.stdout.write(`${JSON.stringify({ port: started.port })}\n`)
 const inspector = new Session()
 createInterface({ input: process.stdin }).on('line', (line) => {
