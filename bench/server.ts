@@ -14,7 +14,7 @@
 //   BENCH_SCENARIOS          new-connection,per-connection,1mb,idle
 //   BENCH_SESSIONS           parallel smtp-source sessions for the small scenarios (20)
 //   BENCH_SMALL_BYTES        payload of a small message (1000)
-//   BENCH_NEW_CONN_MESSAGES  messages, one connection each (5000)
+//   BENCH_NEW_CONN_MESSAGES  messages, one connection each (10000)
 //   BENCH_PER_CONN_MESSAGES  messages over BENCH_SESSIONS kept connections (30000)
 //   BENCH_BIG_BYTES          payload of a big message (1048576)
 //   BENCH_BIG_MESSAGES       big messages (300), over BENCH_BIG_SESSIONS connections (4)
@@ -49,7 +49,7 @@ const config = {
   scenarios: list<ScenarioName>('BENCH_SCENARIOS', ['new-connection', 'per-connection', '1mb', 'idle']),
   sessions: env('BENCH_SESSIONS', 20),
   smallBytes: env('BENCH_SMALL_BYTES', 1000),
-  newConnectionMessages: env('BENCH_NEW_CONN_MESSAGES', 5000),
+  newConnectionMessages: env('BENCH_NEW_CONN_MESSAGES', 10_000),
   perConnectionMessages: env('BENCH_PER_CONN_MESSAGES', 30_000),
   bigBytes: env('BENCH_BIG_BYTES', 1 << 20),
   bigMessages: env('BENCH_BIG_MESSAGES', 300),
@@ -163,8 +163,9 @@ async function runLoad(kind: ServerKind, scenario: LoadScenario): Promise<LoadRe
   const server = await startServer(kind)
   try {
     const startRssBytes = readMemory(server.pid).rssBytes
-    // Warm up (JIT, buffers) with a tenth of the load before measuring.
-    const warmup = Math.max(scenario.sessions, Math.min(2000, Math.round(scenario.messages / 10)))
+    // Warm up (JIT, buffers) before measuring: with 2000 messages (or the whole load, when
+    // smaller), as a tenth of a short run left the node servers' code not yet fully optimised.
+    const warmup = Math.max(scenario.sessions, Math.min(2000, scenario.messages))
     await smtpSource(server.port, { ...scenario, messages: warmup })
     const profile = server.profiler && config.profileDir ? join(config.profileDir, `${kind}-${scenario.name}.cpuprofile`) : undefined
     if (profile) await server.profiler?.start()
