@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as ClientModule from '../src/client/index.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { readCpuSeconds } from './lib/proc-stats.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
 type Library = 'smtpkit' | 'nodemailer'
@@ -44,6 +45,8 @@ interface Measurement {
   readonly cpuSeconds: number
   readonly maxRssBytes: number
   readonly rssGrowthBytes: number
+  /** smtp-sink's CPU seconds during the run (parent only): near `seconds`, the sink was the limit. */
+  readonly sinkCpuSeconds?: number
 }
 
 const FROM = 'bench@example.test'
@@ -197,7 +200,7 @@ async function main(): Promise<void> {
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
   ]
   let ceiling: number | undefined
-  const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s']]
+  const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s', 'sink busy %']]
   const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
   try {
     for (const scenario of scenarios.filter((s) => only.has(s.id))) {
@@ -206,7 +209,9 @@ async function main(): Promise<void> {
       const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
       for (let r = 0; r < repeat; r++) {
         for (const library of scenario.libraries) {
-          runs.get(library)!.push(await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir }))
+          const sinkCpuBefore = readCpuSeconds(sink.child.pid!)
+          const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir })
+          runs.get(library)!.push({ ...m, sinkCpuSeconds: readCpuSeconds(sink.child.pid!) - sinkCpuBefore })
         }
       }
       for (const library of scenario.libraries) {
@@ -216,6 +221,7 @@ async function main(): Promise<void> {
         rows.push([
           scenario.title, library, fmt(m.messages / m.seconds, 0), m.bytes ? fmt(m.bytes / (1 << 20) / m.seconds, 0) : '-',
           fmt((m.cpuSeconds / m.messages) * 1000, 3), m.bytes ? fmt(m.cpuSeconds / gb, 2) : '-', mb(m.maxRssBytes), mb(m.rssGrowthBytes), fmt(m.seconds, 2),
+          fmt((100 * (m.sinkCpuSeconds ?? NaN)) / m.seconds, 0),
         ])
         console.error(`done: ${scenario.title} ${library}`)
       }
@@ -242,6 +248,7 @@ async function main(): Promise<void> {
   console.log('')
   printTable(ratios)
   if (ceiling !== undefined) console.log(`\n(c) smtp-sink's ceiling: Postfix's smtp-source sends ${bigCount} × ${bigMb} MB to it at ${fmt(ceiling, 0)} MB/s.`)
+  console.log("sink busy %: smtp-sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
   console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
 }
 
@@ -257,10 +264,10 @@ async function sinkCeiling(source: string, sink: { host: string; port: number },
 /** Each figure's median over the runs (runs alternate with nothing else, so noise is per run). */
 function median(runs: readonly Measurement[]): Measurement {
   const mid = <K extends keyof Measurement>(key: K): number => {
-    const sorted = runs.map((r) => r[key]).sort((a, b) => a - b)
+    const sorted = runs.map((r) => r[key] ?? NaN).sort((a, b) => a - b)
     return sorted[Math.floor(sorted.length / 2)]!
   }
-  return { messages: mid('messages'), bytes: mid('bytes'), seconds: mid('seconds'), cpuSeconds: mid('cpuSeconds'), maxRssBytes: mid('maxRssBytes'), rssGrowthBytes: mid('rssGrowthBytes') }
+  return { messages: mid('messages'), bytes: mid('bytes'), seconds: mid('seconds'), cpuSeconds: mid('cpuSeconds'), maxRssBytes: mid('maxRssBytes'), rssGrowthBytes: mid('rssGrowthBytes'), sinkCpuSeconds: mid('sinkCpuSeconds') }
 }
 
 await main()
