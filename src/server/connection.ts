@@ -116,6 +116,7 @@ export class Connection {
       helo: undefined,
       isEsmtp: false,
       authenticatedAs: undefined,
+      proxy: undefined,
     }
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
@@ -194,6 +195,7 @@ export class Connection {
     }
     this.#reader.unread(result.rest)
     const { header } = result
+    this.info.proxy = header
     const addresses = getProxiedAddresses(header)
     if (addresses) Object.assign(this.info, addresses)
     this.#debug(`PROXY v${header.version} ${header.command} ${header.family}${addresses ? ` from ${addresses.remoteAddress} port ${addresses.remotePort}` : ''}`)

@@ -19,9 +19,12 @@ export {
   getProxiedAddresses,
   isTrustedProxy,
   parseProxyHeader,
+  parseProxySslTlv,
+  proxyTlvTypes,
   readProxyHeader,
   type ProxyHeader,
   type ProxyProtocolOptions,
+  type ProxySslInfo,
   type ProxyTlv,
 } from './proxy-protocol.ts'
 export { resolveServerLimits, serverLimitDefaults, type ServerLimits } from './limits.ts'

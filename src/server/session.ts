@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream'
 import type { PeerCertificate } from 'node:tls'
 import type { SmtpError } from '../protocol/errors.ts'
 import type { MailParams, RcptParams } from '../protocol/params.ts'
+import type { ProxyHeader } from './proxy-protocol.ts'
 
 /** The TLS state of a connection, once STARTTLS or implicit TLS has completed. */
 export interface TlsInfo {
@@ -41,6 +42,12 @@ export interface ConnectionInfo {
   readonly isEsmtp: boolean
   /** The identity a successful AUTH established, or undefined. */
   readonly authenticatedAs: string | undefined
+  /**
+   * The PROXY protocol header the connection began with (`proxyProtocol` option), or undefined:
+   * its TLVs carry what the proxy knows and the addresses do not, such as the TLS the client used
+   * with the proxy (see `parseProxySslTlv`), the authority (SNI) or a unique connection id.
+   */
+  readonly proxy?: ProxyHeader | undefined
 }
 
 /** One accepted recipient of a transaction. */

@@ -7,7 +7,7 @@ import { duplexPair } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
 import { connect as tlsConnect } from 'node:tls'
 import { ProtocolError } from '../../src/protocol/errors.ts'
-import { formatReceivedHeader, Server, type ConnectionInfo, type ServerOptions } from '../../src/server/index.ts'
+import { formatReceivedHeader, parseProxySslTlv, proxyTlvTypes, Server, type ConnectionInfo, type ServerOptions } from '../../src/server/index.ts'
 import { ca, serverCert, serverKey } from '../helpers/tls.ts'
 import { HOST, LineClient } from './harness.ts'
 
@@ -116,6 +116,38 @@ describe('proxyProtocol option', () => {
     await client.reply()
     const conn = s.conns[0]!
     assert.deepEqual([conn.remoteAddress, conn.remotePort, conn.localAddress, conn.localPort], ['2001:db8::1', 40001, '2001:db8::19', 587])
+  })
+
+  test('the header and its TLVs are on ConnectionInfo.proxy: the authority and the TLS the client used with the proxy', async (t) => {
+    const s = await start(t)
+    const socket = await dial(t, s.port)
+    const client = new LineClient(socket)
+    const tlv = (type: number, value: Buffer): Buffer => Buffer.concat([Buffer.from([type, value.length >> 8, value.length & 0xff]), value])
+    // PP2_TYPE_SSL: client flags 0x01 (TLS), verify 0, then a PP2_SUBTYPE_SSL_VERSION sub-TLV.
+    const ssl = tlv(proxyTlvTypes.SSL, Buffer.concat([Buffer.from([0x01, 0, 0, 0, 0]), tlv(0x21, Buffer.from('TLSv1.3'))]))
+    const tlvs = Buffer.concat([tlv(proxyTlvTypes.AUTHORITY, Buffer.from('mail.example.test')), ssl])
+    const base = v2Tcp6('20010db8000000000000000000000001', '20010db8000000000000000000000019', 40001, 465)
+    base.writeUInt16BE(36 + tlvs.length, 14)
+    socket.write(Buffer.concat([base, tlvs]))
+    assert.match(await client.reply(), /^220 /)
+    client.send('QUIT')
+    await client.reply()
+    const proxy = s.conns[0]!.proxy!
+    assert.deepEqual([proxy.version, proxy.command, proxy.family, proxy.sourceAddress], [2, 'PROXY', 'TCP6', '2001:db8::1'])
+    assert.deepEqual(proxy.tlvs.map((t) => t.type), [proxyTlvTypes.AUTHORITY, proxyTlvTypes.SSL])
+    assert.equal(proxy.tlvs[0]!.value.toString(), 'mail.example.test')
+    const info = parseProxySslTlv(proxy.tlvs[1]!.value)
+    assert.deepEqual([info.client, info.verify, info.tlvs[0]!.type, info.tlvs[0]!.value.toString()], [1, 0, 0x21, 'TLSv1.3'])
+  })
+
+  test('without the proxyProtocol option ConnectionInfo.proxy is undefined', async (t) => {
+    const s = await start(t, { proxyProtocol: undefined })
+    const socket = await dial(t, s.port)
+    const client = new LineClient(socket)
+    assert.match(await client.reply(), /^220 /)
+    client.send('QUIT')
+    await client.reply()
+    assert.equal(s.conns[0]!.proxy, undefined)
   })
 
   test('LOCAL (a health check) and UNKNOWN keep the socket’s own addresses', async (t) => {
