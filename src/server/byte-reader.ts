@@ -88,6 +88,9 @@ export class ByteReader {
     if (!this.#flowing) {
       this.#flowing = true
       this.#stream.on('data', this.#onData)
+      // Adding a 'data' listener makes the stream flow, and read() on a flowing stream hands out
+      // one buffered chunk at a time; paused, it hands out all of them, as the next lines want.
+      this.#stream.pause()
     }
     // Bytes the stream buffered while paused (or before the first read) come out in one chunk;
     // read() hands them to #onData, as it emits 'data' for what it returns.
