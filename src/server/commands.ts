@@ -24,6 +24,7 @@ export type Need =
   | 'auth-allowed' // encrypted, or insecureAuthWithoutTls
   | 'not-authenticated'
   | 'chunking' // CHUNKING is offered
+  | 'ehlo' // not after a plain HELO, which offers no extensions
 
 /** One command: what it needs, what it does, and (BDAT) what it must still do when refused. */
 export interface CommandSpec {
@@ -46,15 +47,15 @@ export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
   MAIL: { needs: [...MAIL_GATES, 'hello', 'idle'], run: mail },
   RCPT: { needs: [...MAIL_GATES, 'mail'], run: rcpt },
   DATA: { needs: [...MAIL_GATES, 'rcpt'], run: data },
-  BDAT: { needs: ['chunking', ...MAIL_GATES, 'rcpt-or-bdat'], run: bdat, onRefused: discardBdatChunk },
+  BDAT: { needs: ['chunking', 'ehlo', ...MAIL_GATES, 'rcpt-or-bdat'], run: bdat, onRefused: discardBdatChunk },
   RSET: { needs: [], run: rset },
   NOOP: { needs: [], run: noop },
   QUIT: { needs: [], run: quit },
   HELP: { needs: [], run: help },
   VRFY: { needs: MAIL_GATES, run: vrfy },
   EXPN: { needs: [], run: expn },
-  STARTTLS: { needs: ['tls-offered', 'not-tls', 'idle'], run: startTls },
-  AUTH: { needs: ['auth-enabled', 'auth-allowed', 'hello', 'idle', 'not-authenticated'], run: auth },
+  STARTTLS: { needs: ['tls-offered', 'ehlo', 'not-tls', 'idle'], run: startTls },
+  AUTH: { needs: ['auth-enabled', 'hello', 'ehlo', 'auth-allowed', 'idle', 'not-authenticated'], run: auth },
 })
 
 // A Map, not the frozen record: one monomorphic lookup per command, and no prototype to guard.
@@ -109,6 +110,10 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
         break
       case 'not-authenticated':
         if (info.authenticatedAs !== undefined) return badSequence('Already authenticated')
+        break
+      case 'ehlo':
+        // RFC 5321 §2.2.1: extensions are what EHLO advertised; HELO advertised none (as Exim holds).
+        if (info.helo !== undefined && !info.isEsmtp) return badSequence('Not offered after HELO: send EHLO to use extensions')
         break
     }
   }

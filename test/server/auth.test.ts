@@ -3,7 +3,7 @@ import { describe, test, type TestContext } from 'node:test'
 import { cramMd5, scramSha256 } from '../../src/sasl/index.ts'
 import { SmtpError } from '../../src/protocol/errors.ts'
 import type { AuthHook, ServerOptions } from '../../src/server/index.ts'
-import { HOST, LineClient, connect } from './harness.ts'
+import { HOST, LineClient, connect, ehloReplyWith } from './harness.ts'
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
 
@@ -35,15 +35,17 @@ function authServer(t: TestContext, options: ServerOptions = {}) {
   return { h, identity: () => identity }
 }
 
-const HELO = `
+/** The greeting and EHLO exchange of {@link authServer}, which offers `mechanisms`. */
+const greeted = (mechanisms: readonly string[] = ALL): string => `
   S: 220 ${HOST} ESMTP ready
-  C: HELO client.example
-  S: 250 ${HOST}`
+  C: EHLO client.example
+  ${ehloReplyWith(`AUTH ${mechanisms.join(' ')}`)}`
+const GREETED = greeted()
 
 describe('AUTH (RFC 4954)', () => {
   test('PLAIN with an initial response authenticates, and the identity reaches the session', async (t) => {
     const { h, identity } = authServer(t)
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH PLAIN ${b64('\0bob\0secret')}
       S: 235 2.7.0 Authentication successful
       C: MAIL FROM:<bob@example.test>
@@ -54,7 +56,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('PLAIN without an initial response gets an empty 334 challenge', async (t) => {
     const { h } = authServer(t)
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH plain
       S: 334\\x20
       C: ${b64('\0bob\0secret')}
@@ -64,7 +66,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('an empty initial response (=) is passed on as empty', async (t) => {
     const { h } = authServer(t)
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH PLAIN =
       S: 501 5.5.2 Malformed authentication response
     `)
@@ -72,7 +74,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('LOGIN asks for the username, then the password', async (t) => {
     const { h } = authServer(t)
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH LOGIN
       S: 334 ${b64('Username:')}
       C: ${b64('bob')}
@@ -84,7 +86,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('CRAM-MD5 works with the sasl client half', async (t) => {
     const { h } = authServer(t)
-    await h.play(HELO)
+    await h.play(GREETED)
     const client = new LineClient(h.peer)
     const mechanism = cramMd5({ username: 'bob', password: 'secret' })
     client.send('AUTH CRAM-MD5')
@@ -99,7 +101,7 @@ describe('AUTH (RFC 4954)', () => {
   test('SCRAM-SHA-256 works with the sasl client half, and a wrong password fails', async (t) => {
     for (const [password, expected] of [['secret', '235 2.7.0 Authentication successful'], ['wrong', '535 5.7.8 Authentication credentials invalid']] as const) {
       const { h } = authServer(t)
-      await h.play(HELO)
+      await h.play(GREETED)
       const client = new LineClient(h.peer)
       const mechanism = scramSha256({ username: 'bob', password })
       client.send(`AUTH SCRAM-SHA-256 ${Buffer.from(mechanism.start()!).toString('base64')}`)
@@ -116,7 +118,7 @@ describe('AUTH (RFC 4954)', () => {
   test('XOAUTH2 accepts a good token and answers a bad one with the JSON error, then 535', async (t) => {
     const { h } = authServer(t)
     const error = b64(JSON.stringify({ status: '401', schemes: 'bearer' }))
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH XOAUTH2 ${b64('user=bob\x01auth=Bearer bad\x01\x01')}
       S: 334 ${error}
       C:
@@ -128,7 +130,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('* cancels the exchange with 501 5.0.0', async (t) => {
     const { h } = authServer(t)
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH LOGIN
       S: 334 ${b64('Username:')}
       C: *
@@ -138,7 +140,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('a wrong password gets 535 5.7.8; the last allowed failure closes with 421', async (t) => {
     const { h } = authServer(t, { limits: { maxAuthFailures: 2 } })
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH PLAIN ${b64('\0bob\0wrong')}
       S: 535 5.7.8 Authentication credentials invalid
       C: AUTH PLAIN ${b64('\0mallory\0secret')}
@@ -149,7 +151,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('waits authFailureDelayMs before a 535', async (t) => {
     const { h } = authServer(t, { limits: { authFailureDelayMs: 150 } })
-    await h.play(HELO)
+    await h.play(GREETED)
     const started = performance.now()
     await h.play(`
       C: AUTH PLAIN ${b64('\0bob\0wrong')}
@@ -160,7 +162,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('unknown mechanisms, bad base64, repeated AUTH and AUTH in a transaction are refused', async (t) => {
     const { h } = authServer(t, { authMechanisms: ['PLAIN'] })
-    await h.play(`${HELO}
+    await h.play(`${greeted(['PLAIN'])}
       C: AUTH LOGIN
       S: 504 5.5.4 Unrecognized authentication type
       C: AUTH GSSAPI
@@ -193,6 +195,21 @@ describe('AUTH (RFC 4954)', () => {
     `)
   })
 
+  test('AUTH after a plain HELO is refused (HELO offers no extensions); after EHLO it works', async (t) => {
+    const { h } = authServer(t)
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: HELO client.example
+      S: 250 ${HOST}
+      C: AUTH PLAIN ${b64('\0bob\0secret')}
+      S: 503 5.5.1 Not offered after HELO: send EHLO to use extensions
+      C: EHLO client.example
+      ${ehloReplyWith(`AUTH ${ALL.join(' ')}`)}
+      C: AUTH PLAIN ${b64('\0bob\0secret')}
+      S: 235 2.7.0 Authentication successful
+    `)
+  })
+
   test('a hook that fails gets 454 4.7.0 and onError; one that throws SmtpError gets its reply', async (t) => {
     const { h } = authServer(t, {
       auth: (request) => {
@@ -200,7 +217,7 @@ describe('AUTH (RFC 4954)', () => {
         throw new SmtpError(454, '4.7.0', 'Try again later')
       },
     })
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH PLAIN ${b64('\0boom\0x')}
       S: 454 4.7.0 Temporary authentication failure
       C: AUTH PLAIN ${b64('\0bob\0x')}
@@ -211,7 +228,7 @@ describe('AUTH (RFC 4954)', () => {
 
   test('a response line over maxAuthLineBytes gets 500 5.5.6', async (t) => {
     const { h } = authServer(t, { limits: { maxAuthLineBytes: 100 } })
-    await h.play(`${HELO}
+    await h.play(`${GREETED}
       C: AUTH LOGIN
       S: 334 ${b64('Username:')}
       C: ${'QUFB'.repeat(40)}

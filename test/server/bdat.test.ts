@@ -90,8 +90,8 @@ describe('BDAT (RFC 3030)', () => {
     const h = connect(t, { ...options, limits: { maxMessageBytes: 100 } })
     await h.play(`
       S: 220 ${HOST} ESMTP ready
-      C: HELO client.example
-      S: 250 ${HOST}
+      C: EHLO client.example
+      ${EHLO_REPLY.replace('SIZE 26214400', 'SIZE 100')}
       ${MAIL_RCPT}
       C: BDAT 60
       C: ${'a'.repeat(60)}\\
@@ -167,6 +167,21 @@ describe('BDAT (RFC 3030)', () => {
     while (seen.errors.length === 0 && !signal.aborted) await new Promise((resolve) => setImmediate(resolve))
     assert.equal(seen.bodies.length, 0)
     assert.equal(seen.errors.length, 1)
+  })
+
+  test('BDAT after a plain HELO is refused with 503, its chunk still read (HELO offers no CHUNKING)', async (t) => {
+    const h = connect(t)
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: HELO client.example
+      S: 250 ${HOST}
+      ${MAIL_RCPT}
+      C: BDAT 6 LAST
+      C: NOOP\\r\\n\\
+      S: 503 5.5.1 Not offered after HELO: send EHLO to use extensions
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+    `)
   })
 
   test('BDAT is refused with 502, its chunk still read, when CHUNKING is off', async (t) => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SmtpError } from '../../src/protocol/errors.ts'
-import { EHLO_REPLY, HOST, connect } from './harness.ts'
+import { EHLO_REPLY, HOST, connect, ehloReplyWith } from './harness.ts'
 
 describe('greeting and hello', () => {
   test('greets with 220 and answers EHLO with the extension list', async (t) => {
@@ -279,8 +279,8 @@ describe('policy', () => {
     const h = connect(t, { requireAuth: true, auth: () => true, insecureAuthWithoutTls: true })
     await h.play(`
       S: 220 ${HOST} ESMTP ready
-      C: HELO client.example
-      S: 250 ${HOST}
+      C: EHLO client.example
+      ${ehloReplyWith('AUTH PLAIN LOGIN')}
       C: MAIL FROM:<a@example.test>
       S: 530 5.7.0 Authentication required
       C: AUTH PLAIN AGJvYgBzZWNyZXQ=
@@ -365,8 +365,8 @@ test('debug receives the transcript with AUTH data redacted', async (t) => {
     S: 220 ${HOST} ESMTP ready
     C: AUTH LOGIN
     S: 503 5.5.1 Send EHLO/HELO first
-    C: HELO client.example
-    S: 250 ${HOST}
+    C: EHLO client.example
+    ${ehloReplyWith('AUTH LOGIN')}
     C: AUTH LOGIN Ym9i
     S: 334 UGFzc3dvcmQ6
     C: c2VjcmV0
@@ -376,8 +376,8 @@ test('debug receives the transcript with AUTH data redacted', async (t) => {
     `S: 220 ${HOST} ESMTP ready`,
     'C: AUTH LOGIN',
     'S: 503 5.5.1 Send EHLO/HELO first',
-    'C: HELO client.example',
-    `S: 250 ${HOST}`,
+    'C: EHLO client.example',
+    ...ehloReplyWith('AUTH LOGIN').split('\n').map((line) => line.trim()).filter((line) => line !== ''),
     'C: AUTH LOGIN <redacted>',
     'S: 334 UGFzc3dvcmQ6',
     'C: <redacted>',

@@ -19,6 +19,13 @@ export const EHLO_REPLY = `
   S: 250-DSN
   S: 250 ENHANCEDSTATUSCODES`
 
+/** {@link EHLO_REPLY} with more keywords after it, such as `AUTH PLAIN LOGIN`. */
+export function ehloReplyWith(...keywords: string[]): string {
+  const lines = [EHLO_REPLY.replace('S: 250 ENHANCEDSTATUSCODES', 'S: 250-ENHANCEDSTATUSCODES')]
+  keywords.forEach((keyword, i) => lines.push(`  S: 250${i === keywords.length - 1 ? ' ' : '-'}${keyword}`))
+  return lines.join('\n')
+}
+
 export interface Harness {
   server: Server
   /** The client's end of the pair. */

@@ -141,13 +141,15 @@ describe('proxyProtocol option', () => {
   })
 
   test('without the proxyProtocol option ConnectionInfo.proxy is undefined', async (t) => {
-    const s = await start(t, { proxyProtocol: undefined })
-    const socket = await dial(t, s.port)
-    const client = new LineClient(socket)
+    const conns: ConnectionInfo[] = []
+    const server = new Server({ hostname: HOST, newSession: (conn) => (conns.push(conn), {}) })
+    const { port } = await server.listen({ host: '127.0.0.1', port: 0 })
+    t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
+    const client = new LineClient(await dial(t, port))
     assert.match(await client.reply(), /^220 /)
     client.send('QUIT')
     await client.reply()
-    assert.equal(s.conns[0]!.proxy, undefined)
+    assert.equal(conns[0]!.proxy, undefined)
   })
 
   test('LOCAL (a health check) and UNKNOWN keep the socket’s own addresses', async (t) => {

@@ -74,11 +74,16 @@ describe('STARTTLS (RFC 3207)', () => {
     assert.ok(conns[0]!.tls!.cipher.length > 0)
   })
 
-  test('refuses STARTTLS with arguments or inside a transaction', async (t) => {
+  test('refuses STARTTLS after a plain HELO, with arguments, or inside a transaction', async (t) => {
     const { port } = await start(t)
     const client = new LineClient(await dial(t, port))
     await client.reply()
     client.send('HELO client.example')
+    await client.reply()
+    // HELO offers no extensions (RFC 5321 §2.2.1), STARTTLS among them.
+    client.send('STARTTLS')
+    assert.equal(await client.reply(), '503 5.5.1 Not offered after HELO: send EHLO to use extensions')
+    client.send('EHLO client.example')
     await client.reply()
     client.send('STARTTLS now')
     assert.equal(await client.reply(), '501 5.5.4 Syntax: STARTTLS (no parameters)')
@@ -93,7 +98,7 @@ describe('STARTTLS (RFC 3207)', () => {
     const socket = await dial(t, port)
     const plain = new LineClient(socket)
     await plain.reply()
-    plain.send('HELO client.example')
+    plain.send('EHLO client.example')
     await plain.reply()
     plain.send('MAIL FROM:<a@example.test>')
     assert.equal(await plain.reply(), '530 5.7.0 Must issue a STARTTLS command first')
