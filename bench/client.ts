@@ -193,25 +193,31 @@ async function main(): Promise<void> {
     build?.remove()
     throw err
   })
-  const scenarios: { id: Scenario; title: string; messages: number; bytes: number; libraries: Library[] }[] = [
+  type Target = { host: string; port: number; pid: number }
+  const scenarios: { id: Scenario; title: string; messages: number; bytes: number; libraries: Library[]; toFloor?: boolean }[] = [
     { id: 'a', title: `(a) ${n} × 1 KB, 1 connection`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
     { id: 'b', title: `(b) ${n} × 1 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
     { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'] },
+    // smtp-sink caps (c) (see its busy %), so (c) runs again to a sink that does not.
+    { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB to node-floor`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'], toFloor: true },
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
   ]
   let ceiling: number | undefined
+  let floor: { target: Target; stop(): Promise<void> } | undefined
   const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s', 'sink busy %']]
   const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
   try {
     for (const scenario of scenarios.filter((s) => only.has(s.id))) {
+      if (scenario.toFloor) floor ??= await startNodeFloor()
+      const target: Target = scenario.toFloor ? floor!.target : { host: sink.host, port: sink.port, pid: sink.child.pid! }
       const results = new Map<Library, Measurement>()
       // Runs alternate between the libraries, so a burst of load elsewhere hits both alike.
       const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
       for (let r = 0; r < repeat; r++) {
         for (const library of scenario.libraries) {
-          const sinkCpuBefore = readCpuSeconds(sink.child.pid!)
-          const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: sink.host, port: sink.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir })
-          runs.get(library)!.push({ ...m, sinkCpuSeconds: readCpuSeconds(sink.child.pid!) - sinkCpuBefore })
+          const sinkCpuBefore = readCpuSeconds(target.pid)
+          const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: target.host, port: target.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir })
+          runs.get(library)!.push({ ...m, sinkCpuSeconds: readCpuSeconds(target.pid) - sinkCpuBefore })
         }
       }
       for (const library of scenario.libraries) {
@@ -242,14 +248,35 @@ async function main(): Promise<void> {
     if (only.has('c') && source) ceiling = await sinkCeiling(source, sink, bigCount, bigMb)
   } finally {
     await sink.stop()
+    await floor?.stop()
     build?.remove()
   }
   printTable(rows)
   console.log('')
   printTable(ratios)
   if (ceiling !== undefined) console.log(`\n(c) smtp-sink's ceiling: Postfix's smtp-source sends ${bigCount} × ${bigMb} MB to it at ${fmt(ceiling, 0)} MB/s.`)
-  console.log("sink busy %: smtp-sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
+  console.log("sink busy %: the sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
+  console.log('node-floor: a canned-reply sink on a bare net.Server (bench/lib/node-floor-server.ts), far faster than smtp-sink.')
   console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
+}
+
+/** The benchmark's node-floor server in a child process: a sink that reads and discards at memory speed. */
+async function startNodeFloor(): Promise<{ target: { host: string; port: number; pid: number }; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lib/server-child.ts', import.meta.url)), 'node-floor'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const exited = once(child, 'exit')
+  let out = ''
+  for await (const chunk of child.stdout) {
+    out += String(chunk)
+    if (out.includes('\n')) break
+  }
+  const { port } = JSON.parse(out.split('\n')[0]!) as { port: number }
+  return {
+    target: { host: '127.0.0.1', port, pid: child.pid! },
+    async stop() {
+      child.kill('SIGTERM')
+      await exited
+    },
+  }
 }
 
 /** MB/s of Postfix's smtp-source sending `count` messages of `megabytes` MB over one connection. */
