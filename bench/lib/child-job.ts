@@ -17,7 +17,8 @@ export function runChildJob<M, J extends { library: string; scenario: string } =
     let out = ''
     child.stdout.on('data', (d: Buffer) => { out += d.toString() })
     const timer = setTimeout(() => child.kill('SIGKILL'), 15 * 60_000)
-    child.on('exit', (code) => {
+    // 'close', not 'exit': stdout may still hold the result line when the process exits.
+    child.on('close', (code) => {
       clearTimeout(timer)
       const line = out.trim().split('\n').at(-1)
       if (code !== 0 || !line) reject(new Error(`${job.library} scenario ${job.scenario} failed (exit ${code}): ${out}`))

@@ -9,12 +9,6 @@ export const exitStatus = Object.freeze({
   connection: 3,
 } as const)
 
-// Socket and resolver error codes that mean "could not reach or keep talking to the server".
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH',
-  'EHOSTDOWN', 'ENETDOWN', 'EADDRNOTAVAIL', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME',
-])
-
 /**
  * The exit status for an error from sending: the server's refusal (an SmtpError, an
  * AggregateError of them, or a missing extension the message needs) is 1; bad input (a
@@ -26,17 +20,11 @@ export function exitStatusFor(error: unknown): number {
   if (error instanceof SmtpError) return exitStatus.refused
   if (error instanceof AggregateError && error.errors.every((e) => e instanceof SmtpError)) return exitStatus.refused
   if (error instanceof ProtocolError) return error.code === 'ERR_SMTP_UNSUPPORTED' ? exitStatus.refused : exitStatus.connection
+  // A local file that cannot be read (the message, a key) is the caller's input.
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EPERM') return exitStatus.usage
-  const name = (error as { name?: unknown } | null)?.name
-  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || /CERT|TLS|SSL|SIGNATURE|ISSUER|HOSTNAME|ALTNAME/.test(code))) return exitStatus.connection
-  if (name === 'TimeoutError' || name === 'AbortError') return exitStatus.connection
-  // Errors the library wraps keep the original as `cause` (a TLS failure during STARTTLS...).
-  const cause = (error as { cause?: unknown } | null)?.cause
-  if (cause !== undefined && cause !== error) {
-    const inner = exitStatusFor(cause)
-    if (inner === exitStatus.connection) return inner
-  }
+  // Everything else is about reaching the server or keeping the connection: socket and DNS
+  // errors, TLS and certificate failures, timeouts.
   return exitStatus.connection
 }
 

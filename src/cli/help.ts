@@ -97,8 +97,9 @@ Options:
   --tls-key FILE         ... and its private key: STARTTLS is offered
   --implicit-tls         TLS from the first byte instead of STARTTLS (needs --tls-cert/--tls-key)
   --require-tls          refuse mail commands until STARTTLS
-  --auth USER:PASS       accept this login (PLAIN, LOGIN); repeat for more users. AUTH is offered
-                         only over TLS unless --insecure-auth-without-tls is given
+  --auth USER:PASS       accept this login (SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN); repeat for
+                         more users. AUTH is offered only over TLS unless
+                         --insecure-auth-without-tls is given
   --require-auth         message submission: AUTH before MAIL (needs --auth)
   --insecure-auth-without-tls   offer AUTH on connections without TLS
   --max-size BYTES       largest message accepted (default 25M; K, M, G suffixes allowed)

@@ -30,4 +30,10 @@ async function main(argv: string[]): Promise<number> {
   return run(rest)
 }
 
-process.exitCode = await main(process.argv.slice(2))
+try {
+  process.exitCode = await main(process.argv.slice(2))
+} catch (error) {
+  // The commands report what they expect; anything else still gets one line, not a stack trace.
+  process.stderr.write(`smtpkit: ${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+}

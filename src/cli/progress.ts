@@ -28,7 +28,10 @@ async function* count(source: MessageSource | RereadableSource, options: Progres
   let drawnAt = 0
   let shown = false
   const draw = (): void => {
-    const of = totalBytes === undefined ? '' : ` of ${mebibytes(totalBytes)} (${Math.floor((bytes / Math.max(totalBytes, 1)) * 100)}%)`
+    // The bytes counted are the wire form (CRLF line ends, a DKIM header), a little more than the
+    // file: the percentage stops at 99 until the line is cleared at the end.
+    const percent = Math.min(99, Math.floor((bytes / Math.max(totalBytes ?? 1, 1)) * 100))
+    const of = totalBytes === undefined ? '' : ` of ${mebibytes(totalBytes)} (${percent}%)`
     out.write(`\rsending ${mebibytes(bytes)}${of}\x1b[K`)
     shown = true
   }

@@ -119,6 +119,16 @@ function defaultOnError(error: unknown, conn: ConnectionInfo | undefined): void 
   console.error(`smtpkit server${conn ? ` [${conn.id}]` : ''}:`, error)
 }
 
+// OpenSSL's own errors (ERR_OSSL_PEM_NO_START_LINE, a key that does not match the certificate)
+// do not say which option they came from.
+function loadSecureContext(tls: TlsOptions): SecureContext {
+  try {
+    return createSecureContext(tls)
+  } catch (error) {
+    throw new TypeError(`tls: cannot use the key and certificate: ${(error as Error).message}`, { cause: error })
+  }
+}
+
 /** Applies the defaults and checks the options; a TypeError or RangeError names the bad one. */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
   const hostname = options.hostname ?? osHostname()
@@ -129,11 +139,12 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   }
   if (options.requireAuth === true && options.auth === undefined) throw new TypeError('requireAuth needs an auth hook')
   const tls = options.tls
+  const secureContext = tls ? loadSecureContext(tls) : undefined
   return Object.freeze({
     hostname,
     limits: resolveServerLimits(options.limits),
     tls,
-    secureContext: tls ? createSecureContext(tls) : undefined,
+    secureContext,
     newSession: options.newSession,
     auth: options.auth,
     authMechanisms: Object.freeze([...authMechanisms]),

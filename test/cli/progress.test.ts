@@ -34,3 +34,11 @@ test('stays silent for a small message', async () => {
   assert.equal((await drain(wrapped)).toString(), 'small')
   assert.equal(tty.text(), '')
 })
+
+test('never shows more than 99% when the wire form is larger than the file (CRLF line ends)', async () => {
+  const tty = terminal()
+  const wrapped = withProgress([Buffer.alloc(120, 0x61)], { totalBytes: 100, minBytes: 0, out: tty.out })
+  await drain(wrapped)
+  assert.match(tty.text(), /\(99%\)/)
+  assert.doesNotMatch(tty.text(), /\(1\d\d%\)/)
+})

@@ -5,9 +5,12 @@ import { readdir, rm, writeFile } from 'node:fs/promises'
 import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { Client } from '../../src/client/index.ts'
 import { runServe } from '../../src/cli/serve.ts'
 import { captureIo, fixtures, runCli, startServe } from './cli-process.ts'
+
+const notPem = fileURLToPath(new URL('../../package.json', import.meta.url))
 
 const envelope = ['--from', 'alice@example.test', '--to', 'bob@example.test']
 
@@ -130,6 +133,8 @@ describe('smtpkit serve', { concurrency: 4 }, () => {
     ['an unknown --store', ['--store', 'mbox'], /--store must be maildir or none/],
     ['a --listen without a port', ['--listen', '127.0.0.1'], /missing port/],
     ['an unreadable --tls-cert', ['--tls-cert', '/nonexistent.crt', '--tls-key', '/nonexistent.key'], /--tls-cert: cannot read/],
+    // A readable file that is no certificate: OpenSSL's error, said as a usage error, not a stack trace.
+    ['a --tls-cert that is not PEM', ['--tls-cert', notPem, '--tls-key', notPem], /tls: cannot use the key and certificate: /],
     ['a bad --hostname', ['--hostname', 'bad name'], /hostname must be/],
   ]
   test('an unknown option makes the smtpkit binary exit 2', async () => {

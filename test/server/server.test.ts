@@ -92,6 +92,8 @@ describe('listening', () => {
     assert.throws(() => new Server({ hostname: HOST, requireAuth: true }), /requireAuth needs an auth hook/)
     assert.throws(() => new Server({ hostname: HOST, limits: { maxRecipients: 0 } }), RangeError)
     assert.throws(() => new Server({ hostname: HOST, authMechanisms: ['NTLM' as 'PLAIN'] }), TypeError)
+    // OpenSSL's error alone would not say which option was wrong.
+    assert.throws(() => new Server({ hostname: HOST, tls: { key: 'not a key', cert: serverCert } }), { name: 'TypeError', message: /^tls: cannot use the key and certificate: / })
   })
 })
 
