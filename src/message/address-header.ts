@@ -48,7 +48,10 @@ interface Token {
 }
 
 const SPECIALS = new Set(['<', '>', ',', ';', ':', '@'])
-const ATOM_END = /[\s"(),:;<>@[\]\\]/
+// Only SP and HTAB separate atoms (RFC 5322 §3.2.2): any other space, U+00A0 or U+3000, is a
+// character of the atom (non-ASCII, so an encoded word in a phrase). CR, LF and other controls
+// are refused as the atom is read.
+const ATOM_END = /[ \t"(),:;<>@[\]\\]/
 
 class AddressSyntaxError extends Error {}
 

@@ -19,6 +19,9 @@ describe('parseAddressList', () => {
     ['Name (ignored (nested)) <a@b.example>', [{ name: 'Name', address: 'a@b.example' }]],
     ['Jörg Müller <j@bücher.example>', [{ name: 'Jörg Müller', address: 'j@xn--bcher-kva.example' }]],
     ['UPPER@EXAMPLE.COM', [{ name: '', address: 'UPPER@example.com' }]],
+    // Spaces other than SP and HTAB are characters, not separators (they once looped forever).
+    ['Jane\u00a0Doe <jane@b.example>', [{ name: 'Jane Doe', address: 'jane@b.example' }]],
+    ['山田\u3000太郎 <t@b.example>', [{ name: '山田 太郎', address: 't@b.example' }]],
     ['"john doe"@b.example', [{ name: '', address: '"john doe"@b.example' }]],
     ['"plain"@b.example', [{ name: '', address: 'plain@b.example' }]],
     ['a@[192.0.2.1], b@[IPv6:2001:db8::1]', [{ name: '', address: 'a@[192.0.2.1]' }, { name: '', address: 'b@[IPv6:2001:db8::1]' }]],
@@ -82,6 +85,10 @@ describe('parseAddressList', () => {
       )
     })
   }
+
+  test('a no-break space in a local part is a non-ASCII character, refused without smtpUtf8', () => {
+    assert.throws(() => parse('a\u00a0b@b.example'), /needs smtpUtf8/)
+  })
 
   test('refuses groups where only mailboxes are allowed', () => {
     assert.throws(() => parseAddressList('Team: a@b.example;', 'from', { smtpUtf8: false, allowGroups: false }), /invalid address in from: .*group is not allowed/)
