@@ -1,4 +1,4 @@
-import { isRereadable, toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
+import { canReadTwice, isRereadable, toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 
 /** Options of {@link withProgress}. */
 export interface ProgressOptions {
@@ -18,7 +18,7 @@ const REDRAW_MS = 200
  * (30%)") on `out`, cleared at the end. A re-readable source stays re-readable.
  */
 export function withProgress(source: MessageSource | RereadableSource, options: ProgressOptions): MessageSource | RereadableSource {
-  if (isRereadable(source)) return { stream: () => count(source, options) }
+  if (isRereadable(source) && canReadTwice(source)) return { stream: () => count(source, options) }
   return count(source, options)
 }
 

@@ -1,5 +1,5 @@
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
-import { isRereadable, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
+import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { Client } from './client.ts'
 import type { ConnectOptions } from './options.ts'
 import { RateLimiter, type RateLimit } from './rate-limiter.ts'
@@ -406,15 +406,11 @@ function judge(error: unknown, stage: SendStage | 'envelope', message: MessageSo
     (error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED' && !(error.cause instanceof DOMException))
   if (!lost) return 'fail'
   // Before 354 the source was never read, so even a one-shot stream is intact.
-  return stage === 'envelope' || canReread(message) ? 'retry' : 'fail'
+  return stage === 'envelope' || canReadTwice(message) ? 'retry' : 'fail'
 }
 
 function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
   return a && b ? AbortSignal.any([a, b]) : a ?? b
-}
-
-function canReread(message: MessageSource | RereadableSource): boolean {
-  return typeof message === 'string' || message instanceof Uint8Array || Array.isArray(message) || isRereadable(message)
 }
 
 function describe(error: unknown): string {

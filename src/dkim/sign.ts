@@ -1,4 +1,4 @@
-import { isRereadable, toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
+import { canReadTwice, toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { dkimSignDefaults, prepareSignatures, type DkimSignOptions } from './sign-options.ts'
 import { DkimSigner } from './signer.ts'
 import { Spool } from './spool.ts'
@@ -25,10 +25,6 @@ export interface RereadableSignedMessage extends SignedMessage, RereadableSource
 /** A source that `dkimSign` can read twice. */
 export type RereadableInput = string | Uint8Array | readonly Uint8Array[] | RereadableSource
 
-function canReread(source: MessageSource | RereadableSource): source is RereadableInput {
-  return typeof source === 'string' || source instanceof Uint8Array || Array.isArray(source) || isRereadable(source)
-}
-
 /**
  * Puts one or more DKIM signatures (RFC 6376, RFC 8463) in front of a message, streaming. The
  * message must be bytes with CRLF line endings; it passes through unchanged after the
@@ -38,7 +34,8 @@ function canReread(source: MessageSource | RereadableSource): source is Rereadab
  * - A re-readable source (string, bytes, an array of chunks, or anything with `stream()`, such as
  *   a composed message) is read twice: once to hash, once to emit. The result is re-readable too
  *   (`stream()`), so a client can retry; the signature fields are computed once and reused.
- * - A one-shot source (a Readable, an async generator) is hashed while it is copied to memory up
+ * - A one-shot source (a Readable, an async generator, or a composed message that says
+ *   `isRereadable: false` because an attachment is a one-shot stream) is hashed while it is copied to memory up
  *   to `spoolThresholdBytes`, then to a temporary file (mode 0600, in a fresh directory), which is
  *   removed when the result has been read to the end, when reading fails, or when the reader stops
  *   early (`break`, `return()`). The result can be iterated once.
@@ -62,7 +59,8 @@ export function dkimSign(
   const maxHeaderBytes = options.maxHeaderBytes ?? dkimSignDefaults.maxHeaderBytes
   const newSigner = (): DkimSigner => new DkimSigner(loaded, { maxHeaderBytes })
   newSigner()
-  if (canReread(source)) return new TwoPassSignedMessage(source, newSigner)
+  // A composed message with a one-shot attachment has stream() but says isRereadable: false.
+  if (canReadTwice(source)) return new TwoPassSignedMessage(source as RereadableInput, newSigner)
   const spoolThresholdBytes = options.spoolThresholdBytes ?? dkimSignDefaults.spoolThresholdBytes
   if (!(Number.isSafeInteger(spoolThresholdBytes) && spoolThresholdBytes >= 0)) {
     throw new RangeError(`spoolThresholdBytes must be a non-negative integer, got ${spoolThresholdBytes}`)

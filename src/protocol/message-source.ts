@@ -13,11 +13,23 @@ export type MessageSource = string | Uint8Array | Iterable<Uint8Array> | AsyncIt
  */
 export interface RereadableSource {
   stream(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+  /** False when `stream()` works only once after all (a composed message with a one-shot attachment). */
+  readonly isRereadable?: boolean
 }
 
 /** True when `value` has a `stream()` method, so it can be read again from the start. */
 export function isRereadable(value: unknown): value is RereadableSource {
   return typeof value === 'object' && value !== null && typeof (value as RereadableSource).stream === 'function'
+}
+
+/**
+ * True when the source's bytes can be read twice: a string, bytes, an array of chunks, or a
+ * {@link RereadableSource} that does not say `isRereadable: false`. DKIM signing makes two passes
+ * over such a source (else it spools), and the pool retries it on a fresh connection.
+ */
+export function canReadTwice(source: MessageSource | RereadableSource): boolean {
+  if (typeof source === 'string' || source instanceof Uint8Array || Array.isArray(source)) return true
+  return isRereadable(source) && source.isRereadable !== false
 }
 
 /**

@@ -4,6 +4,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
+import { Readable } from 'node:stream'
+import { compose } from '../../src/message/index.ts'
 import { isRereadable } from '../../src/protocol/message-source.ts'
 import { DkimSigner, dkimSign, dkimVerify, formatDkimKeyRecord, type DkimSignOptions } from '../../src/dkim/index.ts'
 import { parseTagList } from '../../src/dkim/tag-list.ts'
@@ -263,6 +265,14 @@ describe('dkimSign with a one-shot source', () => {
     const signed = dkimSign(oneShot(Buffer.from(sampleMessage)), edOptions)
     await collect(signed)
     assert.throws(() => signed[Symbol.asyncIterator](), /can be read only once/)
+  })
+
+  test('a composed message with a one-shot attachment is signed in one pass, not read twice', async () => {
+    const message = compose({ from: 'a@example.test', to: 'b@example.test', subject: 'one-shot', text: 'hi', attachments: [{ filename: 'a.bin', content: Readable.from([Buffer.from('attached')]) }] })
+    assert.equal(message.isRereadable, false)
+    const signed = dkimSign(message, edOptions)
+    assert.equal(isRereadable(signed), false)
+    assert.deepEqual((await dkimVerify(await collect(signed), { resolver })).map((r) => r.status), ['pass'])
   })
 
   test('the spooled output verifies', async () => {
