@@ -24,7 +24,7 @@ export type Need =
   | 'auth-allowed' // encrypted, or insecureAuthWithoutTls
   | 'not-authenticated'
   | 'chunking' // CHUNKING is offered
-  | 'ehlo' // not after a plain HELO, which offers no extensions
+  | 'ehlo' // EHLO/LHLO done: a plain HELO offers no extensions
 
 /** One command: what it needs, what it does, and (BDAT) what it must still do when refused. */
 export interface CommandSpec {
@@ -55,7 +55,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
   VRFY: { needs: MAIL_GATES, run: vrfy },
   EXPN: { needs: [], run: expn },
   STARTTLS: { needs: ['tls-offered', 'ehlo', 'not-tls', 'idle'], run: startTls },
-  AUTH: { needs: ['auth-enabled', 'hello', 'ehlo', 'auth-allowed', 'idle', 'not-authenticated'], run: auth },
+  AUTH: { needs: ['auth-enabled', 'ehlo', 'auth-allowed', 'idle', 'not-authenticated'], run: auth },
 })
 
 // A Map, not the frozen record: one monomorphic lookup per command, and no prototype to guard.
@@ -112,8 +112,9 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
         if (info.authenticatedAs !== undefined) return badSequence('Already authenticated')
         break
       case 'ehlo':
-        // RFC 5321 §2.2.1: extensions are what EHLO advertised; HELO advertised none (as Exim holds).
-        if (info.helo !== undefined && !info.isEsmtp) return badSequence('Not offered after HELO: send EHLO to use extensions')
+        // RFC 5321 §2.2.1: extensions are what EHLO advertised; before it, or after a HELO, none
+        // was (as Exim holds).
+        if (!info.isEsmtp) return info.helo === undefined ? helloFirst(conn) : badSequence('Not offered after HELO: send EHLO to use extensions')
         break
     }
   }

@@ -42,7 +42,9 @@ export type LineStop = 'too-long' | 'bare-line-ending' | 'shutdown' | ReadStop
 type MutableInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] }
 
 // Replies that mean the peer got the protocol wrong; they count towards limits.maxBadCommands.
-const BAD_COMMAND_CODES = new Set([500, 501, 502, 503, 504, 555])
+// Not 503: a refused MAIL (or a failed BDAT chunk) turns every command the client pipelined
+// after it into a 503, which RFC 2920 §3.1 and RFC 3030 §2 expect a server to take in stride.
+const BAD_COMMAND_CODES = new Set([500, 501, 502, 504, 555])
 // How long a closing connection waits for the peer to close before destroying the socket.
 const CLOSE_GRACE_MS = 2000
 // Flush queued replies early when they reach this size, so one big pipelined read cannot build an
@@ -397,7 +399,10 @@ export class Connection {
   /** What to send for an error a hook threw; see {@link Connection.runHook}. */
   toReplyError(error: unknown, isExpected?: (error: unknown) => boolean): SmtpError {
     if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return error
-    if (!isExpected?.(error)) this.reportError(error)
+    if (error instanceof SmtpError) {
+      // A 2xx or 3xx thrown is a mistake in the hook; say so, rather than pass on a bare "250 ...".
+      this.reportError(new TypeError(`a session hook threw SmtpError ${error.code}; only 4xx and 5xx replies can be thrown (the client got 451 4.3.0)`, { cause: error }))
+    } else if (!isExpected?.(error)) this.reportError(error)
     return new SmtpError(451, '4.3.0', 'Local error in processing')
   }
 

@@ -36,7 +36,11 @@ export interface ServerLimits {
    * hook's stream is destroyed, and the connection closes. Default 10 minutes.
    */
   readonly dataTimeoutMs: number
-  /** Protocol errors (500-504, 555 replies) a connection may make; the next gets `421 4.7.0`. Default 10. */
+  /**
+   * Protocol errors (500, 501, 502, 504 and 555 replies) a connection may make; the next gets
+   * `421 4.7.0`. Default 10. Out-of-sequence commands (503) do not count: after a refused MAIL a
+   * pipelining client's RCPTs and DATA all get one.
+   */
   readonly maxBadCommands: number
   /** Commands before authenticating when `requireAuth` is set; the next gets `421 4.7.0`. Default 50. */
   readonly maxUnauthenticatedCommands: number

@@ -20,6 +20,9 @@ function tooBig(): SmtpError {
  */
 const DISCARD_MARGIN_BYTES = 64 * 1024
 
+// A SIZE parameter of 16 to 20 digits (RFC 1870 §3), which may not fit a double exactly.
+const LONG_SIZE = /(?:^| )SIZE=(\d{16,20})(?: |$)/i
+
 /**
  * One message on its way to `Session.data()`: the stream, the hook's promise, and the failure
  * (if any) that decides the reply whatever the hook returns.
@@ -177,8 +180,10 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   }
   const hasParams = split.params !== ''
   if (hasParams && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
-  // RFC 1870 allows 20 digits, more than parseMailParams can hold exactly; any such size is too big.
-  if (hasParams && /(?:^| )SIZE=\d{16,20}(?: |$)/i.test(split.params) && options.limits.maxMessageBytes < 1e15) return conn.replyError(tooBig())
+  // RFC 1870 allows 20 digits, more than parseMailParams holds exactly: compare those exactly here
+  // (leading zeros included, so SIZE=0000000000000100 is 100).
+  const longSize = hasParams ? LONG_SIZE.exec(split.params) : null
+  if (longSize && BigInt(longSize[1]!) > BigInt(options.limits.maxMessageBytes)) return conn.replyError(tooBig())
   const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
   if (!params) return
   const missing = hasParams ? extensionsForMailParams(params).find((extension) => !isOffered(conn, extension)) : undefined
@@ -339,7 +344,8 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
 
 // The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421.
 export function closeUnreadable(conn: Connection): void {
-  conn.closeWith(421, '4.7.0', `${conn.options.hostname} BDAT chunk too large to read; closing connection`)
+  // 4.3.4, as when DATA gives up discarding an oversized message: the size, not a policy.
+  conn.closeWith(421, '4.3.4', `${conn.options.hostname} BDAT chunk too large to read; closing connection`)
 }
 
 /**

@@ -195,13 +195,32 @@ describe('sequence and syntax errors', () => {
       S: 250 2.0.0 OK
       C: BAR
       S: 500 5.5.2 Command unrecognized
-      C: MAIL FROM:<a@example.test>
-      S: 503 5.5.1 Send EHLO/HELO first
+      C: EHLO
+      S: 501 5.5.4 Syntax: EHLO <domain>
       S: 421 4.7.0 ${HOST} Error: too many errors
       --- expect-close
     `)
     h.peer.end()
     await h.closed
+  })
+
+  test('503s for commands pipelined after a refused MAIL do not count as bad commands (RFC 2920 §3.1)', async (t) => {
+    const h = connect(t, { limits: { maxBadCommands: 3, maxMessageBytes: 1000 } })
+    const rcpts = Array.from({ length: 12 }, (_, i) => `C: RCPT TO:<r${i}@example.test>`).join('\n      ')
+    const refusals = Array.from({ length: 12 }, () => 'S: 503 5.5.1 Need MAIL command first').join('\n      ')
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: EHLO client.example
+      ${EHLO_REPLY.replace('SIZE 26214400', 'SIZE 1000')}
+      C: MAIL FROM:<a@example.test> SIZE=5000
+      ${rcpts}
+      C: DATA
+      S: 552 5.3.4 Message size exceeds fixed maximum message size
+      ${refusals}
+      S: 503 5.5.1 Need MAIL command first
+      C: NOOP
+      S: 250 2.0.0 OK
+    `)
   })
 })
 

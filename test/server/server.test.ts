@@ -29,7 +29,8 @@ async function dial(t: TestContext, target: { port: number; host?: string } | { 
 }
 
 async function closedBy(socket: Socket): Promise<void> {
-  if (!socket.destroyed) await once(socket, 'close')
+  // Not events.once: it rejects on the 'error' (ECONNRESET) a forced close may bring first.
+  if (!socket.destroyed) await new Promise((resolve) => socket.once('close', resolve))
 }
 
 describe('listening', () => {
@@ -164,6 +165,25 @@ describe('QUIT over TCP', () => {
     for (let i = 0; i < 100 && closed === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     assert.equal(closed, 1)
     assert.deepEqual(errors, [])
+  })
+
+  test('the server lets go of the connection at once, without waiting for the client to close its side', async (t) => {
+    const { server, port } = await start(t)
+    // allowHalfOpen: the client does not answer the server's FIN with its own.
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true })
+    t.after(() => socket.destroy())
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    const client = new LineClient(socket)
+    await client.reply()
+    client.send('QUIT')
+    assert.match(await client.reply(), /^221 /)
+    await once(socket, 'end')
+    // The client keeps its side open. A graceful close would hold the connection until the client
+    // closes or CLOSE_GRACE_MS (2 s) passes; QUIT on plain TCP releases it now.
+    for (let i = 0; i < 100 && server.connectionCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    assert.equal(server.connectionCount, 0)
+    assert.equal(socket.writableEnded, false)
   })
 
   test('bytes pipelined after QUIT are read and dropped, and the 221 still arrives', async (t) => {

@@ -74,10 +74,12 @@ describe('STARTTLS (RFC 3207)', () => {
     assert.ok(conns[0]!.tls!.cipher.length > 0)
   })
 
-  test('refuses STARTTLS after a plain HELO, with arguments, or inside a transaction', async (t) => {
+  test('refuses STARTTLS before EHLO, after a plain HELO, with arguments, or inside a transaction', async (t) => {
     const { port } = await start(t)
     const client = new LineClient(await dial(t, port))
     await client.reply()
+    client.send('STARTTLS')
+    assert.equal(await client.reply(), '503 5.5.1 Send EHLO/HELO first')
     client.send('HELO client.example')
     await client.reply()
     // HELO offers no extensions (RFC 5321 §2.2.1), STARTTLS among them.
@@ -116,6 +118,8 @@ describe('STARTTLS (RFC 3207)', () => {
     const { port } = await start(t)
     const socket = await dial(t, port)
     const plain = new LineClient(socket)
+    await plain.reply()
+    plain.send('EHLO client.example')
     await plain.reply()
     plain.send('STARTTLS')
     assert.equal(await plain.reply(), '220 2.0.0 Ready to start TLS')

@@ -136,6 +136,10 @@ describe('MAIL and RCPT', () => {
       S: 552 5.3.4 Message size exceeds fixed maximum message size
       C: MAIL FROM:<a@example.test> SIZE=1000
       S: 250 2.1.0 Sender OK
+      C: RSET
+      S: 250 2.0.0 OK
+      C: MAIL FROM:<a@example.test> SIZE=0000000000000100
+      S: 250 2.1.0 Sender OK
     `)
   })
 
@@ -254,6 +258,16 @@ describe('hook errors', () => {
       S: 451 4.3.0 Local error in processing
     `)
     assert.equal((h.errors[0] as Error).message, 'mail hook exploded')
+  })
+
+  test('an SmtpError with a 2xx code thrown by a hook gives 451 4.3.0, and onError says what was wrong', async (t) => {
+    const h = connect(t, { newSession: () => ({ mail: () => { throw new SmtpError(250, '2.0.0', 'fine really') } }) })
+    await h.play(`${HELLO}
+      C: MAIL FROM:<a@example.test>
+      S: 451 4.3.0 Local error in processing
+    `)
+    assert.match((h.errors[0] as Error).message, /hook threw SmtpError 250; only 4xx and 5xx replies can be thrown/)
+    assert.ok((h.errors[0] as Error).cause instanceof SmtpError)
   })
 
   test('a data hook failure after reading gives 451 and nothing else on the wire', async (t) => {
