@@ -1,7 +1,7 @@
 import { ProtocolError } from '../protocol/errors.ts'
 import type { Extensions } from '../protocol/extensions.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
-import { clientMechanismPreference, fromPassword } from '../sasl/from-password.ts'
+import { canCarryAuthorizationId, clientMechanismPreference, fromPassword } from '../sasl/from-password.ts'
 import type { ClientMechanism } from '../sasl/mechanism.ts'
 import type { ClientConnection } from './connection.ts'
 import type { AuthOption, PasswordAuth } from './options.ts'
@@ -24,7 +24,8 @@ export function chooseMechanism(auth: AuthOption, extensions: Extensions, canSen
   }
   const offered = extensions.authMechanisms
   if (offered.length === 0) throw new ProtocolError('ERR_SMTP_UNSUPPORTED', 'the server does not offer AUTH (RFC 4954)')
-  const usable = clientMechanismPreference.filter((name) => offered.includes(name))
+  // With an authorization identity, only the mechanisms that can carry one (PLAIN, SCRAM).
+  const usable = clientMechanismPreference.filter((name) => offered.includes(name) && (!auth.authorizationId || canCarryAuthorizationId(name)))
   for (const name of usable) {
     const mechanism = fromPassword(name, auth)!
     if (canSendClear || !mechanism.sendsPasswordInClear) return mechanism

@@ -71,14 +71,16 @@ export function defaultEnhancedCode(code: number): EnhancedCode | undefined {
       return '5.7.8'
     case 538:
       return '5.7.11'
+    // 550 and 553 come for senders, recipients and content alike: 5.1.1 ("no such mailbox")
+    // would tell a bounce processor the address is dead when the reason may be spam.
     case 550:
-      return '5.1.1'
+      return '5.0.0'
     case 551:
       return '5.1.6'
     case 552:
       return '5.3.4'
     case 553:
-      return '5.1.3'
+      return '5.1.0'
     case 554:
       return '5.0.0'
     case 555:

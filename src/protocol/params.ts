@@ -63,7 +63,8 @@ export function extensionsForMailParams(params: MailParams): string[] {
 // RFC 3461 §4: xchar is %d33-126 except '+' and '='.
 const XCHARS = /^[!-*,-<>-~]*$/
 const XTEXT = /^(?:[!-*,-<>-~]|\+[0-9A-F]{2})*$/
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF must stay, to be refused like any other non-ASCII, not vanish.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 /**
  * Encodes a string as xtext (RFC 3461 §4): `+`, `=`, spaces, controls and every octet of a

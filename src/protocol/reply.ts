@@ -40,7 +40,8 @@ export function formatReply(code: number, enhancedCode: EnhancedCode | undefined
   let out = ''
   for (let i = 0; i <= last; i++) {
     const line = lines[i]!
-    if (line.includes('\r')) throw new TypeError('reply text must not contain CR')
+    // An LF inside an array's line would start a reply line the code does not frame.
+    if (line.includes('\r') || line.includes('\n')) throw new TypeError('reply text must not contain CR or LF')
     const body = enhancedCode ? (line ? `${enhancedCode} ${line}` : enhancedCode) : line
     out += `${code}${i === last ? ' ' : '-'}${body}\r\n`
   }

@@ -13,6 +13,12 @@ export const clientMechanismPreference = ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 
 /** A name from {@link clientMechanismPreference}. */
 export type PasswordMechanismName = (typeof clientMechanismPreference)[number]
 
+/** True when mechanism `name` can carry an authorization identity (PLAIN, SCRAM-SHA-256). */
+export function canCarryAuthorizationId(name: string): boolean {
+  const upper = name.toUpperCase()
+  return upper !== 'LOGIN' && upper !== 'CRAM-MD5'
+}
+
 /** What {@link fromPassword} needs. */
 export interface PasswordCredentials {
   readonly username: string
@@ -30,7 +36,7 @@ export interface PasswordCredentials {
 export function fromPassword(name: string, credentials: PasswordCredentials): ClientMechanism | undefined {
   const { username, password, authorizationId } = credentials
   const upper = name.toUpperCase()
-  if (authorizationId && (upper === 'LOGIN' || upper === 'CRAM-MD5')) {
+  if (authorizationId && !canCarryAuthorizationId(upper)) {
     throw new TypeError(`${upper} cannot carry an authorization identity; use PLAIN or SCRAM-SHA-256`)
   }
   switch (upper) {

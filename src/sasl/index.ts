@@ -21,7 +21,7 @@ export { cramMd5, type CramMd5Options } from './cram-md5.ts'
 export { xoauth2, type Xoauth2ClientMechanism, type Xoauth2Options, type Xoauth2ServerError } from './xoauth2.ts'
 export { deriveScramCredentials, scramSha256, type ScramSha256Options } from './scram-sha-256.ts'
 export { saslPrep } from './saslprep.ts'
-export { clientMechanismPreference, fromPassword, type PasswordCredentials, type PasswordMechanismName } from './from-password.ts'
+export { canCarryAuthorizationId, clientMechanismPreference, fromPassword, type PasswordCredentials, type PasswordMechanismName } from './from-password.ts'
 export {
   createServerMechanism,
   serverMechanismDefaults,

@@ -98,6 +98,16 @@ describe('Client.auth', () => {
     await done
   })
 
+  test('with an authorizationId, passes over CRAM-MD5 and LOGIN, which cannot carry one, for PLAIN', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('AUTH CRAM-MD5 PLAIN LOGIN')}
+      C: AUTH PLAIN ${b64('boss\0tim\0secret')}
+      S: 235 2.7.0 ok
+    `, { insecureAuthWithoutTls: true })
+    await client.auth({ username: 'tim', password: 'secret', authorizationId: 'boss' })
+    await done
+  })
+
   test('535 is an SmtpError naming the mechanism, without the credentials', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('AUTH PLAIN')}

@@ -19,4 +19,7 @@ test('gives a default enhanced code of the same class for common reply codes', (
   assert.equal(defaultEnhancedCode(552), '5.3.4')
   assert.equal(defaultEnhancedCode(421), '4.3.0')
   assert.equal(defaultEnhancedCode(354), undefined)
+  // Not 5.1.1 ("no such mailbox") for a 550 that may be about content.
+  assert.equal(defaultEnhancedCode(550), '5.0.0')
+  assert.equal(defaultEnhancedCode(553), '5.1.0')
 })

@@ -128,6 +128,8 @@ describe('parseMailParams', () => {
     ['ENVID=a+2b', 501, /ENVID is not valid xtext/],
     ['ENVID=a+0D+0AX-Injected:+20yes', 501, /ENVID must decode to printable ASCII/],
     ['ENVID=+C3+BC', 501, /printable ASCII/],
+    // A UTF-8 byte order mark is non-ASCII too, not something to drop.
+    ['ENVID=+EF+BB+BFabc', 501, /printable ASCII/],
     [`ENVID=${'x'.repeat(101)}`, 501, /longer than 100/],
     ['AUTH=a+00', 501, /AUTH must decode/],
     ['SIZE=1 SIZE=1', 501, /twice/],

@@ -57,6 +57,8 @@ describe('reply formatting', () => {
   })
   test('refuses CR in reply text', () => {
     assert.throws(() => formatReply(250, undefined, 'a\rb'), TypeError)
+    // An array line with an LF would inject an unframed reply line.
+    assert.throws(() => formatReply(550, '5.7.1', ['a\nb']), TypeError)
   })
 
   test('format then parse gives back code, enhanced code and lines', () => {
