@@ -335,7 +335,10 @@ export class ClientConnection {
       socket.on('drain', onDrain)
       signal?.addEventListener('abort', onAbort, { once: true })
       this.#closeListeners.add(onClose)
-      if (signal?.aborted) onAbort()
+      // The peer's refusal can close the connection inside socket.write() (an in-memory Duplex
+      // answers synchronously): no 'drain' or close would come any more.
+      if (this.#closed) onClose(this.#closed)
+      else if (signal?.aborted) onAbort()
     })
   }
 

@@ -50,6 +50,8 @@ export class RateLimiter {
       const onAbort = (): void => {
         const index = this.#queue.indexOf(waiter)
         if (index !== -1) this.#queue.splice(index, 1)
+        // Nobody left waiting: the timer would only keep the process alive until it fires.
+        if (this.#queue.length === 0) this.#disarm()
         reject(signal?.reason)
       }
       const waiter: Waiter = { resolve, reject, cleanup: () => signal?.removeEventListener('abort', onAbort) }

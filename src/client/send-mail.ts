@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks'
-import type { MailParams } from '../protocol/params.ts'
 import { isRereadable, type RereadableSource } from '../protocol/message-source.ts'
 import { Client } from './client.ts'
 import type { TlsMode } from './connect.ts'
@@ -23,8 +22,6 @@ export interface SendMailResult extends SendResult {
 
 interface ComposedLike {
   envelope?: () => { from: string; to: readonly string[] }
-  smtpUtf8?: unknown
-  eightBit?: unknown
 }
 
 /**
@@ -61,15 +58,12 @@ export async function sendMail(server: ConnectOptions | string | URL, request: S
   const from = mail.from ?? envelope?.from
   const to = mail.to ?? envelope?.to
   if (from === undefined || to === undefined) throw new TypeError('sendMail needs from and to, or a message with an envelope()')
-  const mailParams: { -readonly [K in keyof MailParams]: MailParams[K] } = { ...mail.mailParams }
-  if (composed.smtpUtf8 === true && mailParams.smtpUtf8 === undefined) mailParams.smtpUtf8 = true
-  if (composed.eightBit === true && mailParams.body === undefined) mailParams.body = '8BITMIME'
   const signal = mail.signal ?? options.signal
   const client = await Client.connect({ ...options, ...(signal ? { signal } : {}) })
   const connected = performance.now()
   let result: SendResult
   try {
-    result = await client.send({ ...mail, from, to, mailParams, signal })
+    result = await client.send({ ...mail, from, to, signal })
   } catch (err) {
     await client[Symbol.asyncDispose]()
     throw err

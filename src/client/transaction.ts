@@ -19,8 +19,8 @@ export interface SendRequest {
   readonly message: MessageSource | RereadableSource
   /**
    * MAIL FROM parameters. SIZE (for a string or bytes), BODY=8BITMIME (when a string or bytes has
-   * 8-bit octets) and SMTPUTF8 (when an address needs it) are added for you; give `body` yourself
-   * for an 8-bit stream. Each needs the server's extension, or the send fails before anything is
+   * 8-bit octets, or a composed message says `eightBit`) and SMTPUTF8 (when an address needs it,
+   * or a composed message says `smtpUtf8`) are added for you; give `body` yourself for an 8-bit stream. Each needs the server's extension, or the send fails before anything is
    * written with `ProtocolError('ERR_SMTP_UNSUPPORTED')`.
    */
   readonly mailParams?: MailParams | undefined
@@ -211,6 +211,10 @@ export async function collectDataReplies(replies: readonly Promise<Reply>[], rec
 
 function mailParamsFor(request: SendRequest, recipients: readonly string[], extensions: Extensions, server: string, chunking: boolean): MailParams {
   const params: { -readonly [K in keyof MailParams]: MailParams[K] } = { ...request.mailParams }
+  // A composed message (smtpkit/message) says what it needs: UTF-8 headers, 8-bit parts.
+  const composed = (typeof request.message === 'object' && request.message !== null ? request.message : {}) as { smtpUtf8?: unknown; eightBit?: unknown }
+  if (composed.smtpUtf8 === true && params.smtpUtf8 === undefined) params.smtpUtf8 = true
+  if (composed.eightBit === true && params.body === undefined) params.body = '8BITMIME'
   const utf8Address = [request.from, ...recipients].find(needsSmtpUtf8)
   if (utf8Address !== undefined) {
     if (!extensions.has('SMTPUTF8')) {

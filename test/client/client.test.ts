@@ -315,3 +315,49 @@ describe('Client step methods', () => {
     await done
   })
 })
+
+describe('a refusal in the middle of the data', () => {
+  test('is the server\'s SmtpError even when it closes the connection inside a write', async (t) => {
+    // An in-memory peer answers synchronously, inside the client's socket.write(): the refusal
+    // closes the connection before the write returns, so no 'drain' or close event follows.
+    const [ours, peer] = duplexPair()
+    t.after(() => {
+      ours.destroy()
+      peer.destroy()
+    })
+    let buffered = ''
+    let inData = false
+    peer.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('latin1')
+      if (inData) {
+        if (buffered.length > 10) {
+          inData = false
+          peer.write('552 5.3.4 Message too big\r\n')
+        }
+        return
+      }
+      for (let end = buffered.indexOf('\r\n'); end !== -1; end = buffered.indexOf('\r\n')) {
+        const line = buffered.slice(0, end)
+        buffered = buffered.slice(end + 2)
+        if (line.startsWith('EHLO')) peer.write('250-mx.test\r\n250 PIPELINING\r\n')
+        else if (line.startsWith('MAIL') || line.startsWith('RCPT')) peer.write('250 ok\r\n')
+        else if (line === 'DATA') {
+          peer.write('354 go ahead\r\n')
+          inData = true
+          buffered = ''
+          return
+        }
+      }
+    })
+    peer.write('220 mx.test ready\r\n')
+    const client = await Client.fromSocket(ours, { localName: 'client.test', timeouts: { dataBlock: 2000 } })
+    await client.hello()
+    async function* body(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Subject: big\r\n\r\nhello\r\n')
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      for (let i = 0; i < 10; i++) yield Buffer.alloc(70_000, 0x41)
+    }
+    await assert.rejects(client.send({ from: 'a@x.test', to: 'b@x.test', message: body() }), (error: unknown) =>
+      error instanceof SmtpError && error.code === 552 && /\(DATA\)$/.test(error.message))
+  })
+})

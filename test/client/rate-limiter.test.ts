@@ -63,3 +63,16 @@ test('rejects a limit that is not a positive count per positive window', () => {
   assert.throws(() => new RateLimiter({ messages: 1, perMs: 0 }), RangeError)
   assert.throws(() => new RateLimiter({ messages: 1, perMs: Number.POSITIVE_INFINITY }), RangeError)
 })
+
+test('when the last waiter aborts, no timer is left to keep the process alive', async () => {
+  const timeouts = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
+  const before = timeouts()
+  const limiter = new RateLimiter({ messages: 1, perMs: 60_000 })
+  await limiter.take()
+  const controller = new AbortController()
+  const waiting = limiter.take(controller.signal)
+  assert.equal(timeouts(), before + 1)
+  controller.abort(new Error('gave up'))
+  await assert.rejects(waiting, /gave up/)
+  assert.equal(timeouts(), before)
+})

@@ -136,6 +136,25 @@ describe('Client.send', () => {
     await done
   })
 
+  test('a composed message\'s eightBit and smtpUtf8 flags become BODY=8BITMIME and SMTPUTF8', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('8BITMIME', 'SMTPUTF8')}
+      C: MAIL FROM:<a@example.test> BODY=8BITMIME SMTPUTF8
+      S: 250 Ok
+      C: RCPT TO:<b@example.test>
+      S: 250 Ok
+      C: DATA
+      S: 354 go ahead
+      C: caf\xc3\xa9
+      C: .
+      S: 250 Ok
+    `)
+    // What compose() returns for a message with 8-bit parts and raw UTF-8 headers.
+    const composed = { stream: () => [Buffer.from('café\r\n')], eightBit: true, smtpUtf8: true }
+    await client.send({ from: 'a@example.test', to: ['b@example.test'], message: composed })
+    await done
+  })
+
   test('refuses a message over the announced SIZE before sending anything', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('PIPELINING', 'SIZE 20')}
