@@ -1,4 +1,5 @@
-import { domainToASCII } from 'node:url'
+import { isIPv6 } from 'node:net'
+import { domainToASCII, domainToUnicode } from 'node:url'
 import { encodeWords } from './encoding/encoded-word.ts'
 import { assertHeaderText, describe, firstWordLength, foldHeader, type TextOptions } from './headers.ts'
 
@@ -242,7 +243,6 @@ const DOT_ATOM = new RegExp(`^[${ATEXT}]+(?:\\.[${ATEXT}]+)*$`)
 const DOT_ATOM_UTF8 = new RegExp(`^[${ATEXT}\\u0080-\\u{10ffff}]+(?:\\.[${ATEXT}\\u0080-\\u{10ffff}]+)*$`, 'u')
 const LDH_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/
 const IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
-const IPV6 = /^IPv6:[0-9A-Fa-f:.]{2,45}$/
 // RFC 5321 §4.5.3.1.1-2.
 const MAX_LOCAL_OCTETS = 64
 const MAX_DOMAIN_OCTETS = 255
@@ -265,12 +265,19 @@ function formatAddrSpec(quoted: boolean, local: string, domain: string, options:
 function formatDomain(domain: string): string {
   if (domain.startsWith('[')) {
     const inner = domain.slice(1, -1)
-    if (!IPV4.test(inner) && !IPV6.test(inner)) throw new AddressSyntaxError(`invalid address literal ${domain}`)
+    const valid = inner.startsWith('IPv6:') ? isIPv6(inner.slice(5)) : IPV4.test(inner)
+    if (!valid) throw new AddressSyntaxError(`invalid address literal ${domain}`)
     return domain
   }
   // RFC 5890: internationalised domains travel as A-labels, which every receiver understands.
   const ascii = domainToASCII(domain)
   if (ascii === '' || !ascii.split('.').every((label) => LDH_LABEL.test(label))) throw new AddressSyntaxError(`invalid domain ${JSON.stringify(domain)}`)
+  // The URL parser behind domainToASCII also reads "123" as the IPv4 address 0.0.0.123 and drops
+  // or maps characters (a soft hyphen, full-width letters): only a domain that converts back to
+  // itself is the one the caller wrote. A dotted quad is an address, which needs brackets.
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ascii) || domainToUnicode(ascii) !== domain.toLowerCase()) {
+    throw new AddressSyntaxError(`invalid domain ${JSON.stringify(domain)}`)
+  }
   if (ascii.length > MAX_DOMAIN_OCTETS) throw new AddressSyntaxError(`domain longer than ${MAX_DOMAIN_OCTETS} octets`)
   return ascii
 }

@@ -62,6 +62,13 @@ describe('parseAddressList', () => {
     ['a@b..example', /invalid domain/],
     ['a@under_score.example', /invalid domain/],
     ['a@[300.1.1.1]', /invalid address literal/],
+    ['a@[IPv6:::::::]', /invalid address literal/],
+    // domainToASCII would make these 0.0.0.123, 127.0.0.1 and example.com: not what was written.
+    ['a@123', /invalid domain/],
+    ['a@0x7f.1', /invalid domain/],
+    ['a@1.2.3.4', /invalid domain/],
+    ['a@exa\u00admple.com', /invalid domain/],
+    ['a@\uff45xample.com', /invalid domain/],
     ['"unterminated <a@b.example>', /unterminated quoted string/],
     ['a@b.example (unterminated', /unterminated comment/],
     ['<a@b.example', /expected '>'/],
