@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 /** A Content-Transfer-Encoding (RFC 2045 §6.1) that smtpkit writes. */
 export type TransferEncoding = '7bit' | '8bit' | 'quoted-printable' | 'base64'
 
@@ -84,6 +85,9 @@ export function chooseAttachmentEncoding(bytes: Uint8Array, options: { isText: b
   // An empty 7bit body sits between two CRLFs, which some parsers (mailparser) read as one line
   // break; an empty base64 body decodes to nothing everywhere.
   if (bytes.length === 0) return 'base64'
+  // Binary content (most attachments) can only be base64: a native check spares the byte-by-byte
+  // profile, which took 0.2 s for 25 MiB.
+  if (!options.isText && !isAscii(bytes)) return 'base64'
   const profile = profileBytes(bytes)
   if (isLineSafe(profile) && profile.nonAscii === 0) return '7bit'
   if (options.isText && !profile.hasBareLineBreak && !profile.hasNul && isMostlyAscii(profile, bytes.length)) return 'quoted-printable'
