@@ -70,6 +70,7 @@ export class Client {
       host: options.host,
       port,
       implicitTls: mode === 'implicit',
+      serverName: options.serverName,
       tlsOptions: options.tlsOptions,
       insecureSkipTlsVerify: options.insecureSkipTlsVerify,
       localAddress: options.localAddress,

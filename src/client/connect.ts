@@ -35,6 +35,8 @@ export interface DialOptions {
   readonly port: number
   /** TLS from the first byte (`'implicit'`) or plain TCP. */
   readonly implicitTls: boolean
+  /** With `implicitTls`: the name the certificate must match (and the SNI name), when not `host`. */
+  readonly serverName?: string | undefined
   readonly tlsOptions?: TlsOptions | undefined
   readonly insecureSkipTlsVerify?: boolean | undefined
   readonly localAddress?: string | undefined
@@ -54,9 +56,11 @@ export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
   const { host, port, localAddress, family } = options
   const base = { host, port, ...(localAddress ? { localAddress } : {}), ...(family ? { family } : {}) }
   if (options.implicitTls) {
-    const socket = tlsConnect({ ...tlsConnectOptions(host, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
+    // Connect to `host`, verify the certificate against the server name (as STARTTLS does).
+    const name = options.serverName ?? host
+    const socket = tlsConnect({ ...tlsConnectOptions(name, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
     socket.setNoDelay(true)
-    await settle(socket, 'secureConnect', `TLS connection to ${host}:${port}`, options.timeoutMs, options.signal, host)
+    await settle(socket, 'secureConnect', `TLS connection to ${host}:${port}`, options.timeoutMs, options.signal, name)
     return socket
   }
   const socket = netConnect(base)
@@ -119,6 +123,9 @@ function tlsConnectOptions(host: string, tlsOptions: TlsOptions = {}, insecure =
  */
 export function describeTlsError(error: Error & { code?: string }, host: string): Error & { code?: string } {
   const code = error.code
+  // Failing to reach the server at all (ECONNREFUSED, ENOTFOUND) happens before any TLS.
+  const { syscall } = error as { syscall?: unknown }
+  if (syscall === 'connect' || syscall === 'getaddrinfo') return error
   const isVerification = code !== undefined && /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
   const message = isVerification
     ? `TLS certificate verification failed for ${host}: ${error.message}${code ? ` (${code})` : ''}`

@@ -169,6 +169,22 @@ describe('connecting', () => {
     })
   })
 
+  test('implicit TLS checks the certificate against serverName when it is given, as STARTTLS does', async (t) => {
+    const { port } = await serve(t, createTlsServer({ cert: serverCert, key: serverKey }), async () => {})
+    // The certificate names 127.0.0.1 and mx.example.test, not other.example.
+    await assert.rejects(Client.connect({ host: '127.0.0.1', port, serverName: 'other.example', tls: 'implicit', tlsOptions: { ca } }), (err: unknown) =>
+      err instanceof Error && /^TLS certificate verification failed for other\.example/.test(err.message))
+  })
+
+  test('implicit TLS to a port nobody listens on is a connection error, not a TLS one', async () => {
+    const closed = createNetServer()
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve))
+    const { port } = closed.address() as { port: number }
+    await new Promise((resolve) => closed.close(resolve))
+    await assert.rejects(Client.connect({ host: '127.0.0.1', port, tls: 'implicit', tlsOptions: { ca } }), (err: unknown) =>
+      err instanceof Error && (err as Error & { code?: string }).code === 'ECONNREFUSED' && !/TLS/.test(err.message))
+  })
+
   test('a certificate that fails verification after STARTTLS is an error naming the host', async (t) => {
     const { port } = await serve(t, createNetServer(), async (socket) => {
       await playTranscript(socket, `
