@@ -2,6 +2,7 @@ import { ProtocolError } from '../protocol/errors.ts'
 import type { Extensions } from '../protocol/extensions.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
 import { canCarryAuthorizationId, clientMechanismPreference, fromPassword } from '../sasl/from-password.ts'
+import { decodeBase64Strict } from '../sasl/base64.ts'
 import type { ClientMechanism } from '../sasl/mechanism.ts'
 import type { ClientConnection } from './connection.ts'
 import type { AuthOption, PasswordAuth } from './options.ts'
@@ -93,9 +94,7 @@ export async function runAuthExchange(conn: ClientConnection, mechanism: ClientM
 }
 
 function decodeChallenge(reply: Reply): Uint8Array {
-  const text = (reply.lines[0] ?? '').trim()
-  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) {
-    throw new ProtocolError('ERR_SMTP_BAD_REPLY', 'the server sent a 334 challenge that is not base64 (RFC 4954 §4)')
-  }
-  return Buffer.from(text, 'base64')
+  const decoded = decodeBase64Strict((reply.lines[0] ?? '').trim())
+  if (!decoded) throw new ProtocolError('ERR_SMTP_BAD_REPLY', 'the server sent a 334 challenge that is not base64 (RFC 4954 §4)')
+  return decoded
 }

@@ -1,12 +1,12 @@
 // The four SCRAM messages (RFC 5802 §7) as matched format/parse pairs. Values never contain ','
 // (saslnames escape it, nonces and base64 exclude it), so a message splits on ',' into attributes.
+import { decodeBase64Strict } from './base64.ts'
 import { AuthenticationFailed, MalformedSaslMessage } from './errors.ts'
 
 const MECHANISM = 'SCRAM-SHA-256'
 const ATTRIBUTE = /^([A-Za-z])=(.+)$/s
 // RFC 5802 §7: printable = %x21-2B / %x2D-7E (no ',').
 const NONCE = /^[\x21-\x2b\x2d-\x7e]+$/
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
 const ITERATIONS = /^[1-9][0-9]{0,9}$/
 
 function malformed(what: string): MalformedSaslMessage {
@@ -30,8 +30,9 @@ export function isNonce(nonce: string): boolean {
 }
 
 function decodeBase64(text: string, what: string): Buffer {
-  if (!BASE64.test(text)) throw malformed(`${what} is not valid base64`)
-  return Buffer.from(text, 'base64')
+  const decoded = decodeBase64Strict(text)
+  if (!decoded) throw malformed(`${what} is not valid base64`)
+  return decoded
 }
 
 function attributes(text: string, what: string): { key: string; value: string }[] {

@@ -1,5 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises'
 import { SmtpError } from '../protocol/errors.ts'
+import { decodeBase64Strict } from '../sasl/base64.ts'
 import { AuthenticationFailed, createServerMechanism, MalformedSaslMessage } from '../sasl/index.ts'
 import type { Connection } from './connection.ts'
 
@@ -9,11 +10,6 @@ export function isAuthAllowed(conn: Connection): boolean {
 }
 
 const AUTH_ARGS = /^([A-Za-z0-9_-]{1,20})(?: ([^ ]+))?$/
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
-
-function decodeBase64(text: string): Buffer | undefined {
-  return BASE64.test(text) ? Buffer.from(text, 'base64') : undefined
-}
 
 /**
  * AUTH (RFC 4954): runs one SASL exchange through the `smtpkit/sasl` server mechanisms, framing
@@ -30,7 +26,7 @@ export async function auth(conn: Connection, args: string): Promise<void> {
   if (!(options.authMechanisms as readonly string[]).includes(name)) return conn.reply(504, '5.5.4', 'Unrecognized authentication type')
   let response: Uint8Array | null = null
   if (match[2] !== undefined) {
-    const decoded = match[2] === '=' ? Buffer.alloc(0) : decodeBase64(match[2])
+    const decoded = match[2] === '=' ? Buffer.alloc(0) : decodeBase64Strict(match[2])
     if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data in initial response')
     response = decoded
   }
@@ -68,7 +64,7 @@ export async function auth(conn: Connection, args: string): Promise<void> {
       if (next.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
       const text = next.toString('latin1')
       if (text === '*') return conn.reply(501, '5.0.0', 'Authentication cancelled')
-      const decoded = decodeBase64(text)
+      const decoded = decodeBase64Strict(text)
       if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data')
       response = decoded
       continue
