@@ -13,16 +13,18 @@
 //   (c) compose a message with a BIG_MB attachment, read by path from a file in os.tmpdir();
 //   (d) the same, DKIM-signed. nodemailer's signer is given `cacheDir: os.tmpdir()`, its documented
 //       setting for large messages: without it, it holds the whole message in memory.
-// --built runs smtpkit from dist/ (npm run build first), as users run it, instead of through tsx.
-import { existsSync } from 'node:fs'
+// --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
+// users run it, instead of through tsx.
 import { tmpdir } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import type { Readable } from 'node:stream'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as DkimModule from '../src/dkim/index.ts'
 import type * as MessageModule from '../src/message/index.ts'
 import { benchAttachmentFile, benchDkimKey, DKIM_DOMAIN, DKIM_SELECTOR, smallMail } from './lib/message-inputs.ts'
+import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
 type Library = 'smtpkit' | 'nodemailer'
@@ -35,7 +37,8 @@ interface Job {
   /** Attachment size for (c) and (d), 0 otherwise. */
   readonly attachmentBytes: number
   readonly attachmentPath: string
-  readonly built: boolean
+  /** Import smtpkit from this directory of compiled JavaScript instead of the TypeScript sources. */
+  readonly builtDir?: string | undefined
 }
 
 interface Measurement {
@@ -61,9 +64,9 @@ function mailFor(job: Job): ReturnType<typeof smallMail> & { attachments?: { fil
 }
 
 async function smtpkitProducer(job: Job): Promise<Produce> {
-  const dist = (path: string): string => new URL(`../dist/${path}`, import.meta.url).href
-  const { compose } = (job.built ? await import(dist('message/index.js')) : await import('../src/message/index.ts')) as typeof MessageModule
-  const { dkimSign } = (job.built ? await import(dist('dkim/index.js')) : await import('../src/dkim/index.ts')) as typeof DkimModule
+  const built = (path: string): string => pathToFileURL(join(job.builtDir!, path)).href
+  const { compose } = (job.builtDir ? await import(built('message/index.js')) : await import('../src/message/index.ts')) as typeof MessageModule
+  const { dkimSign } = (job.builtDir ? await import(built('dkim/index.js')) : await import('../src/dkim/index.ts')) as typeof DkimModule
   const mail = mailFor(job)
   if (job.scenario === 'a' || job.scenario === 'c') return () => compose(mail).stream()
   const signature = { domain: DKIM_DOMAIN, selector: DKIM_SELECTOR, privateKey: benchDkimKey() }
@@ -145,8 +148,10 @@ async function main(): Promise<void> {
   const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 2)
   const runs = positiveInteger(values.runs, 'BENCH_RUNS', 1)
   const only = new Set((values.only ?? 'a,b,c,d').split(','))
-  const built = values.built === true
-  if (built && !existsSync(new URL('../dist/message/index.js', import.meta.url))) throw new Error('--built needs dist/: run npm run build first')
+  const build = values.built === true ? await buildSmtpkit() : undefined
+  // The compiled copy goes when the process does, however the run ends.
+  if (build) process.once('exit', () => build.remove())
+  const builtDir = build?.dir
   const attachmentBytes = bigMb << 20
   const attachmentPath = only.has('c') || only.has('d') ? benchAttachmentFile(attachmentBytes) : ''
   benchDkimKey()
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
     const results = new Map<Library, Measurement>()
     for (let run = 0; run < runs; run++) {
       for (const library of ['smtpkit', 'nodemailer'] as const) {
-        const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, built })
+        const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, builtDir })
         const best = results.get(library)
         // Each figure from its least disturbed run: the shortest wall time and the least CPU
         // time; the highest peak RSS, to be safe.
