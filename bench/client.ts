@@ -20,6 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as ClientModule from '../src/client/index.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { startServerChild } from './lib/child-process.ts'
 import { readCpuSeconds } from './lib/proc-stats.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
@@ -203,13 +204,13 @@ async function main(): Promise<void> {
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
   ]
   let ceiling: number | undefined
-  let floor: { target: Target; stop(): Promise<void> } | undefined
+  let floor: { port: number; pid: number; stop(): Promise<void> } | undefined
   const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s', 'sink busy %']]
   const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
   try {
     for (const scenario of scenarios.filter((s) => only.has(s.id))) {
-      if (scenario.toFloor) floor ??= await startNodeFloor()
-      const target: Target = scenario.toFloor ? floor!.target : { host: sink.host, port: sink.port, pid: sink.child.pid! }
+      if (scenario.toFloor) floor ??= await startServerChild('node-floor')
+      const target: Target = scenario.toFloor ? { host: '127.0.0.1', port: floor!.port, pid: floor!.pid } : { host: sink.host, port: sink.port, pid: sink.child.pid! }
       const results = new Map<Library, Measurement>()
       // Runs alternate between the libraries, so a burst of load elsewhere hits both alike.
       const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
@@ -258,25 +259,6 @@ async function main(): Promise<void> {
   console.log("sink busy %: the sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
   console.log('node-floor: a canned-reply sink on a bare net.Server (bench/lib/node-floor-server.ts), far faster than smtp-sink.')
   console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
-}
-
-/** The benchmark's node-floor server in a child process: a sink that reads and discards at memory speed. */
-async function startNodeFloor(): Promise<{ target: { host: string; port: number; pid: number }; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./lib/server-child.ts', import.meta.url)), 'node-floor'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const exited = once(child, 'exit')
-  let out = ''
-  for await (const chunk of child.stdout) {
-    out += String(chunk)
-    if (out.includes('\n')) break
-  }
-  const { port } = JSON.parse(out.split('\n')[0]!) as { port: number }
-  return {
-    target: { host: '127.0.0.1', port, pid: child.pid! },
-    async stop() {
-      child.kill('SIGTERM')
-      await exited
-    },
-  }
 }
 
 /** MB/s of Postfix's smtp-source sending `count` messages of `megabytes` MB over one connection. */

@@ -22,14 +22,14 @@
 //   BENCH_SMTPKIT_SOURCE     'compiled' (tsc into a temporary directory, the default) or 'tsx'
 //   BENCH_PROFILE            a directory: profile the node servers' CPU during each measured
 //                            run, write <dir>/<server>-<scenario>.cpuprofile, print a summary
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { smtpSinkPath, smtpSourcePath, startSmtpSink } from '../test/helpers/peers.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { lineReader, spawnWithFileLimit, startServerChild, stopChild } from './lib/child-process.ts'
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
 import { readCpuTimes, readMemory } from './lib/proc-stats.ts'
 
@@ -68,51 +68,12 @@ interface RunningServer {
   stop(): Promise<void>
 }
 
-/** The lines a child prints, one at a time; rejects when it exits first. */
-function lineReader(child: ChildProcess, what: string): () => Promise<string> {
-  const lines: string[] = []
-  let waiting: { resolve(line: string): void; reject(error: Error): void } | undefined
-  let exited: Error | undefined
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (waiting) waiting.resolve(line)
-    else lines.push(line)
-    waiting = undefined
-  })
-  child.once('exit', (code) => {
-    exited = new Error(`${what} exited with ${String(code)}`)
-    waiting?.reject(exited)
-  })
-  return () => {
-    const line = lines.shift()
-    if (line !== undefined) return Promise.resolve(line)
-    if (exited) return Promise.reject(exited)
-    return new Promise((resolve, reject) => (waiting = { resolve, reject }))
-  }
-}
-
-/** Spawns through sh to raise the descriptor limit first (exec keeps the pid the same). */
-function spawnWithFileLimit(command: string, args: readonly string[], stdio: ('ignore' | 'pipe' | 'inherit')[]): ChildProcess {
-  const script = 'ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"'
-  return spawn('/bin/sh', ['-c', script, 'sh', command, ...args], { cwd: root, stdio })
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
-
 async function startServer(kind: ServerKind): Promise<RunningServer> {
   if (kind === 'smtp-sink') {
     const sink = await startSmtpSink([], 4096)
     return { kind, pid: sink.child.pid!, port: sink.port, stop: () => sink.stop() }
   }
-  const child = spawnWithFileLimit(process.execPath, ['--import', 'tsx', join(root, 'bench/lib/server-child.ts'), kind], ['pipe', 'pipe', 'inherit'])
-  const nextLine = lineReader(child, `${kind} server`)
-  const { port } = JSON.parse(await nextLine()) as { port: number }
+  const { child, port, nextLine, stop } = await startServerChild(kind)
   const command = async (line: string, answer: string): Promise<void> => {
     child.stdin!.write(`${line}\n`)
     const got = await nextLine()
@@ -123,7 +84,7 @@ async function startServer(kind: ServerKind): Promise<RunningServer> {
     pid: child.pid!,
     port,
     profiler: { start: () => command('profile-start', 'profiling'), stop: (file) => command(`profile-stop ${file}`, 'profiled') },
-    stop: () => stopChild(child),
+    stop,
   }
 }
 
