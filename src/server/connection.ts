@@ -7,7 +7,7 @@ import { defaultEnhancedCode, type EnhancedCode } from '../protocol/enhanced-cod
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
-import { Deadline } from './deadline.ts'
+import { Deadline, MAX_TIMER_MS } from './deadline.ts'
 import { replyWire } from './reply-wire.ts'
 import { getProxiedAddresses, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
@@ -313,7 +313,7 @@ export class Connection {
     const done = new AbortController()
     try {
       await Promise.race([
-        once(stream, 'drain', { signal: AbortSignal.any([done.signal, AbortSignal.timeout(Math.min(timeoutMs, 2 ** 31 - 1))]) }),
+        once(stream, 'drain', { signal: AbortSignal.any([done.signal, AbortSignal.timeout(Math.min(timeoutMs, MAX_TIMER_MS))]) }),
         once(stream, 'close', { signal: done.signal }),
       ])
     } catch {

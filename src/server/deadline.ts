@@ -1,5 +1,5 @@
-// setTimeout fires at once for delays over 2^31-1 ms; cap them (about 24.8 days).
-const MAX_TIMER_MS = 2 ** 31 - 1
+// setTimeout fires at once for delays over 2^31-1 ms; every server timer caps them (about 24.8 days).
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /**
  * One timer for a connection's waits, which come one at a time (a read, then a hook) and almost
@@ -11,15 +11,24 @@ const MAX_TIMER_MS = 2 ** 31 - 1
  * then, such as a hook that never settles, keeps its timeout.
  */
 export class Deadline {
+  readonly #now: () => number
   #timer: NodeJS.Timeout | undefined
   #timerDue = 0
   #deadline = 0
   #onTimeout: (() => void) | undefined
   #disposed = false
 
+  /**
+   * `now` is a monotonic clock in milliseconds: a wall clock set back (NTP) would delay every
+   * timeout by as much. Tests pass a fake one.
+   */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now
+  }
+
   /** Calls `onTimeout` once `timeoutMs` pass, unless `stop` or another `start` comes first. */
   start(timeoutMs: number, onTimeout: () => void): void {
-    const now = Date.now()
+    const now = this.#now()
     this.#deadline = now + timeoutMs
     this.#onTimeout = onTimeout
     if (this.#timer === undefined) this.#arm(now, timeoutMs)
@@ -58,7 +67,7 @@ export class Deadline {
     this.#timer = undefined
     const onTimeout = this.#onTimeout
     if (!onTimeout) return
-    const now = Date.now()
+    const now = this.#now()
     if (now < this.#deadline) return this.#arm(now, this.#deadline - now)
     this.#onTimeout = undefined
     onTimeout()

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import { MAX_TIMER_MS } from './deadline.ts'
 
 /**
  * The Readable handed to `Session.data()`: the unstuffed message body, with backpressure that
@@ -78,6 +79,3 @@ export class MessageStream extends Readable {
 }
 
 function ignore(): void {}
-
-// setTimeout fires at once for delays over 2^31-1 ms.
-const MAX_TIMER_MS = 2 ** 31 - 1

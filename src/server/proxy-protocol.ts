@@ -1,6 +1,7 @@
 import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ProtocolError } from '../protocol/errors.ts'
+import { MAX_TIMER_MS } from './deadline.ts'
 
 // HAProxy, "The PROXY protocol", versions 1 and 2 (haproxy.org/download/3.0/doc/proxy-protocol.txt).
 // Section numbers below refer to that document.
@@ -388,7 +389,7 @@ export function readProxyHeader(stream: Duplex, options: ReadProxyHeaderOptions)
     const onAbort = (): void => finish(signal?.reason)
     // A ref'd timer: the caller's socket is what should keep the process alive, but an in-memory
     // stream has nothing else, and a pending header must still time out.
-    const timer = setTimeout(() => finish(new DOMException(`no complete PROXY protocol header within ${timeoutMs} ms (${buffered.length} bytes received)`, 'TimeoutError')), Math.min(timeoutMs, 2 ** 31 - 1))
+    const timer = setTimeout(() => finish(new DOMException(`no complete PROXY protocol header within ${timeoutMs} ms (${buffered.length} bytes received)`, 'TimeoutError')), Math.min(timeoutMs, MAX_TIMER_MS))
     stream.on('readable', onReadable)
     stream.on('end', onEnd)
     stream.on('close', onEnd)

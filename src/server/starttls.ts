@@ -4,6 +4,7 @@ import type { Connection } from './connection.ts'
 import type { ResolvedServerOptions } from './server-options.ts'
 import type { TlsInfo } from './session.ts'
 import { resetTransaction } from './transaction.ts'
+import { MAX_TIMER_MS } from './deadline.ts'
 
 /**
  * STARTTLS (RFC 3207): `220 2.0.0`, then the handshake on the same stream. Whatever the client
@@ -40,7 +41,7 @@ export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, 
   })
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, 2 ** 31 - 1))
+      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, MAX_TIMER_MS))
       const onSecure = (): void => done()
       const onError = (error: Error): void => done(error)
       const onClose = (): void => done(new Error('the connection closed during the TLS handshake'))

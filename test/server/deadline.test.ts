@@ -4,13 +4,15 @@ import assert from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import { Deadline } from '../../src/server/deadline.ts'
 
+// Mocked timers and Date; the Deadline reads Date.now() as its clock here, since
+// mock.timers does not move performance.now().
 function fakeClock(t: TestContext): void {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 })
 }
 
 test('a wait times out after its delay, once, and not before', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   let fired = 0
   deadline.start(100, () => fired++)
   t.mock.timers.tick(99)
@@ -23,7 +25,7 @@ test('a wait times out after its delay, once, and not before', (t) => {
 
 test('a stopped wait never times out', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   const onTimeout = (): void => assert.fail('stopped wait timed out')
   deadline.start(100, onTimeout)
   t.mock.timers.tick(50)
@@ -33,7 +35,7 @@ test('a stopped wait never times out', (t) => {
 
 test('a later wait with the same delay times out after its own full delay, not the first one’s', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   const first = (): void => assert.fail('the first wait had ended')
   deadline.start(100, first)
   t.mock.timers.tick(60)
@@ -51,7 +53,7 @@ test('a later wait with the same delay times out after its own full delay, not t
 
 test('a shorter wait after a longer one times out on its own, earlier, delay', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   const long = (): void => assert.fail('the long wait had ended')
   deadline.start(10_000, long)
   deadline.stop(long)
@@ -63,7 +65,7 @@ test('a shorter wait after a longer one times out on its own, earlier, delay', (
 
 test('stop with an old callback leaves the current wait alone', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   const old = (): void => assert.fail('replaced wait timed out')
   let fired = 0
   const current = (): number => fired++
@@ -76,7 +78,7 @@ test('stop with an old callback leaves the current wait alone', (t) => {
 
 test('dispose keeps the timeout of a wait still running', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   let fired = 0
   deadline.start(100, () => fired++)
   deadline.dispose()
@@ -88,7 +90,7 @@ test('dispose clears the timer when no wait is running, so a closed connection h
   // Real timers: the count of the process's active timeouts shows whether one is left armed.
   const timeouts = (): number => process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length
   const before = timeouts()
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   const ended = (): void => assert.fail('ended wait timed out')
   deadline.start(60_000, ended)
   deadline.stop(ended)
@@ -99,7 +101,7 @@ test('dispose clears the timer when no wait is running, so a closed connection h
 
 test('a delay beyond setTimeout’s range is capped instead of firing at once', (t) => {
   fakeClock(t)
-  const deadline = new Deadline()
+  const deadline = new Deadline(() => Date.now())
   let fired = 0
   deadline.start(2 ** 40, () => fired++)
   t.mock.timers.tick(1)
