@@ -58,7 +58,7 @@ export async function auth(conn: Connection, args: string): Promise<void> {
       return conn.reply(235, '2.7.0', 'Authentication successful')
     }
     conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
-    const next = await conn.nextLine(false)
+    const next = await conn.nextLine()
     if (typeof next !== 'string') {
       conn.debugLine('C: <redacted>')
       if (next.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')

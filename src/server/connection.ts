@@ -207,8 +207,8 @@ export class Connection {
   async #commandLoop(): Promise<void> {
     const { limits, hostname } = this.options
     while (this.phase !== 'closing') {
-      // nextLine, inlined: awaiting the reader directly saves a promise and two ticks a command.
-      let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop(true)
+      // Awaiting the reader directly, not through a nextLine, saves a promise and two ticks a command.
+      let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop()
       if (next === undefined) {
         const chunk = await this.#read(limits.commandTimeoutMs, this.transaction === null)
         if (typeof chunk !== 'string') {
@@ -247,15 +247,16 @@ export class Connection {
   }
 
   /**
-   * The next command line (or AUTH response). With `isCommand`, a shutdown ends the wait when no
-   * transaction is open. Line errors consume the bad line, up to its CRLF.
+   * The next line of an AUTH exchange (the command loop reads its own, interruptibly). Line
+   * errors consume the bad line, up to its CRLF.
    */
-  async nextLine(isCommand: boolean): Promise<Buffer | LineStop> {
+  async nextLine(): Promise<Buffer | LineStop> {
     for (;;) {
       const line = this.#bufferedLine()
       if (line !== undefined) return line
-      const stop = await this.#readMore(isCommand)
-      if (stop !== undefined) return stop
+      const chunk = await this.#read(this.options.limits.commandTimeoutMs)
+      if (typeof chunk === 'string') return chunk
+      this.#splitter.push(chunk)
     }
   }
 
@@ -272,20 +273,10 @@ export class Connection {
   }
 
   // Why an idle wait for a command must not start: the server is shutting down or stopped.
-  #idleStop(isCommand: boolean): 'shutdown' | 'aborted' | undefined {
-    if (!isCommand || this.transaction !== null) return undefined
+  #idleStop(): 'shutdown' | 'aborted' | undefined {
+    if (this.transaction !== null) return undefined
     if (this.#shuttingDown) return 'shutdown'
     return this.#stopped ? 'aborted' : undefined
-  }
-
-  // Reads one more chunk into the splitter; says why not when it cannot.
-  async #readMore(isCommand: boolean): Promise<LineStop | undefined> {
-    const stop = this.#idleStop(isCommand)
-    if (stop !== undefined) return stop
-    const chunk = await this.#read(this.options.limits.commandTimeoutMs, isCommand && this.transaction === null)
-    if (typeof chunk === 'string') return chunk
-    this.#splitter.push(chunk)
-    return undefined
   }
 
   /** The next bytes of message data: what the line reader holds first, then the socket. */
