@@ -38,7 +38,6 @@ interface Member {
   sent: number
   /** Armed while idle; made once and refreshed on each release, since a new timer per message costs. */
   idleTimer: ReturnType<typeof setTimeout> | undefined
-  isIdle: boolean
 }
 
 interface Waiter {
@@ -254,7 +253,7 @@ export class Pool {
       throw err
     }
     this.#dialing--
-    const member: Member = { client, sent: 0, idleTimer: undefined, isIdle: false }
+    const member: Member = { client, sent: 0, idleTimer: undefined }
     this.#members.add(member)
     if (this.#destroyed) {
       this.#discard(member)
@@ -266,7 +265,6 @@ export class Pool {
   #takeIdle(): Member | undefined {
     // Most recently used first, so spare connections age out through the idle timeout.
     for (let member = this.#idle.pop(); member; member = this.#idle.pop()) {
-      member.isIdle = false
       if (!member.client.isClosed) {
         member.client.ref()
         return member
@@ -319,7 +317,6 @@ export class Pool {
       return
     }
     this.#idle.push(member)
-    member.isIdle = true
     // An idle connection must not keep the process alive: a script that forgot close() exits.
     member.client.unref()
     if (member.idleTimer) {
@@ -328,10 +325,9 @@ export class Pool {
       member.idleTimer = setTimeout(() => {
         // It may fire while the connection is busy again; the next release re-arms it.
         const index = this.#idle.indexOf(member)
-        if (!member.isIdle || index === -1) return
+        if (index === -1) return
         this.#idle.splice(index, 1)
-        member.isIdle = false
-        void this.#retire(member)
+          void this.#retire(member)
       }, this.#idleTimeoutMs)
       member.idleTimer.unref()
     }
@@ -355,7 +351,6 @@ export class Pool {
 
   #discard(member: Member): void {
     clearTimeout(member.idleTimer)
-    member.isIdle = false
     member.client.close()
     if (this.#members.delete(member)) this.#wakeOne()
   }

@@ -44,16 +44,6 @@ export class ReplyQueue {
     this.#onAbort = onAbort
   }
 
-  /** How many replies are awaited. */
-  get length(): number {
-    return this.#waiters.length
-  }
-
-  /** What the oldest waiter awaits, if any. */
-  get head(): ReplyWait | undefined {
-    return this.#waiters[0]
-  }
-
   /**
    * True when no new command may be written yet: a pending command ends its group, or the server
    * does not pipeline and any reply is pending.
