@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises'
 import { isIP } from 'node:net'
 
 /** A mistake in the command line: the CLI prints it with a pointer to `--help` and exits with 2. */
@@ -74,4 +75,13 @@ export function parseByteSize(text: string, option: string): number {
   const value = match ? Number(match[1]) * scale : NaN
   if (!Number.isSafeInteger(value) || value < 1) throw new UsageError(`${option} must be a positive number of bytes (such as 1048576 or 10M), got ${JSON.stringify(text)}`)
   return value
+}
+
+/** Reads the file an option names; a failure is a UsageError naming the option and the file. */
+export async function readOptionFile(path: string, option: string): Promise<Buffer> {
+  try {
+    return await readFile(path)
+  } catch (error) {
+    throw new UsageError(`${option}: cannot read ${path}: ${(error as Error).message}`)
+  }
 }

@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { isAscii } from 'node:buffer'
 import { createReadStream } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -9,7 +9,7 @@ import { crlfNormalize } from '../protocol/dot-stuffing.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import type { MailParams, NotifyCondition, RcptParams } from '../protocol/params.ts'
 import { xoauth2 } from '../sasl/index.ts'
-import { parseHostPort, toUsageError, UsageError } from './args.ts'
+import { parseHostPort, readOptionFile, toUsageError, UsageError } from './args.ts'
 import { describeError, exitStatus, exitStatusFor } from './exit-status.ts'
 import { sendHelp } from './help.ts'
 import { withProgress } from './progress.ts'
@@ -126,7 +126,7 @@ async function connectOptions(values: SendValues, io: SendIo): Promise<ConnectOp
     ...base,
     port,
     ...(tls === undefined ? {} : { tls }),
-    ...(values.ca === undefined ? {} : { tlsOptions: { ca: await readCa(values.ca) } }),
+    ...(values.ca === undefined ? {} : { tlsOptions: { ca: await readOptionFile(values.ca, '--ca') } }),
     ...(values['insecure-tls'] ? { insecureSkipTlsVerify: true } : {}),
     ...(values['insecure-auth-without-tls'] ? { insecureAuthWithoutTls: true } : {}),
     ...(values.lmtp ? { lmtp: true } : {}),
@@ -134,14 +134,6 @@ async function connectOptions(values: SendValues, io: SendIo): Promise<ConnectOp
     ...(values['no-chunking'] ? { chunking: false } : {}),
     ...(values.verbose ? { debug: (line: string) => void io.stderr.write(`${line}\n`) } : {}),
     ...authOption(values, io, base),
-  }
-}
-
-async function readCa(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path)
-  } catch (error) {
-    throw new UsageError(`--ca: cannot read ${path}: ${(error as Error).message}`)
   }
 }
 
@@ -227,12 +219,7 @@ async function dkimOptions(values: SendValues): Promise<{ domain: string; select
   const given = [values['dkim-domain'], values['dkim-selector'], values['dkim-key']]
   if (given.every((v) => v === undefined)) return undefined
   if (given.some((v) => v === undefined)) throw new UsageError('DKIM signing needs all of --dkim-domain, --dkim-selector and --dkim-key')
-  let privateKey: Buffer
-  try {
-    privateKey = await readFile(values['dkim-key']!)
-  } catch (error) {
-    throw new UsageError(`--dkim-key: cannot read ${values['dkim-key']}: ${(error as Error).message}`)
-  }
+  const privateKey = await readOptionFile(values['dkim-key']!, '--dkim-key')
   const options = { domain: values['dkim-domain']!, selector: values['dkim-selector']!, privateKey }
   // Load the key now, so a bad key is a usage error rather than a failure halfway through sending.
   try {

@@ -1,10 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { hostname as osHostname } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Server, type AuthRequest, type ServerOptions } from '../server/index.ts'
-import { formatHostPort, parseByteSize, parseHostPort, parseInteger, toUsageError, UsageError } from './args.ts'
+import { formatHostPort, parseByteSize, parseHostPort, parseInteger, readOptionFile, toUsageError, UsageError } from './args.ts'
 import { exitStatus } from './exit-status.ts'
 import { serveHelp } from './help.ts'
 import { Maildir } from './maildir.ts'
@@ -154,7 +153,7 @@ async function serverOptions(values: ServeValues, store: Store, io: ServeIo): Pr
     ...(values['max-size'] === undefined ? {} : { maxMessageBytes: parseByteSize(values['max-size'], '--max-size') }),
     ...(values['max-recipients'] === undefined ? {} : { maxRecipients: parseInteger(values['max-recipients'], '--max-recipients', { min: 1 }) }),
   }
-  const tls = hasTls ? { cert: await readOption(values['tls-cert']!, '--tls-cert'), key: await readOption(values['tls-key']!, '--tls-key') } : undefined
+  const tls = hasTls ? { cert: await readOptionFile(values['tls-cert']!, '--tls-cert'), key: await readOptionFile(values['tls-key']!, '--tls-key') } : undefined
   const verbose = values.verbose ?? false
   const onError = (error: unknown, conn?: { id: string }): void =>
     void io.stderr.write(`smtpkit serve:${conn ? ` [${conn.id}]` : ''} ${error instanceof Error ? error.message : String(error)}\n`)
@@ -171,14 +170,6 @@ async function serverOptions(values: ServeValues, store: Store, io: ServeIo): Pr
     newSession: (conn) => createStoreSession(conn, { store, lmtp, hostname: values.hostname ?? osHostname(), log: (line) => void io.stdout.write(`${line}\n`), onError: (error) => onError(error, conn) }),
     onError,
     ...(verbose ? { debug: (line: string, conn: { id: string }) => void io.stderr.write(`[${conn.id}] ${line}\n`) } : {}),
-  }
-}
-
-async function readOption(path: string, option: string): Promise<Buffer> {
-  try {
-    return await readFile(path)
-  } catch (error) {
-    throw new UsageError(`${option}: cannot read ${path}: ${(error as Error).message}`)
   }
 }
 
