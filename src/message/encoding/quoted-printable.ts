@@ -57,8 +57,7 @@ export class QuotedPrintableEncoder {
     if (chunk.length === 0) return EMPTY
     // Worst case: every byte becomes '=XX' (3), plus a 3-byte soft break per 25 escapes and the
     // held whitespace or line break.
-    this.#out = Buffer.allocUnsafe(chunk.length * 4 + 16)
-    this.#at = 0
+    this.#reserve(chunk.length * 4 + 16)
     const binary = this.#binary
     for (let i = 0; i < chunk.length; i++) {
       const byte = chunk[i]!
@@ -94,8 +93,7 @@ export class QuotedPrintableEncoder {
   final(): Buffer {
     if (this.#finished) throw new Error('QuotedPrintableEncoder.final() called twice')
     this.#finished = true
-    this.#out = Buffer.allocUnsafe(16)
-    this.#at = 0
+    this.#reserve(16)
     if (this.#pendingCr) {
       this.#pendingCr = false
       this.#hardBreak()
@@ -104,10 +102,15 @@ export class QuotedPrintableEncoder {
     return this.#take()
   }
 
+  // One scratch buffer for the worst case, reused: the output is copied out of it at its real
+  // size, so a chunk's encoding does not keep four times the chunk alive.
+  #reserve(bytes: number): void {
+    if (this.#out.length < bytes) this.#out = Buffer.allocUnsafe(bytes)
+    this.#at = 0
+  }
+
   #take(): Buffer {
-    const out = this.#out.subarray(0, this.#at)
-    this.#out = EMPTY
-    return out
+    return this.#at === 0 ? EMPTY : Buffer.from(this.#out.subarray(0, this.#at))
   }
 
   #literal(byte: number): void {

@@ -108,3 +108,11 @@ describe('QuotedPrintableEncoder', () => {
     )
   })
 })
+
+test('an encoded chunk holds only its own bytes, not the worst-case buffer it was written in', () => {
+  const encoder = new QuotedPrintableEncoder()
+  const out = encoder.update(Buffer.alloc(1 << 20, 'a'))
+  // About 1 MiB of text with soft breaks; the worst case would have been 4 MiB + 16.
+  assert.ok(out.length > 1 << 20)
+  assert.ok(out.buffer.byteLength < 2 * out.length, `${out.buffer.byteLength} bytes held for ${out.length}`)
+})
