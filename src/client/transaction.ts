@@ -1,4 +1,4 @@
-import { formatPath, needsSmtpUtf8 } from '../protocol/address.ts'
+import { formatPath, needsSmtpUtf8, toAsciiAddress } from '../protocol/address.ts'
 import { formatCommand } from '../protocol/command.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import type { Extensions } from '../protocol/extensions.ts'
@@ -99,16 +99,29 @@ export async function runSend(request: SendRequest, ctx: SendContext): Promise<S
   const recipients = typeof request.to === 'string' ? [request.to] : [...request.to]
   if (recipients.length === 0) throw new TypeError('send needs at least one recipient')
   const server = ctx.serverName ?? 'the server'
-  const params = mailParamsFor(request, recipients, extensions, server, ctx.chunking)
+  // Without SMTPUTF8, an internationalized domain still goes out, as A-labels (RFC 5890);
+  // only a non-ASCII local part has no ASCII form. Results keep the caller's spelling.
+  const onWire = (address: string): string => {
+    if (extensions.has('SMTPUTF8') || !needsSmtpUtf8(address)) return address
+    try {
+      return toAsciiAddress(address)
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error
+      throw unsupported(`the address ${address} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531), and ${server} does not offer it`)
+    }
+  }
+  const from = onWire(request.from)
+  const wireRecipients = recipients.map(onWire)
+  const params = mailParamsFor(request, from, wireRecipients, extensions, server, ctx.chunking)
   const rcptParamsOf = typeof request.rcptParams === 'function' ? request.rcptParams : () => request.rcptParams as RcptParams | undefined
   const useBdat = params.body === 'BINARYMIME' || (ctx.chunking && extensions.has('CHUNKING'))
-  const mailSpec = spec(formatCommand('MAIL', `FROM:${formatPath(request.from)}`, ...formatMailParams(params)), timeouts.mail)
-  const rcptSpecs = recipients.map((recipient) => {
+  const mailSpec = spec(formatCommand('MAIL', `FROM:${formatPath(from)}`, ...formatMailParams(params)), timeouts.mail)
+  const rcptSpecs = recipients.map((recipient, index) => {
     const rcptParams = rcptParamsOf(recipient) ?? {}
     if ((rcptParams.notify !== undefined || rcptParams.orcpt !== undefined) && !extensions.has('DSN')) {
       throw unsupported(`NOTIFY/ORCPT for ${recipient} need DSN (RFC 3461), which ${server} does not offer`)
     }
-    return spec(formatCommand('RCPT', `TO:${formatPath(recipient)}`, ...formatRcptParams(rcptParams)), timeouts.rcpt)
+    return spec(formatCommand('RCPT', `TO:${formatPath(wireRecipients[index]!)}`, ...formatRcptParams(rcptParams)), timeouts.rcpt)
   })
   const dataSpec: CommandSpec | undefined = useBdat ? undefined : { ...spec('DATA\r\n', timeouts.dataStart), endsGroup: true }
 
@@ -209,19 +222,14 @@ export async function collectDataReplies(replies: readonly Promise<Reply>[], rec
   return { ...first.reply, recipients: results }
 }
 
-function mailParamsFor(request: SendRequest, recipients: readonly string[], extensions: Extensions, server: string, chunking: boolean): MailParams {
+function mailParamsFor(request: SendRequest, from: string, recipients: readonly string[], extensions: Extensions, server: string, chunking: boolean): MailParams {
   const params: { -readonly [K in keyof MailParams]: MailParams[K] } = { ...request.mailParams }
   // A composed message (smtpkit/message) says what it needs: UTF-8 headers, 8-bit parts.
   const composed = (typeof request.message === 'object' && request.message !== null ? request.message : {}) as { smtpUtf8?: unknown; eightBit?: unknown }
   if (composed.smtpUtf8 === true && params.smtpUtf8 === undefined) params.smtpUtf8 = true
   if (composed.eightBit === true && params.body === undefined) params.body = '8BITMIME'
-  const utf8Address = [request.from, ...recipients].find(needsSmtpUtf8)
-  if (utf8Address !== undefined) {
-    if (!extensions.has('SMTPUTF8')) {
-      throw unsupported(`the address ${utf8Address} is not ASCII, which needs SMTPUTF8 (RFC 6531), and ${server} does not offer it`)
-    }
-    params.smtpUtf8 = true
-  }
+  // Still non-ASCII on the wire only when the server offers SMTPUTF8 (see runSend).
+  if ([from, ...recipients].some(needsSmtpUtf8)) params.smtpUtf8 = true
   const size = knownSize(request.message)
   if (size !== undefined) {
     const max = extensions.maxSize

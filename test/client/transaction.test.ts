@@ -221,6 +221,24 @@ describe('Client.send', () => {
     await other.done
   })
 
+  test('without SMTPUTF8, an internationalized domain goes out as A-labels; results keep the caller\'s spelling', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo()}
+      C: MAIL FROM:<a@xn--bcher-kva.example>
+      S: 250 Ok
+      C: RCPT TO:<b@xn--bcher-kva.example>
+      S: 250 Ok
+      C: DATA
+      S: 354 go
+      C: hi
+      C: .
+      S: 250 Ok
+    `)
+    const result = await client.send({ from: 'a@bücher.example', to: ['b@bücher.example'], message: 'hi\r\n' })
+    assert.deepEqual(result.accepted, ['b@bücher.example'])
+    await done
+  })
+
   test('sends DSN parameters when the server offers DSN, and refuses them otherwise', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('DSN')}
