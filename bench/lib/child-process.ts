@@ -1,9 +1,9 @@
 // Child processes the benchmarks start and stop: server children that print their port, load
 // generators with a raised descriptor limit.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import { stopChild as stopTestChild } from '../../test/helpers/peers.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -35,15 +35,8 @@ export function spawnWithFileLimit(command: string, args: readonly string[], std
   return spawn('/bin/sh', ['-c', script, 'sh', command, ...args], { cwd: root, stdio })
 }
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the child has exited. */
-export async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-  await exited
-  clearTimeout(timer)
-}
+// A server child gets 5 s to close its connections before SIGKILL.
+export const stopChild = (child: ChildProcess): Promise<void> => stopTestChild(child, 5000)
 
 /** Starts `bench/lib/server-child.ts <kind>` and resolves once it printed its port. */
 export async function startServerChild(kind: string): Promise<{ child: ChildProcess; pid: number; port: number; nextLine: () => Promise<string>; stop(): Promise<void> }> {
