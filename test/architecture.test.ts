@@ -9,13 +9,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const src = join(root, 'src')
 
 const allowed: Record<string, readonly string[]> = {
-  protocol: ['protocol'],
-  sasl: ['sasl'],
-  message: ['message'],
-  dkim: ['dkim', 'protocol'],
-  client: ['client', 'protocol', 'sasl'],
-  server: ['server', 'protocol', 'sasl'],
-  cli: ['cli', 'client', 'server', 'message', 'dkim', 'sasl', 'protocol'],
+  options: ['options'],
+  protocol: ['protocol', 'options'],
+  sasl: ['sasl', 'options'],
+  message: ['message', 'options'],
+  dkim: ['dkim', 'protocol', 'options'],
+  client: ['client', 'protocol', 'sasl', 'options'],
+  server: ['server', 'protocol', 'sasl', 'options'],
+  cli: ['cli', 'client', 'server', 'message', 'dkim', 'sasl', 'protocol', 'options'],
 }
 
 function files(dir: string): string[] {
