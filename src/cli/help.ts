@@ -38,7 +38,7 @@ Authentication:
   --pass PASS            environment variable SMTPKIT_PASS (which keeps it out of the process list)
   --auth-mech MECH       PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-256 (default: the strongest offered),
                          or XOAUTH2 (the password is the access token)
-  --insecure-auth-without-tls   allow a password in clear on a connection without TLS
+  --insecure-auth-without-tls   allow AUTH (any mechanism) on a connection without TLS
 
 Envelope:
   --from ADDR            the envelope sender (and From: of a composed message); "" for <>

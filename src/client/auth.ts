@@ -13,10 +13,9 @@ const MAX_AUTH_LINE_OCTETS = 512
 
 /**
  * Picks the mechanism for `auth`: a ready mechanism as given; for a username and password, the
- * named mechanism, or the strongest of `clientMechanismPreference` the server offers, skipping
- * those that send the password in clear when the connection is not encrypted (unless allowed).
+ * named mechanism, or the strongest of `clientMechanismPreference` the server offers.
  */
-export function chooseMechanism(auth: AuthOption, extensions: Extensions, canSendClear: boolean): ClientMechanism {
+export function chooseMechanism(auth: AuthOption, extensions: Extensions): ClientMechanism {
   if (!isPasswordAuth(auth)) return auth
   if (auth.mechanism !== undefined) {
     const mechanism = fromPassword(auth.mechanism, auth)
@@ -26,21 +25,27 @@ export function chooseMechanism(auth: AuthOption, extensions: Extensions, canSen
   const offered = extensions.authMechanisms
   if (offered.length === 0) throw new ProtocolError('ERR_SMTP_UNSUPPORTED', 'the server does not offer AUTH (RFC 4954)')
   // With an authorization identity, only the mechanisms that can carry one (PLAIN, SCRAM).
-  const usable = clientMechanismPreference.filter((name) => offered.includes(name) && (!auth.authorizationId || canCarryAuthorizationId(name)))
-  for (const name of usable) {
-    const mechanism = fromPassword(name, auth)!
-    if (canSendClear || !mechanism.sendsPasswordInClear) return mechanism
-  }
-  if (usable.length > 0) {
-    throw new ProtocolError(
-      'ERR_SMTP_TLS_REQUIRED',
-      `refusing to send a password in clear over an unencrypted connection (the server offers only ${usable.join(', ')}); use TLS, or set insecureAuthWithoutTls`,
-    )
-  }
+  const name = clientMechanismPreference.find((name) => offered.includes(name) && (!auth.authorizationId || canCarryAuthorizationId(name)))
+  if (name !== undefined) return fromPassword(name, auth)!
   throw new ProtocolError('ERR_SMTP_UNSUPPORTED', `the server offers AUTH ${offered.join(' ')}, none of which smtpkit can use with a password (${clientMechanismPreference.join(', ')})`)
 }
 
-function isPasswordAuth(auth: AuthOption): auth is PasswordAuth {
+// Mechanisms that have run an exchange: a mechanism is good for one (see ClientMechanism).
+const used = new WeakSet<ClientMechanism>()
+
+/**
+ * The mechanism to run an exchange with: `mechanism` itself the first time, so the caller can
+ * read what it kept (XOAUTH2's `serverError`); a `fresh()` one after that, for every other
+ * connection of a pool, and always for a mechanism that fetches its credentials (`canRefresh`).
+ */
+export async function mechanismForExchange(mechanism: ClientMechanism, refresh: boolean, signal: AbortSignal | undefined): Promise<ClientMechanism> {
+  const renew = mechanism.canRefresh === true || used.has(mechanism)
+  const chosen = renew && mechanism.fresh ? await mechanism.fresh({ refresh, signal }) : mechanism
+  used.add(chosen)
+  return chosen
+}
+
+export function isPasswordAuth(auth: AuthOption): auth is PasswordAuth {
   return typeof (auth as ClientMechanism).start !== 'function'
 }
 

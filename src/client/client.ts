@@ -2,12 +2,12 @@ import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { formatPath } from '../protocol/address.ts'
 import { formatCommand } from '../protocol/command.ts'
-import { ProtocolError } from '../protocol/errors.ts'
+import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
-import { chooseMechanism, runAuthExchange } from './auth.ts'
+import { chooseMechanism, isPasswordAuth, mechanismForExchange, runAuthExchange } from './auth.ts'
 import { dial, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
 import { ClientConnection, type CommandSpec } from './connection.ts'
 import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
@@ -211,20 +211,37 @@ export class Client {
   /**
    * Authenticates (RFC 4954) with a mechanism (`sasl.plain(...)`) or a username and password
    * (the named mechanism, or the strongest the server offers of `clientMechanismPreference`).
-   * Refuses, before sending anything, a mechanism that sends the password in clear over an
-   * unencrypted connection, unless `insecureAuthWithoutTls` (`ERR_SMTP_TLS_REQUIRED`). A refusal
-   * (535...) is an {@link SmtpError} naming `AUTH <mechanism>`.
+   * Without TLS it refuses, before sending anything, every mechanism (`ERR_SMTP_TLS_REQUIRED`)
+   * unless `insecureAuthWithoutTls`: PLAIN, LOGIN and XOAUTH2 send the secret itself, and a
+   * captured CRAM-MD5 or SCRAM exchange allows an offline dictionary attack on the password.
+   * A mechanism is used as given the first time and renewed with its `fresh()` after that (so one
+   * `auth` option serves every connection of a pool); when it `canRefresh` (XOAUTH2 with a token function) and the server
+   * refuses, it fetches new credentials once and tries again. A refusal (535...) is an
+   * {@link SmtpError} naming `AUTH <mechanism>`.
    */
   async auth(auth: AuthOption, options: StepOptions = {}): Promise<Reply> {
-    const canSendClear = this.#conn.isTls || this.#options.insecureAuthWithoutTls === true
-    const mechanism = chooseMechanism(auth, this.#extensions, canSendClear)
-    if (mechanism.sendsPasswordInClear && !canSendClear) {
+    const { signal } = options
+    if (!this.#conn.isTls && this.#options.insecureAuthWithoutTls !== true) {
+      const name = isPasswordAuth(auth) ? (auth.mechanism?.toUpperCase() ?? 'with a password') : auth.name
       throw new ProtocolError(
         'ERR_SMTP_TLS_REQUIRED',
-        `refusing AUTH ${mechanism.name} over an unencrypted connection: it sends the password in clear; use TLS, or set insecureAuthWithoutTls`,
+        `refusing AUTH ${name} over an unencrypted connection: anyone on the path could take the credentials or attack the password offline; use TLS, or set insecureAuthWithoutTls`,
       )
     }
-    const reply = await this.#conn.exclusive(() => runAuthExchange(this.#conn, mechanism, this.#timeouts.command, options.signal), options.signal)
+    const chosen = chooseMechanism(auth, this.#extensions)
+    const attempt = async (refresh: boolean): Promise<Reply> => {
+      const mechanism = await mechanismForExchange(chosen, refresh, signal)
+      return this.#conn.exclusive(() => runAuthExchange(this.#conn, mechanism, this.#timeouts.command, signal), signal)
+    }
+    let reply: Reply
+    try {
+      reply = await attempt(false)
+    } catch (err) {
+      // An expired token is refused like a wrong one (535 5.7.8 at Google, 5.7.3 at Microsoft):
+      // one more try with a new token, as nodemailer does; a second refusal is final.
+      if (!(chosen.canRefresh === true && err instanceof SmtpError && err.code !== 421 && !this.isClosed)) throw err
+      reply = await attempt(true)
+    }
     this.#lastReply = reply
     return reply
   }

@@ -30,7 +30,7 @@ export interface ClientOptions {
   readonly timeouts?: Partial<ClientTimeouts> | undefined
   /** Receives `C: ...` / `S: ...` wire lines, AUTH data redacted and message data summarised. Default none. */
   readonly debug?: ((line: string) => void) | undefined
-  /** Allow AUTH mechanisms that send the password in clear (PLAIN, LOGIN, XOAUTH2) without TLS. Default false. */
+  /** Allow AUTH without TLS, with any mechanism (PLAIN, LOGIN and XOAUTH2 send the secret itself; a captured CRAM-MD5 or SCRAM exchange allows an offline attack on the password). Default false. */
   readonly insecureAuthWithoutTls?: boolean | undefined
   /** Send the message with BDAT when the server offers CHUNKING (RFC 3030). Default true. */
   readonly chunking?: boolean | undefined

@@ -32,6 +32,7 @@ function digest(password: Uint8Array, challenge: Uint8Array): Buffer {
 class CramMd5Client implements ClientMechanism {
   readonly name = 'CRAM-MD5'
   readonly sendsPasswordInClear = false
+  readonly fresh: () => ClientMechanism
   #username: string
   #password: Uint8Array
   #answered = false
@@ -39,6 +40,7 @@ class CramMd5Client implements ClientMechanism {
   constructor(username: string, password: Uint8Array) {
     this.#username = username
     this.#password = password
+    this.fresh = () => new CramMd5Client(username, password)
   }
 
   get isComplete(): boolean {

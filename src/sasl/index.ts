@@ -4,6 +4,7 @@ export type {
   AuthResult,
   Authenticate,
   ClientMechanism,
+  FreshMechanismOptions,
   CramMd5AuthRequest,
   LoginAuthRequest,
   PlainAuthRequest,
@@ -18,7 +19,7 @@ export { AuthenticationFailed, MalformedSaslMessage } from './errors.ts'
 export { plain, type PlainOptions } from './plain.ts'
 export { login, type LoginOptions } from './login.ts'
 export { cramMd5, type CramMd5Options } from './cram-md5.ts'
-export { xoauth2, type Xoauth2ClientMechanism, type Xoauth2Options, type Xoauth2ServerError } from './xoauth2.ts'
+export { xoauth2, type AccessTokenSource, type Xoauth2ClientMechanism, type Xoauth2Options, type Xoauth2ServerError } from './xoauth2.ts'
 export { deriveScramCredentials, scramSha256, type ScramSha256Options } from './scram-sha-256.ts'
 export { saslPrep } from './saslprep.ts'
 export { canCarryAuthorizationId, clientMechanismPreference, fromPassword, type PasswordCredentials, type PasswordMechanismName } from './from-password.ts'

@@ -26,11 +26,13 @@ export function login(options: LoginOptions): ClientMechanism {
 class LoginClient implements ClientMechanism {
   readonly name = 'LOGIN'
   readonly sendsPasswordInClear = true
+  readonly fresh: () => ClientMechanism
   #answers: readonly Uint8Array[]
   #step = 0
 
   constructor(answers: readonly Uint8Array[]) {
     this.#answers = answers
+    this.fresh = () => new LoginClient(answers)
   }
 
   get isComplete(): boolean {

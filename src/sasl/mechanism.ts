@@ -12,7 +12,9 @@ export interface ClientMechanism {
   readonly name: string
   /**
    * True when the exchange carries the password (or bearer token) itself, readable by anyone who
-   * sees the bytes: PLAIN, LOGIN and XOAUTH2. A client refuses such mechanisms without TLS.
+   * sees the bytes: PLAIN, LOGIN and XOAUTH2. The client refuses every mechanism without TLS
+   * (unless told `insecureAuthWithoutTls`): CRAM-MD5 and SCRAM do not send the password, but a
+   * captured exchange still allows an offline dictionary attack on it.
    */
   readonly sendsPasswordInClear: boolean
   /**
@@ -34,6 +36,27 @@ export interface ClientMechanism {
    * to prove itself (a SCRAM server signature that does not match, or an `e=` error).
    */
   next(challenge: Uint8Array): Uint8Array
+  /**
+   * A new, unstarted mechanism with the same credentials. A mechanism is good for one exchange,
+   * and a client that opens many connections (a pool) authenticates each of them: the client
+   * calls this before every exchange when it is there, and uses the mechanism as given otherwise.
+   * With `refresh`, the mechanism fetches new credentials where it can (XOAUTH2 asks its token
+   * function again); see {@link canRefresh}. Every mechanism of this module has it.
+   */
+  fresh?(options: FreshMechanismOptions): ClientMechanism | Promise<ClientMechanism>
+  /**
+   * True when `fresh({ refresh: true })` gets new credentials (XOAUTH2 with a token function), so
+   * a refused exchange is worth one more try with them.
+   */
+  readonly canRefresh?: boolean
+}
+
+/** What {@link ClientMechanism.fresh} is told. */
+export interface FreshMechanismOptions {
+  /** True after the server refused the last exchange: fetch new credentials (a new token). */
+  readonly refresh: boolean
+  /** Aborts fetching credentials. */
+  readonly signal?: AbortSignal | undefined
 }
 
 /**

@@ -38,11 +38,13 @@ function checkField(value: string, what: string, mayBeEmpty: boolean): void {
 class PlainClient implements ClientMechanism {
   readonly name = 'PLAIN'
   readonly sendsPasswordInClear = true
+  readonly fresh: () => ClientMechanism
   #message: Uint8Array
   #sent = false
 
   constructor(message: Uint8Array) {
     this.#message = message
+    this.fresh = () => new PlainClient(message)
   }
 
   get isComplete(): boolean {

@@ -111,7 +111,9 @@ export function scramSha256WithTestNonce(options: ScramSha256Options, nonce: str
   checkIterations(maxIterations, 'SCRAM-SHA-256 maxIterations')
   if (!isNonce(nonce)) throw new TypeError('SCRAM-SHA-256 nonce must be printable ASCII without ","')
   const first = formatClientFirst(preparedUsername, preparedAuthzid || undefined, nonce)
-  return new ScramSha256Client(first, encodeUtf8(saslPrep(password, 'SCRAM-SHA-256 password'), 'SCRAM-SHA-256 password'), maxIterations)
+  const preparedPassword = encodeUtf8(saslPrep(password, 'SCRAM-SHA-256 password'), 'SCRAM-SHA-256 password')
+  // Each exchange needs a nonce of its own (RFC 5802 §5.1).
+  return new ScramSha256Client(first, preparedPassword, maxIterations, () => scramSha256(options))
 }
 
 function malformed(what: string): MalformedSaslMessage {
@@ -121,13 +123,15 @@ function malformed(what: string): MalformedSaslMessage {
 class ScramSha256Client implements ClientMechanism {
   readonly name = NAME
   readonly sendsPasswordInClear = false
+  readonly fresh: () => ClientMechanism
   #first: ClientFirst & { text: string }
   #password: Uint8Array
   #maxIterations: number
   #state: 'initial' | 'first-sent' | 'final-sent' | 'verified' | 'failed' = 'initial'
   #serverSignature: Buffer | undefined
 
-  constructor(first: ClientFirst & { text: string }, password: Uint8Array, maxIterations: number) {
+  constructor(first: ClientFirst & { text: string }, password: Uint8Array, maxIterations: number, fresh: () => ClientMechanism) {
+    this.fresh = fresh
     this.#first = first
     this.#password = password
     this.#maxIterations = maxIterations
@@ -178,6 +182,11 @@ class ScramSha256Client implements ClientMechanism {
       throw malformed('the server nonce does not extend the client nonce')
     }
     if (serverFirst.salt.length === 0) throw malformed('the server sent an empty salt')
+    // RFC 7677 §4: at least 4096. A lower count makes a captured exchange cheap to attack
+    // offline, which is what a man in the middle asking for i=1 wants.
+    if (serverFirst.iterations < scramDefaults.iterations) {
+      throw new AuthenticationFailed(`${NAME}: the server asks for ${serverFirst.iterations} iterations, fewer than the ${scramDefaults.iterations} RFC 7677 §4 requires; refusing, since that would make the password cheap to recover from the exchange`)
+    }
     if (serverFirst.iterations > this.#maxIterations) {
       throw malformed(`the server asks for ${serverFirst.iterations} iterations, more than maxIterations (${this.#maxIterations})`)
     }

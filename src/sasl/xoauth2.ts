@@ -1,15 +1,22 @@
 import { identityFromResult } from './auth-result.ts'
 import { AuthenticationFailed, MalformedSaslMessage } from './errors.ts'
-import type { Authenticate, ClientMechanism, ServerMechanism, ServerStep } from './mechanism.ts'
+import type { Authenticate, ClientMechanism, FreshMechanismOptions, ServerMechanism, ServerStep } from './mechanism.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
 
 /** Credentials for {@link xoauth2}. */
 export interface Xoauth2Options {
   /** The account, usually an email address. Not empty; no control characters. */
   readonly username: string
-  /** An OAuth 2.0 access token (RFC 6750 bearer token). Not empty; no spaces or controls. */
-  readonly accessToken: string
+  /**
+   * An OAuth 2.0 access token (RFC 6750 bearer token; not empty, no spaces or controls), or a
+   * function that returns one. A function is asked before every exchange, with `refresh: true`
+   * after the server refused the last token, so it can fetch a new one from the provider.
+   */
+  readonly accessToken: string | AccessTokenSource
 }
+
+/** Gets an access token: from a cache, or from the provider when `refresh` says the last one was refused. */
+export type AccessTokenSource = (options: { readonly refresh: boolean; readonly signal?: AbortSignal | undefined }) => string | Promise<string>
 
 /**
  * The error a server reports in an XOAUTH2 error challenge: the decoded JSON object, such as
@@ -23,6 +30,7 @@ export type Xoauth2ServerError = { readonly status?: string; readonly schemes?: 
 export interface Xoauth2ClientMechanism extends ClientMechanism {
   /** The server's error, once it sent one; the exchange then ends in failure. */
   readonly serverError: Xoauth2ServerError | undefined
+  fresh(options: FreshMechanismOptions): Xoauth2ClientMechanism | Promise<Xoauth2ClientMechanism>
 }
 
 const CONTROL = /[\x00-\x1f\x7f]/
@@ -34,27 +42,44 @@ const BEARER_TOKEN = /^[\x21-\x7e]+$/
  * challenge; this mechanism answers it with an empty response, as Google documents, keeps it in
  * `serverError`, and the server then fails the command. The token travels in clear, so use it
  * over TLS only. Throws a TypeError for an empty or ill-formed username or token.
+ *
+ * With a token function, the token is fetched by `fresh()`, which the client calls before each
+ * exchange (so a pool gets a current token for every connection, and one new token after a
+ * refusal); calling `start()` on the mechanism returned here is then a TypeError.
  */
 export function xoauth2(options: Xoauth2Options): Xoauth2ClientMechanism {
   const { username, accessToken } = options
   if (typeof username !== 'string' || username === '' || CONTROL.test(username)) {
     throw new TypeError('XOAUTH2 username must be a non-empty string without control characters')
   }
+  if (typeof accessToken === 'function') return new Xoauth2Client(username, accessToken, undefined)
+  return new Xoauth2Client(username, undefined, formatMessage(username, accessToken))
+}
+
+function formatMessage(username: string, accessToken: unknown): Uint8Array {
   if (typeof accessToken !== 'string' || !BEARER_TOKEN.test(accessToken)) {
     throw new TypeError('XOAUTH2 accessToken must be a non-empty string of printable ASCII without spaces')
   }
-  return new Xoauth2Client(encodeUtf8(`user=${username}\x01auth=Bearer ${accessToken}\x01\x01`, 'XOAUTH2 username'))
+  return encodeUtf8(`user=${username}\x01auth=Bearer ${accessToken}\x01\x01`, 'XOAUTH2 username')
 }
 
 class Xoauth2Client implements Xoauth2ClientMechanism {
   readonly name = 'XOAUTH2'
   readonly sendsPasswordInClear = true
-  #message: Uint8Array
+  readonly #username: string
+  readonly #source: AccessTokenSource | undefined
+  #message: Uint8Array | undefined
   #sent = false
   #serverError: Xoauth2ServerError | undefined
 
-  constructor(message: Uint8Array) {
+  constructor(username: string, source: AccessTokenSource | undefined, message: Uint8Array | undefined) {
+    this.#username = username
+    this.#source = source
     this.#message = message
+  }
+
+  get canRefresh(): boolean {
+    return this.#source !== undefined
   }
 
   get isComplete(): boolean {
@@ -65,18 +90,32 @@ class Xoauth2Client implements Xoauth2ClientMechanism {
     return this.#serverError
   }
 
-  start(): Uint8Array {
+  fresh(options: FreshMechanismOptions): Xoauth2ClientMechanism | Promise<Xoauth2ClientMechanism> {
+    const source = this.#source
+    if (!source) return new Xoauth2Client(this.#username, undefined, this.#message)
+    return (async () => {
+      const token = await source({ refresh: options.refresh, signal: options.signal })
+      const message = formatMessage(this.#username, token)
+      return new Xoauth2Client(this.#username, source, message)
+    })()
+  }
+
+  #takeMessage(): Uint8Array {
     if (this.#sent) throw new Error('XOAUTH2: start() called after the credentials were sent')
+    if (this.#message === undefined) throw new TypeError('XOAUTH2 with an accessToken function: call fresh() to fetch the token first')
     this.#sent = true
     return this.#message
+  }
+
+  start(): Uint8Array {
+    return this.#takeMessage()
   }
 
   next(challenge: Uint8Array): Uint8Array {
     if (!this.#sent) {
       // RFC 4954 §4: a server given no initial response asks for it with an empty challenge.
       if (challenge.length !== 0) throw new MalformedSaslMessage('XOAUTH2: the server sent a non-empty first challenge')
-      this.#sent = true
-      return this.#message
+      return this.#takeMessage()
     }
     if (this.#serverError !== undefined) throw new MalformedSaslMessage('XOAUTH2: the server sent another challenge after its error')
     this.#serverError = parseServerError(challenge)

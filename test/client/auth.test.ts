@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { duplexPair, type Duplex } from 'node:stream'
 import { describe, test } from 'node:test'
 import { Client } from '../../src/client/client.ts'
-import { createServerMechanism, cramMd5, plain, scramSha256, xoauth2 } from '../../src/sasl/index.ts'
+import { AuthenticationFailed, createServerMechanism, cramMd5, plain, scramSha256, xoauth2 } from '../../src/sasl/index.ts'
 import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
 import { ehlo, ready } from './scripted-client.ts'
 
@@ -11,7 +11,7 @@ import { ehlo, ready } from './scripted-client.ts'
  * multi-step mechanisms (SCRAM) can be checked end to end. With `skipProof`, it answers 235
  * without sending its final SCRAM message, as a server that does not know the password would.
  */
-function authServer(peer: Duplex, password: string, skipProof = false): void {
+function authServer(peer: Duplex, password: string, skipProof = false, iterations = 4096): void {
   let mechanism: ReturnType<typeof createServerMechanism>
   let step = 0
   peer.write('220 mx.test\r\n')
@@ -38,7 +38,7 @@ function authServer(peer: Duplex, password: string, skipProof = false): void {
     if (line.startsWith('EHLO')) return void peer.write('250-mx.test\r\n250 AUTH SCRAM-SHA-256 PLAIN\r\n')
     if (line.startsWith('AUTH ')) {
       const [, name, ir] = line.split(' ')
-      mechanism = createServerMechanism(name!, () => password, { scramIterations: 4096 })
+      mechanism = createServerMechanism(name!, () => password, { scramIterations: iterations })
       return answer(ir === undefined ? null : Buffer.from(ir === '=' ? '' : ir, 'base64'))
     }
     if (line === 'QUIT') return void peer.end('221 bye\r\n')
@@ -81,19 +81,19 @@ describe('Client.auth', () => {
       S: 334 ${b64('<1896.697170952@postoffice.reston.mci.net>')}
       C: ${b64('tim b913a602c7eda7a495b4e6e7334d3890')}
       S: 235 2.7.0 ok
-    `)
+    `, { insecureAuthWithoutTls: true })
     await client.auth(cramMd5({ username: 'tim', password: 'tanstaaftanstaaf' }))
     await done
   })
 
-  test('picks the strongest offered mechanism that is safe without TLS', async (t) => {
+  test('picks the strongest offered mechanism', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('AUTH PLAIN LOGIN CRAM-MD5')}
       C: AUTH CRAM-MD5
       S: 334 ${b64('<1896.697170952@postoffice.reston.mci.net>')}
       C: ${b64('tim b913a602c7eda7a495b4e6e7334d3890')}
       S: 235 2.7.0 ok
-    `)
+    `, { insecureAuthWithoutTls: true })
     await client.auth({ username: 'tim', password: 'tanstaaftanstaaf' })
     await done
   })
@@ -134,6 +134,94 @@ describe('Client.auth', () => {
     await done
   })
 
+  test('refuses CRAM-MD5 and SCRAM-SHA-256 over plaintext too, sending nothing: a captured exchange gives the password away offline', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('AUTH SCRAM-SHA-256 CRAM-MD5')}
+      C: QUIT
+      S: 221 bye
+    `)
+    const tlsRequired = (err: unknown): boolean => err instanceof ProtocolError && err.code === 'ERR_SMTP_TLS_REQUIRED'
+    await assert.rejects(client.auth(cramMd5({ username: 'tim', password: 'x' })), tlsRequired)
+    await assert.rejects(client.auth(scramSha256({ username: 'tim', password: 'x' })), tlsRequired)
+    await assert.rejects(client.auth({ username: 'tim', password: 'x' }), tlsRequired)
+    await assert.rejects(client.auth({ username: 'tim', password: 'x', mechanism: 'CRAM-MD5' }), tlsRequired)
+    await client.quit()
+    await done
+  })
+
+  test('SCRAM-SHA-256 refuses a server that asks for fewer than 4096 iterations (RFC 7677 §4)', async (t) => {
+    const [a, b] = duplexPair()
+    t.after(() => { a.destroy(); b.destroy() })
+    authServer(b, 'pencil', false, 1)
+    const client = await Client.fromSocket(a, { localName: 'client.test', insecureAuthWithoutTls: true })
+    await client.hello()
+    await assert.rejects(client.auth({ username: 'user', password: 'pencil' }), (err: unknown) =>
+      err instanceof AuthenticationFailed && /fewer than the 4096/.test(err.message))
+  })
+
+  test('a mechanism object is renewed for each exchange, so one auth option serves many connections', async (t) => {
+    const mechanism = plain({ username: 'user', password: 'pass' })
+    for (let i = 0; i < 2; i++) {
+      const { client, done } = await ready(t, `
+        ${ehlo('AUTH PLAIN')}
+        C: AUTH PLAIN ${b64('\0user\0pass')}
+        S: 235 2.7.0 ok
+      `, { insecureAuthWithoutTls: true })
+      await client.auth(mechanism)
+      await done
+    }
+  })
+
+  test('XOAUTH2 with a token function fetches a new token once after a refusal and retries', async (t) => {
+    const error = Buffer.from(JSON.stringify({ status: '401', schemes: 'Bearer' })).toString('base64')
+    const { client, done } = await ready(t, `
+      ${ehlo('AUTH XOAUTH2')}
+      C: AUTH XOAUTH2 ${b64('user=u@example.test\x01auth=Bearer old\x01\x01')}
+      S: 334 ${error}
+      C:
+      S: 535 5.7.8 Username and Password not accepted
+      C: AUTH XOAUTH2 ${b64('user=u@example.test\x01auth=Bearer new\x01\x01')}
+      S: 235 2.7.0 Accepted
+    `, { insecureAuthWithoutTls: true })
+    const asked: boolean[] = []
+    const accessToken = async ({ refresh }: { refresh: boolean }): Promise<string> => {
+      asked.push(refresh)
+      return refresh ? 'new' : 'old'
+    }
+    const reply = await client.auth(xoauth2({ username: 'u@example.test', accessToken }))
+    await done
+    assert.equal(reply.code, 235)
+    assert.deepEqual(asked, [false, true])
+  })
+
+  test('XOAUTH2 refused again with the new token fails with the second refusal', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('AUTH XOAUTH2')}
+      C: AUTH XOAUTH2 ${b64('user=u@example.test\x01auth=Bearer t1\x01\x01')}
+      S: 535 5.7.8 first
+      C: AUTH XOAUTH2 ${b64('user=u@example.test\x01auth=Bearer t2\x01\x01')}
+      S: 535 5.7.8 second
+    `, { insecureAuthWithoutTls: true })
+    let n = 0
+    await assert.rejects(client.auth(xoauth2({ username: 'u@example.test', accessToken: () => `t${++n}` })), (err: unknown) =>
+      err instanceof SmtpError && err.code === 535 && /second/.test(err.message))
+    await done
+    assert.equal(n, 2)
+  })
+
+  test('XOAUTH2 with a fixed token does not retry a refusal', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('AUTH XOAUTH2')}
+      C: AUTH XOAUTH2 ${b64('user=u@example.test\x01auth=Bearer fixed\x01\x01')}
+      S: 535 5.7.8 no
+      C: QUIT
+      S: 221 bye
+    `, { insecureAuthWithoutTls: true })
+    await assert.rejects(client.auth(xoauth2({ username: 'u@example.test', accessToken: 'fixed' })), (err: unknown) => err instanceof SmtpError && err.code === 535)
+    await client.quit()
+    await done
+  })
+
   test('a challenge the mechanism cannot answer is cancelled with *', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('AUTH CRAM-MD5')}
@@ -141,7 +229,7 @@ describe('Client.auth', () => {
       S: 334 not-base64!
       C: *
       S: 501 5.7.0 cancelled
-    `)
+    `, { insecureAuthWithoutTls: true })
     await assert.rejects(client.auth(cramMd5({ username: 'tim', password: 'x' })), (err: unknown) => err instanceof ProtocolError && err.code === 'ERR_SMTP_BAD_REPLY')
     await done
   })
@@ -164,7 +252,7 @@ describe('Client.auth', () => {
     const [a, b] = duplexPair()
     t.after(() => { a.destroy(); b.destroy() })
     authServer(b, 'pencil')
-    const client = await Client.fromSocket(a, { localName: 'client.test' })
+    const client = await Client.fromSocket(a, { localName: 'client.test', insecureAuthWithoutTls: true })
     await client.hello()
     const reply = await client.auth({ username: 'user', password: 'pencil' })
     assert.equal(reply.code, 235)
@@ -175,7 +263,7 @@ describe('Client.auth', () => {
     const [a, b] = duplexPair()
     t.after(() => { a.destroy(); b.destroy() })
     authServer(b, 'pencil')
-    const client = await Client.fromSocket(a, { localName: 'client.test' })
+    const client = await Client.fromSocket(a, { localName: 'client.test', insecureAuthWithoutTls: true })
     await client.hello()
     await assert.rejects(client.auth(scramSha256({ username: 'user', password: 'crayon' })), (err: unknown) => err instanceof SmtpError && err.code === 535)
   })
@@ -184,7 +272,7 @@ describe('Client.auth', () => {
     const [a, b] = duplexPair()
     t.after(() => { a.destroy(); b.destroy() })
     authServer(b, 'pencil', true)
-    const client = await Client.fromSocket(a, { localName: 'client.test' })
+    const client = await Client.fromSocket(a, { localName: 'client.test', insecureAuthWithoutTls: true })
     await client.hello()
     await assert.rejects(client.auth({ username: 'user', password: 'pencil' }), (err: unknown) =>
       err instanceof ProtocolError && /did not prove itself/.test(err.message))

@@ -3,6 +3,7 @@ import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Pool, type PoolOptions } from '../../src/client/pool.ts'
 import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { xoauth2 } from '../../src/sasl/xoauth2.ts'
 import { startFakeServer, type FakeServer, type FakeServerOptions } from './fake-smtp-server.ts'
 
 const message = (n: number): string => `Subject: message ${n}\r\n\r\nBody of message ${n}.\r\n.leading dot\r\n`
@@ -273,3 +274,50 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   const promise = new Promise<void>((r) => (resolve = r))
   return { promise, resolve }
 }
+
+describe('Pool authentication', () => {
+  const authOn = (verify: (token: string) => boolean): FakeServerOptions => ({
+    extensions: ['PIPELINING', 'AUTH XOAUTH2'],
+    onCommand: (_session, line) => {
+      if (!line.startsWith('AUTH XOAUTH2 ')) return undefined
+      const token = /auth=Bearer ([^\x01]+)/.exec(Buffer.from(line.slice(13), 'base64').toString())?.[1] ?? ''
+      return verify(token) ? '235 2.7.0 Accepted' : '535 5.7.8 Username and Password not accepted'
+    },
+  })
+
+  test('authenticates every connection with XOAUTH2, concurrently and after recycling', async (t) => {
+    const fake = await startFakeServer(t, authOn((token) => token === 'tok'))
+    const pool = new Pool(
+      { host: '127.0.0.1', port: fake.port, tls: 'none', localName: 'client.test', insecureAuthWithoutTls: true, auth: xoauth2({ username: 'u@example.test', accessToken: 'tok' }) },
+      { maxConnections: 3, maxMessagesPerConnection: 2 },
+    )
+    t.after(() => pool.close({ signal: AbortSignal.timeout(1000) }))
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.send(mail(i))))
+    assert.equal(results.length, 12)
+    assert.ok(fake.sessions.length >= 6)
+    assert.equal(fake.commands('AUTH').length, fake.sessions.length)
+  })
+
+  test('an async token function is asked per connection, and for a new token once after a refusal', async (t) => {
+    let current = 'expired'
+    const fake = await startFakeServer(t, authOn((token) => token === current))
+    const asked: boolean[] = []
+    const accessToken = async ({ refresh }: { refresh: boolean }): Promise<string> => {
+      asked.push(refresh)
+      return refresh ? 'renewed' : 'expired'
+    }
+    const pool = new Pool(
+      { host: '127.0.0.1', port: fake.port, tls: 'none', localName: 'client.test', insecureAuthWithoutTls: true, auth: xoauth2({ username: 'u@example.test', accessToken }) },
+      { maxConnections: 1, maxMessagesPerConnection: 1 },
+    )
+    t.after(() => pool.close({ signal: AbortSignal.timeout(1000) }))
+    await pool.send(mail(1))
+    assert.deepEqual(asked, [false])
+    current = 'other'
+    await assert.rejects(pool.send(mail(2)), (err: unknown) => err instanceof SmtpError && err.code === 535)
+    assert.deepEqual(asked, [false, false, true])
+    current = 'renewed'
+    await pool.send(mail(3))
+    assert.deepEqual(asked, [false, false, true, false, true])
+  })
+})

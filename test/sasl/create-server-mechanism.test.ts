@@ -39,7 +39,7 @@ const authenticate: Authenticate = (request) => {
 }
 
 function serverFor(name: string) {
-  const server = createServerMechanism(name, authenticate, { hostname: 'mx.example.test', scramIterations: 64 })
+  const server = createServerMechanism(name, authenticate, { hostname: 'mx.example.test', scramIterations: 4096 })
   assert.ok(server, name)
   return server
 }

@@ -87,10 +87,18 @@ describe('SCRAM-SHA-256 client', () => {
     assert.throws(() => client.next(bytes('r=abcdef,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4000000000')), /maxIterations/)
   })
 
+  test('refuses an iteration count below 4096 (RFC 7677 §4), which would make a captured exchange cheap to crack', () => {
+    for (const count of [1, 4095]) {
+      const client = scramSha256WithTestNonce({ username: 'user', password: 'pencil' }, 'abc')
+      client.start()
+      assert.throws(() => client.next(bytes(`r=abcdef,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=${count}`)), AuthenticationFailed)
+    }
+  })
+
   test('writes the authzid into the gs2 header and escapes = and , in names', () => {
     const client = scramSha256WithTestNonce({ username: 'a=b,c', password: 'pencil', authorizationId: 'x,y=z' }, 'nonce')
     assert.equal(text(client.start()!), 'n,a=x=2Cy=3Dz,n=a=3Db=2Cc,r=nonce')
-    const final = text(client.next(bytes('r=nonceSERVER,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=1')))
+    const final = text(client.next(bytes('r=nonceSERVER,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096')))
     assert.match(final, new RegExp(`^c=${Buffer.from('n,a=x=2Cy=3Dz,').toString('base64')},r=nonceSERVER,p=`))
   })
 
