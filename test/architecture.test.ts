@@ -16,7 +16,9 @@ const allowed: Record<string, readonly string[]> = {
   dkim: ['dkim', 'protocol', 'options'],
   client: ['client', 'protocol', 'sasl', 'options'],
   server: ['server', 'protocol', 'sasl', 'options'],
-  cli: ['cli', 'client', 'server', 'message', 'dkim', 'sasl', 'protocol', 'options'],
+  // The mail catcher: a server whose messages are parsed and shown, and released by a client.
+  catcher: ['catcher', 'server', 'client', 'message', 'protocol', 'options'],
+  cli: ['cli', 'catcher', 'client', 'server', 'message', 'dkim', 'sasl', 'protocol', 'options'],
 }
 
 function files(dir: string): string[] {

@@ -6,8 +6,8 @@ import { Server, type AuthRequest, type ServerOptions } from '../server/index.ts
 import { formatHostPort, parseByteSize, parseHostPort, parseInteger, readOptionFile, toUsageError, UsageError } from './args.ts'
 import { exitStatus } from './exit-status.ts'
 import { serveHelp } from './help.ts'
-import { Maildir } from './maildir.ts'
-import { createStoreSession, type Store } from './store-session.ts'
+import { Maildir } from '../catcher/maildir.ts'
+import { createStoreSession, type Store } from '../catcher/store-session.ts'
 import { readVersion } from './version.ts'
 
 const options = {

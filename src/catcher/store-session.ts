@@ -1,9 +1,21 @@
 import type { Readable } from 'node:stream'
 import { formatReceivedHeader, formatReturnPathHeader, SmtpError, type ConnectionInfo, type DataResult, type Envelope, type Session } from '../server/index.ts'
-import type { Maildir } from './maildir.ts'
+import { formatEnvelopeHeader } from './envelope-header.ts'
 
-/** Where `smtpkit serve` puts messages: a Maildir, or nowhere (`--store none`). */
-export type Store = { readonly kind: 'maildir'; readonly root: string; readonly maildir: Maildir } | { readonly kind: 'none' }
+/** Something that stores a message durably: a {@link Maildir}, or a catcher in front of one. */
+export interface MessageSink {
+  /** Stores `prefix` and then `message`; resolves once it is durable, with its name and size. */
+  deliver(message: AsyncIterable<Uint8Array>, prefix: Uint8Array): Promise<{ readonly name: string; readonly bytes: number }>
+}
+
+/**
+ * Where `smtpkit serve` puts messages: a Maildir, memory (a test inbox), or nowhere
+ * (`--store none`).
+ */
+export type Store =
+  | { readonly kind: 'maildir'; readonly root: string; readonly maildir: MessageSink }
+  | { readonly kind: 'memory'; readonly sink: MessageSink }
+  | { readonly kind: 'none' }
 
 /** Options of {@link createStoreSession}. */
 export interface StoreSessionOptions {
@@ -21,7 +33,8 @@ export interface StoreSessionOptions {
 /**
  * The session `smtpkit serve` runs for each connection: a complete backend in a few lines, and
  * the reference example of one. Each message is stored with `Return-Path:` and `Received:`
- * prepended (RFC 5321 §4.4) and is on disk (fsynced, in `new/`) before the hook resolves, which
+ * prepended (RFC 5321 §4.4), then its envelope (`X-Smtpkit-Envelope:`, see
+ * {@link formatEnvelopeHeader}), and is on disk (fsynced, in `new/`) before the hook resolves, which
  * is when the server sends 250. A storage failure becomes `451 4.3.0`, so the client keeps the
  * message and retries; its details go to `onError`, never to the client.
  */
@@ -39,12 +52,12 @@ export function createStoreSession(conn: ConnectionInfo, options: StoreSessionOp
       } else {
         // Naming one recipient in `for` is safe only when there is just one (RFC 5321 §7.2).
         const only = envelope.recipients.length === 1 ? envelope.recipients[0]!.address : undefined
-        const trace = formatReturnPathHeader(envelope.from) + formatReceivedHeader({ hostname: options.hostname, conn, envelope, lmtp, recipient: only })
+        const trace = formatReturnPathHeader(envelope.from) + formatReceivedHeader({ hostname: options.hostname, conn, envelope, lmtp, recipient: only }) + formatEnvelopeHeader(conn, envelope)
         const prefix = Buffer.from(trace, 'utf8')
         try {
-          const delivery = await store.maildir.deliver(message, prefix)
+          const delivery = await (store.kind === 'maildir' ? store.maildir : store.sink).deliver(message, prefix)
           size = delivery.bytes - prefix.length
-          file = `new/${delivery.name}`
+          file = store.kind === 'maildir' ? `new/${delivery.name}` : delivery.name
         } catch (error) {
           if (error instanceof SmtpError) throw error
           options.onError(error)
@@ -52,7 +65,7 @@ export function createStoreSession(conn: ConnectionInfo, options: StoreSessionOp
         }
       }
       log(`${new Date().toISOString()} [${conn.id}] from=<${envelope.from}> to=${to} size=${size} file=${file}`)
-      const text = store.kind === 'none' ? 'Ok: accepted and discarded' : `Ok: stored as ${file.slice(4)}`
+      const text = store.kind === 'none' ? 'Ok: accepted and discarded' : `Ok: stored as ${file.replace(/^new\//, '')}`
       return lmtp ? envelope.recipients.map(() => text) : text
     },
   }

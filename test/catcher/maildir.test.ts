@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { Maildir } from '../../src/cli/maildir.ts'
+import { Maildir } from '../../src/catcher/maildir.ts'
 
 async function tempMaildir(t: { after: (fn: () => Promise<void>) => void }): Promise<Maildir> {
   const root = await mkdtemp(join(tmpdir(), 'smtpkit-maildir-'))

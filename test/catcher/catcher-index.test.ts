@@ -1,0 +1,82 @@
+// The catcher's index over a Maildir: rebuilt at start, lazy headers, paging, flags on disk.
+import assert from 'node:assert/strict'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test } from 'node:test'
+import { Catcher } from '../../src/catcher/catcher.ts'
+import { MaildirStore } from '../../src/catcher/message-store.ts'
+import { parseWithMailparser } from './catcher-fixture.ts'
+
+const COUNT = 10_000
+const BASE_SECONDS = 1_800_000_000
+
+async function generateMaildir(t: { after: (fn: () => Promise<void>) => void }, count: number): Promise<string> {
+  const root = await mkdtemp(join(tmpdir(), 'smtpkit-index-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(root, sub))
+  const batch = 256
+  for (let start = 0; start < count; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, (_, k) => {
+        const i = start + k
+        const text = `From: Sender ${i} <s${i}@example.test>\r\nTo: r${i}@example.test\r\nSubject: message ${i}\r\nMessage-ID: <m${i}@example.test>\r\n\r\nBody of message ${i}.\r\n`
+        return writeFile(join(root, 'new', `${BASE_SECONDS + i}.M0P1Q${i}R00.host`), text)
+      }),
+    )
+  }
+  return root
+}
+
+test(`${COUNT} messages: the index opens, pages newest first and searches; flags survive a restart`, async (t) => {
+  const root = await generateMaildir(t, COUNT)
+  const started = performance.now()
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  const first = await catcher.list({ start: 0, limit: 50 })
+  const firstPageMs = performance.now() - started
+  t.diagnostic(`open + first page of ${COUNT}: ${firstPageMs.toFixed(0)} ms`)
+  assert.equal(first.total, COUNT)
+  assert.equal(first.unread, COUNT)
+  assert.equal(first.messages.length, 50)
+  assert.equal(first.messages[0]!.subject, `message ${COUNT - 1}`)
+  assert.equal(first.messages[49]!.subject, `message ${COUNT - 50}`)
+  const last = await catcher.list({ start: COUNT - 10, limit: 50 })
+  assert.deepEqual(
+    last.messages.map((m) => m.subject),
+    Array.from({ length: 10 }, (_, i) => `message ${9 - i}`),
+  )
+  const found = await catcher.list({ query: 'subject:"message 4321"' })
+  assert.deepEqual(
+    found.messages.map((m) => m.subject),
+    ['message 4321'],
+  )
+  const id = first.messages[0]!.id
+  await catcher.setSeen([id], true)
+  assert.deepEqual(
+    (await readdir(join(root, 'cur'))).filter((name) => name.startsWith(id)),
+    [`${id}:2,S`],
+  )
+  const reopened = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  assert.equal(reopened.unread, COUNT - 1)
+  assert.equal((await reopened.summary(id))!.isSeen, true)
+  await reopened.remove([id])
+  assert.equal(reopened.total, COUNT - 1)
+  assert.deepEqual(
+    (await readdir(join(root, 'cur'))).filter((name) => name.startsWith(id)),
+    [],
+  )
+})
+
+test('a foreign Maildir name is dated by its mtime, and a file without our envelope field still lists', async (t) => {
+  const root = await generateMaildir(t, 0)
+  await writeFile(join(root, 'cur', 'delivered-by-someone-else:2,RS'), 'Subject: foreign\r\n\r\nhi\r\n')
+  await writeFile(join(root, 'new', '.hidden'), 'Subject: skipped\r\n\r\n')
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  const page = await catcher.list()
+  assert.deepEqual(
+    page.messages.map((m) => [m.id, m.subject, m.isSeen, m.envelope]),
+    [['delivered-by-someone-else', 'foreign', true, null]],
+  )
+  await catcher.setSeen(['delivered-by-someone-else'], false)
+  assert.deepEqual(await readdir(join(root, 'cur')), ['delivered-by-someone-else:2,R'])
+})
