@@ -38,6 +38,8 @@ export interface ParseAddressOptions {
 interface ParseOptions {
   readonly smtpUtf8: boolean
   readonly allowGroups: boolean
+  /** Decodes display names and group names as they arrived (RFC 2047 words); parseReceivedAddressList sets it. */
+  readonly decodeName?: (phrase: string) => string
 }
 
 type TokenKind = 'atom' | 'quoted' | 'literal' | 'comment' | 'special'
@@ -157,17 +159,17 @@ class Parser {
         if (!this.#isSpecial('>')) throw new AddressSyntaxError(`expected '>' but found ${this.#show()}`)
         this.#next()
         this.#skipComments()
-        return { name: normaliseName(phraseText(phrase)), address }
+        return { name: normaliseName(this.#decode(phraseText(phrase))), address }
       } else if (token?.kind === 'special' && token.text === ':') {
         if (!allowGroup || !this.#options.allowGroups) throw new AddressSyntaxError('a group is not allowed here')
         this.#next()
-        return this.#parseGroupBody(phraseText(phrase))
+        return this.#parseGroupBody(this.#decode(phraseText(phrase)))
       } else if (token?.kind === 'special' && token.text === '@') {
         if (phrase.length === 0) throw new AddressSyntaxError('missing local part before @')
         if (phrase.length !== 1) throw new AddressSyntaxError('a display name must be followed by <address>')
         const address = this.#parseAddrSpec(phrase[0])
         this.#skipComments()
-        return { name: normaliseName(this.#comments.join(' ')), address }
+        return { name: normaliseName(this.#decode(this.#comments.join(' '))), address }
       } else {
         throw new AddressSyntaxError(phrase.length === 0 ? `expected an address but found ${this.#show()}` : `${JSON.stringify(phraseText(phrase))} has no @domain`)
       }
@@ -200,6 +202,10 @@ class Parser {
     const domain = this.#next()
     if (domain?.kind !== 'atom' && domain?.kind !== 'literal') throw new AddressSyntaxError('missing domain after @')
     return formatAddrSpec(local.kind === 'quoted', local.text, domain.text, this.#options)
+  }
+
+  #decode(phrase: string): string {
+    return this.#options.decodeName === undefined ? phrase : this.#options.decodeName(phrase)
   }
 
   #peek(): Token | undefined {
@@ -275,7 +281,8 @@ function formatDomain(domain: string): string {
   // The URL parser behind domainToASCII also reads "123" as the IPv4 address 0.0.0.123 and drops
   // or maps characters (a soft hyphen, full-width letters): only a domain that converts back to
   // itself is the one the caller wrote. A dotted quad is an address, which needs brackets.
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(ascii) || domainToUnicode(ascii) !== domain.toLowerCase()) {
+  // A domain given in A-labels (as every received message has them) is itself once lower-cased.
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ascii) || (domainToUnicode(ascii) !== domain.toLowerCase() && ascii !== domain.toLowerCase())) {
     throw new AddressSyntaxError(`invalid domain ${JSON.stringify(domain)}`)
   }
   if (ascii.length > MAX_DOMAIN_OCTETS) throw new AddressSyntaxError(`domain longer than ${MAX_DOMAIN_OCTETS} octets`)
@@ -320,6 +327,16 @@ function parseText(text: string, shown: string, field: string, options: ParseOpt
     if (error instanceof AddressSyntaxError) throw new TypeError(`invalid address in ${field}: ${JSON.stringify(shown)}: ${error.message}`, { cause: error })
     throw error
   }
+}
+
+/**
+ * Parses an address field of a received message (raw header text, unfolded): as
+ * parseAddressList, with non-ASCII local parts allowed (RFC 6532) and display names passed
+ * through `decodeName` (for RFC 2047 encoded-words). Throws a TypeError when the text is not a
+ * valid address list.
+ */
+export function parseReceivedAddressList(text: string, decodeName: (phrase: string) => string): AddressItem[] {
+  return parseText(text, text, 'address', { smtpUtf8: true, allowGroups: true, decodeName })
 }
 
 /** The mailboxes of an address list, with groups replaced by their members. */

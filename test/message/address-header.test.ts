@@ -18,6 +18,7 @@ describe('parseAddressList', () => {
     ['a@b.example (Comment Name)', [{ name: 'Comment Name', address: 'a@b.example' }]],
     ['Name (ignored (nested)) <a@b.example>', [{ name: 'Name', address: 'a@b.example' }]],
     ['Jörg Müller <j@bücher.example>', [{ name: 'Jörg Müller', address: 'j@xn--bcher-kva.example' }]],
+    ['j@XN--Bcher-kva.example', [{ name: '', address: 'j@xn--bcher-kva.example' }]],
     ['UPPER@EXAMPLE.COM', [{ name: '', address: 'UPPER@example.com' }]],
     // Spaces other than SP and HTAB are characters, not separators (they once looped forever).
     ['Jane\u00a0Doe <jane@b.example>', [{ name: 'Jane Doe', address: 'jane@b.example' }]],

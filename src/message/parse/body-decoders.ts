@@ -1,0 +1,172 @@
+// Streaming Content-Transfer-Encoding decoders (RFC 2045 §6), tolerant as real mail needs:
+// any line length, stray whitespace and garbage are skipped rather than refused.
+
+/** Turns encoded body bytes into decoded bytes, chunk by chunk, whatever the chunk boundaries. */
+export interface BodyDecoder {
+  update(chunk: Uint8Array): Uint8Array
+  end(): Uint8Array
+}
+
+const EMPTY = new Uint8Array(0)
+
+/** 7bit, 8bit, binary and unknown encodings: the bytes as they are. */
+export class IdentityDecoder implements BodyDecoder {
+  update(chunk: Uint8Array): Uint8Array {
+    return chunk
+  }
+
+  end(): Uint8Array {
+    return EMPTY
+  }
+}
+
+// Base64 alphabet values; 64 marks "=", 255 anything to skip (whitespace, garbage).
+const BASE64 = new Uint8Array(256).fill(255)
+for (const [index, char] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64[char.charCodeAt(0)] = index
+// Base64url letters, which some senders use by mistake.
+BASE64[0x2d] = 62
+BASE64[0x5f] = 63
+BASE64[0x3d] = 64
+
+/**
+ * Base64 (RFC 2045 §6.8). Characters outside the alphabet are skipped; "=" ends a quantum, and
+ * decoding goes on after it, since concatenated base64 blocks occur in the wild. A trailing
+ * partial quantum of 2 or 3 characters gives its 1 or 2 bytes; a lone sixth-bit character is dropped.
+ */
+export class Base64Decoder implements BodyDecoder {
+  #quantum = 0
+  #count = 0
+
+  update(chunk: Uint8Array): Uint8Array {
+    const out = Buffer.allocUnsafe(Math.ceil(((chunk.length + 4) * 3) / 4))
+    let length = 0
+    let quantum = this.#quantum
+    let count = this.#count
+    for (let i = 0; i < chunk.length; i++) {
+      const value = BASE64[chunk[i]!]!
+      if (value < 64) {
+        quantum = (quantum << 6) | value
+        if (++count === 4) {
+          out[length++] = quantum >>> 16
+          out[length++] = (quantum >>> 8) & 0xff
+          out[length++] = quantum & 0xff
+          quantum = 0
+          count = 0
+        }
+      } else if (value === 64 && count > 0) {
+        length = flushPartial(out, length, quantum, count)
+        quantum = 0
+        count = 0
+      }
+    }
+    this.#quantum = quantum
+    this.#count = count
+    return out.subarray(0, length)
+  }
+
+  end(): Uint8Array {
+    if (this.#count < 2) return EMPTY
+    const out = Buffer.allocUnsafe(2)
+    const length = flushPartial(out, 0, this.#quantum, this.#count)
+    this.#count = 0
+    return out.subarray(0, length)
+  }
+}
+
+function flushPartial(out: Buffer, length: number, quantum: number, count: number): number {
+  if (count === 2) {
+    out[length++] = (quantum >>> 4) & 0xff
+  } else if (count === 3) {
+    out[length++] = (quantum >>> 10) & 0xff
+    out[length++] = (quantum >>> 2) & 0xff
+  }
+  return length
+}
+
+const HEX = new Uint8Array(256).fill(255)
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i
+  HEX[0x61 + i] = 10 + i
+}
+const CR = 0x0d
+const LF = 0x0a
+const EQUALS = 0x3d
+// A line longer than this without a line break is decoded without waiting for its end.
+const MAX_HELD_LINE = 64 * 1024
+
+/**
+ * Quoted-printable (RFC 2045 §6.7): "=XX" in either case is an octet, "=" at the end of a line
+ * (after optional whitespace) a soft line break; whitespace at the end of a line is dropped
+ * (rule 3). Line breaks (CRLF, LF or CR) come out as CRLF, the canonical form. A "=" not
+ * followed by two hex digits stays as it is, as RFC 2045 §6.7 suggests for robustness.
+ */
+export class QuotedPrintableDecoder implements BodyDecoder {
+  #held: Uint8Array = EMPTY
+
+  update(chunk: Uint8Array): Uint8Array {
+    const input = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk])
+    // Decode up to the last line break; the partial line waits for the rest (a "=" or trailing
+    // whitespace at its end means something only once the line break is seen).
+    let cut = input.length
+    // A CR at the very end may be the first half of a CRLF: its line waits too.
+    if (input[cut - 1] === CR) cut--
+    while (cut > 0 && input[cut - 1] !== LF && input[cut - 1] !== CR) cut--
+    if (cut === 0 && input.length > MAX_HELD_LINE) cut = input.length - 3
+    this.#held = input.subarray(cut)
+    return decodeLines(input.subarray(0, cut))
+  }
+
+  end(): Uint8Array {
+    const rest = this.#held
+    this.#held = EMPTY
+    return decodeLines(rest)
+  }
+}
+
+function decodeLines(input: Uint8Array): Uint8Array {
+  const out = Buffer.allocUnsafe(input.length + 2)
+  let length = 0
+  // Index in `out` after the last byte that is not trailing whitespace of the current line.
+  let keep = 0
+  for (let i = 0; i < input.length; i++) {
+    const byte = input[i]!
+    if (byte === CR || byte === LF) {
+      length = keep
+      out[length++] = CR
+      out[length++] = LF
+      keep = length
+      if (byte === CR && input[i + 1] === LF) i++
+    } else if (byte === EQUALS) {
+      const high = HEX[input[i + 1] ?? 0]!
+      const low = HEX[input[i + 2] ?? 0]!
+      if (high < 16 && low < 16) {
+        out[length++] = (high << 4) | low
+        keep = length
+        i += 2
+        continue
+      }
+      // A soft line break: "=", optional whitespace, then the line break (or the end of input).
+      let j = i + 1
+      while (input[j] === 0x20 || input[j] === 0x09) j++
+      if (j === input.length || input[j] === CR || input[j] === LF) {
+        keep = length
+        i = input[j] === CR && input[j + 1] === LF ? j + 1 : j
+        continue
+      }
+      out[length++] = byte
+      keep = length
+    } else {
+      out[length++] = byte
+      if (byte !== 0x20 && byte !== 0x09) keep = length
+    }
+  }
+  return out.subarray(0, length)
+}
+
+/** The decoder for a Content-Transfer-Encoding value (lower-cased); unknown ones are read as they are. */
+export function createBodyDecoder(encoding: string): BodyDecoder {
+  if (encoding === 'base64') return new Base64Decoder()
+  if (encoding === 'quoted-printable') return new QuotedPrintableDecoder()
+  return new IdentityDecoder()
+}

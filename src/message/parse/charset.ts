@@ -1,0 +1,81 @@
+import { TextDecoder } from 'node:util'
+
+// Text in any charset Node's TextDecoder knows (WHATWG Encoding Standard labels, full ICU):
+// ISO-2022-JP, Shift_JIS, GB18030, Big5, EUC-KR, KOI8-R, windows-125x, ... with no iconv.
+
+// Names mail software writes that the Encoding Standard does not list under that label.
+const ALIASES: Readonly<Record<string, string>> = {
+  cp932: 'shift_jis',
+  'ms-932': 'shift_jis',
+  cp936: 'gbk',
+  'ms-936': 'gbk',
+  cp949: 'euc-kr',
+  'ms-949': 'euc-kr',
+  cp950: 'big5',
+  'ms-950': 'big5',
+  'x-sjis': 'shift_jis',
+  'iso-8859-8-e': 'iso-8859-8',
+  'x-mac-roman': 'macintosh',
+  utf8mb4: 'utf-8',
+}
+
+const decoders = new Map<string, TextDecoder | null>()
+
+/** A one-shot TextDecoder for `charset`, or null when Node does not know it. Cached per label. */
+function decoderFor(charset: string): TextDecoder | null {
+  let decoder = decoders.get(charset)
+  if (decoder === undefined) {
+    const label = ALIASES[charset] ?? charset
+    try {
+      decoder = new TextDecoder(label)
+    } catch {
+      decoder = null
+    }
+    if (decoders.size < 256) decoders.set(charset, decoder)
+  }
+  return decoder
+}
+
+const utf8Strict = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8')
+const windows1252 = new TextDecoder('windows-1252')
+
+/** Decoded text, and when the charset was unknown, what was done instead. */
+export interface DecodedText {
+  readonly text: string
+  /** Set when `charset` is not one Node knows: says which charset was used in its place. */
+  readonly fallback?: string
+}
+
+/**
+ * Decodes `bytes` in `charset` (a MIME charset name, any case; '' or undefined means US-ASCII,
+ * read as UTF-8 since 8-bit bytes in unlabelled text are UTF-8 far more often than not). An
+ * unknown charset does not throw: the bytes are read as UTF-8 when they are valid UTF-8, else
+ * as windows-1252, and `fallback` says so.
+ */
+export function decodeCharset(bytes: Uint8Array, charset: string | undefined): DecodedText {
+  const name = (charset ?? '').trim().toLowerCase()
+  // us-ascii text with 8-bit bytes is mislabelled; UTF-8 is the likely truth (RFC 6532 §3.1).
+  if (name === '' || name === 'us-ascii' || name === 'ascii' || name === 'utf-8' || name === 'utf8') return { text: utf8.decode(bytes) }
+  const decoder = decoderFor(name)
+  if (decoder !== null) return { text: decoder.decode(bytes) }
+  try {
+    return { text: utf8Strict.decode(bytes), fallback: `unknown charset ${JSON.stringify(name)}, read as UTF-8` }
+  } catch {
+    return { text: windows1252.decode(bytes), fallback: `unknown charset ${JSON.stringify(name)}, read as windows-1252` }
+  }
+}
+
+/** Decodes header bytes: UTF-8 when valid (RFC 6532), else windows-1252, as readers do with raw 8-bit headers. */
+export function decodeHeaderBytes(bytes: Uint8Array): string {
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i]! >= 0x80) {
+      try {
+        return utf8Strict.decode(bytes)
+      } catch {
+        return windows1252.decode(bytes)
+      }
+    }
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}

@@ -1,0 +1,266 @@
+import { createHash, type Hash } from 'node:crypto'
+import { createBodyDecoder, type BodyDecoder } from './body-decoders.ts'
+import { decodeCharset } from './charset.ts'
+import { readCommonFields } from './common-fields.ts'
+import { parseDeliveryStatus } from './delivery-status.ts'
+import { entityPath, type Entity } from './entity.ts'
+import type { ScanSink } from './mime-scanner.ts'
+import { parseStructuredValue } from './parameters.ts'
+import { MessageParseError } from './parse-options.ts'
+import { parseHeaderBlock, type ParsedHeaders } from './parsed-headers.ts'
+import type { ParsedAttachment, ParsedMessage, SignedContent } from './parsed-message.ts'
+
+/** What a leaf part is to the message it belongs to. */
+export type PartRole = 'text' | 'html' | 'attachment'
+
+/** What the parser knows about a leaf part from its header. */
+export interface PartInfo {
+  readonly headers: ParsedHeaders
+  readonly contentType: string
+  readonly charset: string | undefined
+  readonly filename: string | undefined
+  readonly disposition: 'attachment' | 'inline' | undefined
+  readonly contentId: string | undefined
+  /** The Content-Transfer-Encoding, lower-cased ('' when absent). */
+  readonly transferEncoding: string
+  readonly role: PartRole
+}
+
+/**
+ * Reads what a leaf's header says about it. text/plain and text/html parts are the message's
+ * text unless their disposition is `attachment`; every other part is an attachment.
+ */
+export function describePart(entity: Entity): PartInfo {
+  const headers = entity.headers!
+  const disposition = headers.get('content-disposition')
+  const parsed = disposition === undefined ? undefined : parseStructuredValue(disposition)
+  const dispositionType = parsed?.value === 'attachment' || parsed?.value === 'inline' ? parsed.value : parsed === undefined ? undefined : 'attachment'
+  const filename = parsed?.parameters.get('filename') ?? entity.parameters.get('name')
+  const contentId = headers.get('content-id')?.trim().replace(/^<(.*)>$/, '$1')
+  const isText = entity.contentType === 'text/plain' || entity.contentType === 'text/html'
+  return {
+    headers,
+    contentType: entity.contentType,
+    charset: entity.parameters.get('charset'),
+    filename: filename === '' ? undefined : filename,
+    disposition: dispositionType,
+    contentId: contentId === '' ? undefined : contentId,
+    transferEncoding: (headers.get('content-transfer-encoding') ?? '').trim().toLowerCase(),
+    role: isText && dispositionType !== 'attachment' ? (entity.contentType === 'text/plain' ? 'text' : 'html') : 'attachment',
+  }
+}
+
+/** One message being built: the top-level one, or one inside a message/rfc822 part. */
+interface Draft {
+  readonly root: Entity
+  readonly texts: string[]
+  readonly htmls: string[]
+  readonly attachments: ParsedAttachment[]
+  readonly defects: string[]
+  reportBody: Buffer | undefined
+  returnedHeaders: ParsedHeaders | undefined
+  signed: SignedContent | undefined
+  isTruncated: boolean
+}
+
+interface Leaf {
+  readonly draft: Draft
+  readonly info: PartInfo
+  readonly decoder: BodyDecoder
+  readonly chunks: Buffer[]
+  readonly hash: Hash | undefined
+  size: number
+}
+
+interface Container {
+  readonly draft: Draft
+  /** For a message/rfc822 part: the message parsed from it, once it has ended. */
+  message?: ParsedMessage
+  /** For multipart/signed: the decoded signature, once read. */
+  signature?: Buffer
+}
+
+/** Builds a ParsedMessage from the scanner's events, keeping decoded bodies in memory up to a budget. */
+export class MessageBuilder implements ScanSink {
+  readonly #maxDecodedBytes: number
+  #decodedBytes = 0
+  #result: ParsedMessage | undefined
+  isTruncated = false
+
+  constructor(maxDecodedBytes: number) {
+    this.#maxDecodedBytes = maxDecodedBytes
+  }
+
+  /** The message, once the scanner has ended. */
+  get result(): ParsedMessage {
+    if (this.#result === undefined) throw new Error('MessageBuilder: the message has not ended')
+    return this.#result
+  }
+
+  keepsRaw(entity: Entity): boolean {
+    const parent = entity.parent
+    return parent !== undefined && (parent.kind === 'message' || (parent.contentType === 'multipart/signed' && entity.index === 0))
+  }
+
+  start(entity: Entity): void {
+    const draft = entity.parent === undefined || entity.parent.kind === 'message' ? newDraft(entity) : draftOf(entity.parent)
+    if (entity.kind !== 'leaf') {
+      entity.slot = { draft } satisfies Container
+      return
+    }
+    const info = describePart(entity)
+    const leaf: Leaf = {
+      draft,
+      info,
+      decoder: createBodyDecoder(info.transferEncoding),
+      chunks: [],
+      hash: info.role === 'attachment' ? createHash('sha256') : undefined,
+      size: 0,
+    }
+    if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(info.transferEncoding)) {
+      draft.defects.push(`part ${describePath(entity)}: unknown Content-Transfer-Encoding ${JSON.stringify(info.transferEncoding)}; read as it is`)
+    }
+    entity.slot = leaf
+  }
+
+  data(entity: Entity, bytes: Buffer): void {
+    const leaf = entity.slot as Leaf
+    this.#keep(leaf, leaf.decoder.update(bytes))
+  }
+
+  defect(entity: Entity, text: string): void {
+    const draft = entity.slot === undefined ? (entity.parent === undefined || entity.parent.kind === 'message' ? undefined : draftOf(entity.parent)) : draftOf(entity)
+    ;(draft?.defects ?? this.#pendingDefects(entity)).push(`part ${describePath(entity)}: ${text}`)
+  }
+
+  end(entity: Entity): void {
+    const slot = entity.slot as Leaf | Container
+    if ('info' in slot) {
+      this.#keep(slot, slot.decoder.end())
+      this.#finishLeaf(entity, slot)
+    } else if (entity.kind === 'multipart' && entity.contentType === 'multipart/signed') {
+      const first = firstChildRaw.get(entity)
+      if (slot.draft.signed === undefined && first !== undefined) {
+        slot.draft.signed = {
+          protocol: entity.parameters.get('protocol'),
+          micalg: entity.parameters.get('micalg'),
+          content: first,
+          signature: slot.signature ?? Buffer.alloc(0),
+        }
+      }
+    } else if (entity.kind === 'message') {
+      this.#addAttachment(entity, slot.draft, describePart(entity), [Buffer.concat(rawOf.get(entity) ?? [])], slot.message)
+    }
+    if (entity.parent?.contentType === 'multipart/signed' && entity.index === 0 && entity.raw !== undefined) {
+      firstChildRaw.set(entity.parent, Buffer.concat(entity.raw))
+    }
+    if (entity.parent === undefined || entity.parent.kind === 'message') {
+      const message = this.#finishMessage(entity, draftOf(entity))
+      if (entity.parent === undefined) this.#result = message
+      else {
+        ;(entity.parent.slot as Container).message = message
+        rawOf.set(entity.parent, entity.raw ?? [])
+      }
+    }
+  }
+
+  #keep(leaf: Leaf, bytes: Uint8Array): void {
+    if (bytes.length === 0) return
+    this.#decodedBytes += bytes.length
+    if (this.#decodedBytes > this.#maxDecodedBytes) {
+      throw new MessageParseError('ERR_MESSAGE_TOO_LARGE', `message is larger than maxDecodedBytes (${this.#maxDecodedBytes} bytes decoded); raise maxDecodedBytes, or read large messages with parseParts`)
+    }
+    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    leaf.chunks.push(chunk)
+    leaf.size += chunk.length
+    leaf.hash?.update(chunk)
+  }
+
+  #finishLeaf(entity: Entity, leaf: Leaf): void {
+    const { draft, info } = leaf
+    const content = leaf.chunks.length === 1 ? leaf.chunks[0]! : Buffer.concat(leaf.chunks, leaf.size)
+    if (info.role !== 'attachment') {
+      const decoded = decodeCharset(content, info.charset)
+      if (decoded.fallback !== undefined) draft.defects.push(`part ${describePath(entity)}: ${decoded.fallback}`)
+      const text = decoded.text.replace(/\r\n?/g, '\n')
+      ;(info.role === 'text' ? draft.texts : draft.htmls).push(text)
+      return
+    }
+    if (info.contentType === 'message/delivery-status' || info.contentType === 'message/global-delivery-status') {
+      draft.reportBody ??= content
+    } else if (info.contentType === 'text/rfc822-headers') {
+      draft.returnedHeaders ??= parseHeaderBlock(content)
+    }
+    const parent = entity.parent
+    if (parent?.contentType === 'multipart/signed' && entity.index === 1) (parent.slot as Container).signature = content
+    this.#addAttachment(entity, draft, info, [content], undefined, leaf.hash!.digest('hex'))
+  }
+
+  #addAttachment(entity: Entity, draft: Draft, info: PartInfo, chunks: Buffer[], message: ParsedMessage | undefined, checksum?: string): void {
+    const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
+    if (message !== undefined && entity.parent !== undefined) {
+      const container = entity.parent.slot as Container | undefined
+      if (entity.parent.contentType === 'multipart/report' && container !== undefined) container.draft.returnedHeaders ??= message.headers
+    }
+    draft.attachments.push({
+      filename: info.filename,
+      contentType: info.contentType,
+      charset: info.charset,
+      disposition: info.disposition,
+      contentId: info.contentId,
+      isReferenced: false,
+      size: content.length,
+      checksum: checksum ?? createHash('sha256').update(content).digest('hex'),
+      content,
+      headers: info.headers,
+      ...(message === undefined ? {} : { message }),
+    })
+  }
+
+  #finishMessage(root: Entity, draft: Draft): ParsedMessage {
+    const defects = [...(pendingDefects.get(root) ?? []), ...draft.defects]
+    const headers = root.headers!
+    const common = readCommonFields(headers, (text) => defects.push(text))
+    const html = draft.htmls.length === 0 ? undefined : draft.htmls.join('\n')
+    const attachments = html === undefined ? draft.attachments : draft.attachments.map((attachment) => (attachment.contentId !== undefined && html.includes(`cid:${attachment.contentId}`) ? { ...attachment, isReferenced: true } : attachment))
+    const isReport = root.contentType === 'multipart/report' || draft.reportBody !== undefined
+    return {
+      headers,
+      ...common,
+      text: draft.texts.length === 0 ? undefined : draft.texts.join('\n'),
+      html,
+      attachments,
+      ...(isReport && draft.reportBody !== undefined ? { report: parseDeliveryStatus(draft.reportBody, draft.returnedHeaders) } : {}),
+      ...(draft.signed === undefined ? {} : { signed: draft.signed }),
+      defects,
+      isTruncated: this.isTruncated,
+    }
+  }
+
+  #pendingDefects(entity: Entity): string[] {
+    let list = pendingDefects.get(entity)
+    if (list === undefined) {
+      list = []
+      pendingDefects.set(entity, list)
+    }
+    return list
+  }
+}
+
+// Per-entity state that must outlive the entity's own slot.
+const firstChildRaw = new WeakMap<Entity, Buffer>()
+const rawOf = new WeakMap<Entity, Buffer[]>()
+const pendingDefects = new WeakMap<Entity, string[]>()
+
+function newDraft(root: Entity): Draft {
+  return { root, texts: [], htmls: [], attachments: [], defects: [], reportBody: undefined, returnedHeaders: undefined, signed: undefined, isTruncated: false }
+}
+
+function draftOf(entity: Entity): Draft {
+  return (entity.slot as Leaf | Container).draft
+}
+
+function describePath(entity: Entity): string {
+  const path = entityPath(entity)
+  return path.length === 0 ? '(message)' : path.map((index) => index + 1).join('.')
+}
