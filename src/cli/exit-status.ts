@@ -1,3 +1,4 @@
+import { ClientError } from '../client/errors.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { UsageError } from './args.ts'
 
@@ -19,7 +20,8 @@ export function exitStatusFor(error: unknown): number {
   if (error instanceof UsageError || error instanceof TypeError || error instanceof RangeError) return exitStatus.usage
   if (error instanceof SmtpError) return exitStatus.refused
   if (error instanceof AggregateError && error.errors.every((e) => e instanceof SmtpError)) return exitStatus.refused
-  if (error instanceof ProtocolError) return error.code === 'ERR_SMTP_UNSUPPORTED' ? exitStatus.refused : exitStatus.connection
+  if (error instanceof ClientError) return error.code === 'ERR_SMTP_UNSUPPORTED' ? exitStatus.refused : exitStatus.connection
+  if (error instanceof ProtocolError) return exitStatus.connection
   // A local file that cannot be read (the message, a key) is the caller's input.
   const code = (error as { code?: unknown } | null)?.code
   if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR' || code === 'EPERM') return exitStatus.usage

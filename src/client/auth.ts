@@ -1,6 +1,7 @@
 import { ProtocolError } from '../protocol/errors.ts'
 import type { Extensions } from '../protocol/extensions.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
+import { unsupported } from './errors.ts'
 import { canCarryAuthorizationId, clientMechanismPreference, fromPassword } from '../sasl/from-password.ts'
 import { decodeBase64Strict } from '../sasl/base64.ts'
 import type { ClientMechanism } from '../sasl/mechanism.ts'
@@ -23,11 +24,11 @@ export function chooseMechanism(auth: AuthOption, extensions: Extensions): Clien
     return mechanism
   }
   const offered = extensions.authMechanisms
-  if (offered.length === 0) throw new ProtocolError('ERR_SMTP_UNSUPPORTED', 'the server does not offer AUTH (RFC 4954)')
+  if (offered.length === 0) throw unsupported('the server does not offer AUTH (RFC 4954)')
   // With an authorization identity, only the mechanisms that can carry one (PLAIN, SCRAM).
   const name = clientMechanismPreference.find((name) => offered.includes(name) && (!auth.authorizationId || canCarryAuthorizationId(name)))
   if (name !== undefined) return fromPassword(name, auth)!
-  throw new ProtocolError('ERR_SMTP_UNSUPPORTED', `the server offers AUTH ${offered.join(' ')}, none of which smtpkit can use with a password (${clientMechanismPreference.join(', ')})`)
+  throw unsupported(`the server offers AUTH ${offered.join(' ')}, none of which smtpkit can use with a password (${clientMechanismPreference.join(', ')})`)
 }
 
 // Mechanisms that have run an exchange: a mechanism is good for one (see ClientMechanism).

@@ -2,7 +2,8 @@ import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { formatPath } from '../protocol/address.ts'
 import { formatCommand } from '../protocol/command.ts'
-import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { SmtpError } from '../protocol/errors.ts'
+import { tlsRequired } from './errors.ts'
 import { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
@@ -56,7 +57,7 @@ export class Client {
    * Connects to an SMTP server and gets it ready to send: greeting, EHLO (HELO when EHLO is
    * refused with 500/502; LHLO for LMTP), STARTTLS per `options.tls`, EHLO again over TLS, and
    * AUTH when `options.auth` is set. `tls: 'starttls'` (the default) fails with a
-   * `ProtocolError('ERR_SMTP_TLS_REQUIRED')` and sends nothing more when the server does not offer
+   * `ClientError('ERR_SMTP_TLS_REQUIRED')` and sends nothing more when the server does not offer
    * STARTTLS. Any failure closes the connection.
    */
   static async connect(options: ConnectOptions): Promise<Client> {
@@ -86,8 +87,7 @@ export class Client {
         if (client.#extensions.has('STARTTLS')) {
           await client.startTls(undefined, { signal })
         } else if (mode === 'starttls') {
-          throw new ProtocolError(
-            'ERR_SMTP_TLS_REQUIRED',
+          throw tlsRequired(
             `${options.host}:${port} does not offer STARTTLS, and tls is 'starttls': refusing to continue without TLS (use tls: 'opportunistic' to allow plaintext)`,
           )
         }
@@ -223,8 +223,7 @@ export class Client {
     const { signal } = options
     if (!this.#conn.isTls && this.#options.insecureAuthWithoutTls !== true) {
       const name = isPasswordAuth(auth) ? (auth.mechanism?.toUpperCase() ?? 'with a password') : auth.name
-      throw new ProtocolError(
-        'ERR_SMTP_TLS_REQUIRED',
+      throw tlsRequired(
         `refusing AUTH ${name} over an unencrypted connection: anyone on the path could take the credentials or attack the password offline; use TLS, or set insecureAuthWithoutTls`,
       )
     }

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { ClientError, connectionClosed, connectionLost, deliveryUnknown } from './errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { ReplyParser, replyText, replyToError, type Reply } from '../protocol/reply.ts'
 import { ReplyQueue, type ReplyWait } from './reply-queue.ts'
@@ -247,8 +248,7 @@ export class ClientConnection {
    */
   end(): void {
     if (this.#closed) return
-    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the client quit'), (wait) =>
-      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed after QUIT while waiting for the ${wait.awaits}`))
+    this.#shutdown(connectionClosed('the client quit'), (wait) => connectionClosed('the client quit', wait.awaits))
     const socket = this.#socket
     socket.end(() => {
       socket.destroy()
@@ -258,28 +258,36 @@ export class ClientConnection {
 
   /**
    * Destroys the connection now. Pending replies reject: with `error` itself when it is an
-   * {@link SmtpError} (a 421), otherwise with a `ERR_SMTP_CONNECTION_CLOSED` error caused by it.
+   * {@link SmtpError} (a 421) or a {@link ClientError}; with a {@link ProtocolError} of the same
+   * code naming what each awaited when the peer broke the protocol; with
+   * `ERR_SMTP_CONNECTION_LOST` for any other failure (a TLS handshake); and with
+   * `ERR_SMTP_CONNECTION_CLOSED` without `error` (the client closed it).
    */
   close(error?: Error): void {
     if (this.#closed) return
-    if (error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED') {
-      this.#shutdown(error, (wait) => new ProtocolError(error.code, `${error.message} (while waiting for the ${wait.awaits})`, { cause: error }))
-    } else if (error instanceof SmtpError) {
+    if (error === undefined) {
+      this.#shutdown(connectionClosed('the client closed it'), (wait) => connectionClosed('the client closed it', wait.awaits))
+    } else if (error instanceof SmtpError || error instanceof ClientError) {
       this.#shutdown(error, () => error)
-    } else if (error === undefined) {
-      this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the client closed the connection'), (wait) =>
-        new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed by the client while waiting for the ${wait.awaits}`))
+    } else if (error instanceof ProtocolError) {
+      this.#shutdown(error, (wait) => new ProtocolError(error.code, `${error.message} (while waiting for the ${wait.awaits})`, { cause: error }))
     } else {
-      const code = error instanceof ProtocolError ? error.code : 'ERR_SMTP_CONNECTION_CLOSED'
-      this.#shutdown(new ProtocolError(code, `the connection failed: ${error.message}`, { cause: error }), (wait) =>
-        new ProtocolError(code, `${error.message} (while waiting for the ${wait.awaits})`, { cause: error }))
+      this.#shutdown(connectionLost(undefined, error), (wait) => connectionLost(wait.awaits, error))
     }
     this.#destroy()
   }
 
+  /**
+   * Marks the connection closed and rejects every pending reply with `makeError(wait)`; a reply to
+   * the end of message data that will never come is `ERR_SMTP_DELIVERY_UNKNOWN` instead (unless
+   * the server said 421), since the server may have taken the message.
+   */
   #shutdown(closed: Error, makeError: (wait: ReplyWait) => Error): void {
     this.#closed = closed
-    this.#queue.failAll(makeError)
+    this.#queue.failAll((wait) => {
+      const error = makeError(wait)
+      return wait.afterData === true && !(error instanceof SmtpError) ? deliveryUnknown(wait.awaits, error) : error
+    })
     for (const listener of this.#closeListeners) listener(closed)
     this.#closeListeners.clear()
   }
@@ -294,14 +302,12 @@ export class ClientConnection {
   }
 
   /**
-   * Destroys the connection because `what` happened (`'the message source failed: ...'`), with
-   * `cause` as the cause of the close error every pending and later call gets.
+   * Destroys the connection because `why` happened (`'the message source failed: ...'`), with
+   * `cause` as the cause of the `ERR_SMTP_CONNECTION_CLOSED` error every pending and later call gets.
    */
-  abandon(what: string, cause: unknown): void {
+  abandon(why: string, cause: unknown): void {
     if (this.#closed) return
-    const message = `connection closed because ${what}`
-    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', message, { cause }), (other) =>
-      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `${message}, while waiting for the ${other.awaits}`, { cause }))
+    this.#shutdown(connectionClosed(why, undefined, cause), (other) => connectionClosed(why, other.awaits, cause))
     this.#destroy()
   }
 
@@ -327,8 +333,7 @@ export class ClientConnection {
       }
       const onDrain = (): void => finish()
       const onAbort = (): void => fail(signal?.reason)
-      const onClose = (error: Error): void =>
-        finish(error instanceof SmtpError ? error : new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed while sending message data: ${error.message}`, { cause: error }))
+      const onClose = (error: Error): void => finish(error)
       const timer = setTimeout(() => {
         fail(new DOMException(`the server took no message data for ${timeoutMs} ms (data block timeout)`, 'TimeoutError'))
       }, timeoutMs)
@@ -393,15 +398,13 @@ export class ClientConnection {
 
   readonly #onError = (error: Error): void => {
     if (this.#closed) return
-    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `the connection failed: ${error.message}`, { cause: error }), (wait) =>
-      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection failed (${error.message}) while waiting for the ${wait.awaits}`, { cause: error }))
+    this.#shutdown(connectionLost(undefined, error), (wait) => connectionLost(wait.awaits, error))
     this.#destroy()
   }
 
   #onServerClose(): void {
     if (this.#closed) return
-    this.#shutdown(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the server closed the connection'), (wait) =>
-      new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `connection closed by the server while waiting for the ${wait.awaits}`))
+    this.#shutdown(connectionLost(undefined), (wait) => connectionLost(wait.awaits))
     this.#destroy()
   }
 

@@ -1,5 +1,6 @@
 // smtpkit/client: the SMTP/LMTP client, step by step (Client), in one call (sendMail), or over reused connections (Pool).
 export { Client } from './client.ts'
+export { ClientError, type ClientErrorCode } from './errors.ts'
 export { describeTlsError, type TlsMode, type TlsOptions, type TlsState } from './connect.ts'
 export {
   clientDefaults,

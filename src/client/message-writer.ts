@@ -2,6 +2,7 @@ import { CrlfNormalizer, DotEncoder } from '../protocol/dot-stuffing.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
 import { toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { raceAbort, type ClientConnection } from './connection.ts'
+import { ClientError, sourceFailed } from './errors.ts'
 import type { ClientTimeouts } from './options.ts'
 
 /** How a body is written. */
@@ -256,21 +257,26 @@ function expectEnd(conn: ClientConnection, awaits: string, options: BodyWriteOpt
   const replies: Promise<Reply>[] = []
   for (let i = 0; i < options.replyCount; i++) {
     const what = options.replyCount > 1 ? `${awaits} (LMTP reply ${i + 1} of ${options.replyCount})` : awaits
-    replies.push(conn.expect({ awaits: what, timeoutMs: options.timeouts.dataEnd, signal: options.signal }))
+    replies.push(conn.expect({ awaits: what, timeoutMs: options.timeouts.dataEnd, signal: options.signal, afterData: true }))
   }
   return replies
 }
 
-/** The source's chunks, ending with the signal's reason as soon as it aborts, even while the source is slow. */
+/**
+ * The source's chunks, ending with the signal's reason as soon as it aborts, even while the source
+ * is slow. An error the source throws comes out as `ERR_SMTP_SOURCE_FAILED`, so it is never taken
+ * for a connection's.
+ */
 async function* abortable(source: MessageSource | RereadableSource, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   const chunks = toChunks(source)
-  if (!signal) {
-    yield* chunks
-    return
-  }
   try {
     for (;;) {
-      const next = await raceAbort(chunks.next(), signal)
+      let next: IteratorResult<Uint8Array>
+      try {
+        next = await (signal ? raceAbort(chunks.next(), signal) : chunks.next())
+      } catch (err) {
+        throw signal?.aborted && err === signal.reason ? err : sourceFailed(err)
+      }
       if (next.done) return
       yield next.value
     }
@@ -282,5 +288,6 @@ async function* abortable(source: MessageSource | RereadableSource, signal: Abor
 // Message data stopped mid-way: the server cannot be told to forget it, so the connection goes.
 function abandon(conn: ClientConnection, error: unknown, signal: AbortSignal | undefined): void {
   if (signal?.aborted && error === signal.reason) conn.abandon('sending the message was aborted', error)
-  else conn.abandon(`the message source failed: ${error instanceof Error ? error.message : String(error)}`, error)
+  else if (error instanceof ClientError && error.code === 'ERR_SMTP_SOURCE_FAILED') conn.abandon(error.message, error.cause)
+  else conn.abandon(`sending the message failed: ${error instanceof Error ? error.message : String(error)}`, error)
 }

@@ -1,6 +1,7 @@
-import { ProtocolError, SmtpError } from '../protocol/errors.ts'
+import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { Client } from './client.ts'
+import { ClientError } from './errors.ts'
 import type { ConnectOptions } from './options.ts'
 import { RateLimiter, type RateLimit } from './rate-limiter.ts'
 import type { SendRequest, SendResult, SendStage } from './transaction.ts'
@@ -47,8 +48,6 @@ interface Waiter {
   onAbort: (() => void) | undefined
 }
 
-type Verdict = 'retry' | 'fail' | 'maybe-delivered'
-
 /**
  * Sends many messages over a few reused connections to one server.
  *
@@ -69,8 +68,8 @@ type Verdict = 'retry' | 'fail' | 'maybe-delivered'
  *   If the body was already being read, the source must be re-readable: a string, bytes, an array
  *   of chunks or an object with `stream()`; a one-shot stream is not retried. Any reply to the end
  *   of the data (2xx, 4xx, 5xx) is final. When the connection is lost after the end of the data
- *   was written, before its reply, the send rejects with `ProtocolError('ERR_SMTP_CONNECTION_CLOSED')`
- *   saying the message may have been delivered, and is not retried, to avoid a duplicate.
+ *   was written, before its reply, the send rejects with `ClientError('ERR_SMTP_DELIVERY_UNKNOWN')`
+ *   (the message may have been delivered), and is not retried, to avoid a duplicate.
  * - {@link close} takes no new sends, lets every accepted one finish, then QUITs each connection.
  */
 export class Pool {
@@ -171,15 +170,7 @@ export class Pool {
           return result
         } catch (err) {
           this.#afterSend(member, false)
-          const verdict = judge(err, stage, mail.message, signal)
-          if (verdict === 'retry' && !fresh && !this.#destroyed) continue
-          if (verdict === 'maybe-delivered') {
-            throw new ProtocolError(
-              'ERR_SMTP_CONNECTION_CLOSED',
-              `the connection was lost after the end of the message was sent, before the server's reply (${describe(err)}): the message may have been delivered, so it was not sent again`,
-              { cause: err },
-            )
-          }
+          if (isRetryable(err, stage, mail.message, signal) && !fresh && !this.#destroyed) continue
           throw err
         }
       }
@@ -390,26 +381,21 @@ export class Pool {
   }
 }
 
-/** Whether a failed send may be tried again, and what to tell the caller if not. */
-function judge(error: unknown, stage: SendStage | 'envelope', message: MessageSource | RereadableSource, signal: AbortSignal | undefined): Verdict {
-  if (signal?.aborted) return 'fail'
-  if (stage === 'sent') {
-    // A reply to the end of the data is final; only a lost reply leaves the outcome unknown.
-    return error instanceof SmtpError || error instanceof AggregateError ? 'fail' : 'maybe-delivered'
-  }
-  const lost = (error instanceof SmtpError && error.code === 421) ||
-    (error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED' && !(error.cause instanceof DOMException))
-  if (!lost) return 'fail'
+/**
+ * Whether a failed send may be tried again: only when the connection was lost (closed, or 421)
+ * before the end of the data was written, and the source can be read again if it was being read.
+ */
+function isRetryable(error: unknown, stage: SendStage | 'envelope', message: MessageSource | RereadableSource, signal: AbortSignal | undefined): boolean {
+  // After the end of the data, a reply is final and a lost one is ERR_SMTP_DELIVERY_UNKNOWN.
+  if (signal?.aborted || stage === 'sent') return false
+  const lost = (error instanceof SmtpError && error.code === 421) || (error instanceof ClientError && error.code === 'ERR_SMTP_CONNECTION_LOST')
+  if (!lost) return false
   // Before 354 the source was never read, so even a one-shot stream is intact.
-  return stage === 'envelope' || canReadTwice(message) ? 'retry' : 'fail'
+  return stage === 'envelope' || canReadTwice(message)
 }
 
 function eitherSignal(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
   return a && b ? AbortSignal.any([a, b]) : a ?? b
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -15,6 +15,8 @@ export interface ReplyWait {
   readonly endsGroup?: boolean | undefined
   /** True for STARTTLS: on a 220 reply, bytes after it must be discarded, not read as replies. */
   readonly startsTls?: boolean | undefined
+  /** True for the reply to the end of message data: losing it leaves the delivery unknown. */
+  readonly afterData?: boolean | undefined
 }
 
 interface Waiter extends ReplyWait {
@@ -79,6 +81,7 @@ export class ReplyQueue {
       signal: wait.signal,
       endsGroup: wait.endsGroup,
       startsTls: wait.startsTls,
+      afterData: wait.afterData,
       resolve,
       reject,
       timer: undefined,

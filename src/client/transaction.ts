@@ -6,6 +6,7 @@ import type { MessageSource, RereadableSource } from '../protocol/message-source
 import { extensionsForMailParams, formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
 import type { ClientConnection, CommandSpec } from './connection.ts'
+import { ClientError, deliveryUnknown, unsupported } from './errors.ts'
 import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
 import type { ClientTimeouts } from './options.ts'
 
@@ -21,7 +22,7 @@ export interface SendRequest {
    * MAIL FROM parameters. SIZE (for a string or bytes), BODY=8BITMIME (when a string or bytes has
    * 8-bit octets, or a composed message says `eightBit`) and SMTPUTF8 (when an address needs it,
    * or a composed message says `smtpUtf8`) are added for you; give `body` yourself for an 8-bit stream. Each needs the server's extension, or the send fails before anything is
-   * written with `ProtocolError('ERR_SMTP_UNSUPPORTED')`.
+   * written with `ClientError('ERR_SMTP_UNSUPPORTED')`.
    */
   readonly mailParams?: MailParams | undefined
   /** RCPT TO parameters (DSN NOTIFY/ORCPT), for every recipient or chosen per recipient. */
@@ -172,15 +173,40 @@ export async function runSend(request: SendRequest, ctx: SendContext): Promise<S
     throw replyToError(dataStart, 'DATA')
   }
 
-  const replyCount = ctx.isLmtp ? accepted.length : 1
   const onProgress = request.onProgress
-  const onEnd = onProgress ? (): void => onProgress('sent') : undefined
+  let ended = false
+  const onEnd = (): void => {
+    ended = true
+    onProgress?.('sent')
+  }
   onProgress?.('data')
+  try {
+    return await sendBody(request, ctx, { accepted, rejected, useBdat, binary: params.body === 'BINARYMIME', onEnd })
+  } catch (err) {
+    // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
+    // stays its reason.
+    const settled = err instanceof SmtpError || err instanceof AggregateError || (signal?.aborted === true && err === signal.reason) ||
+      (err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN')
+    if (ended && !settled) throw deliveryUnknown(`reply to the end of the ${useBdat ? 'BDAT' : 'DATA'} data`, err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
+
+/** Writes the body after the envelope was accepted and shapes the result from the final reply (or LMTP replies). */
+async function sendBody(
+  request: SendRequest,
+  ctx: SendContext,
+  state: { accepted: string[]; rejected: RecipientRejection[]; useBdat: boolean; binary: boolean; onEnd: () => void },
+): Promise<SendResult> {
+  const { conn, timeouts } = ctx
+  const { signal } = request
+  const { accepted, rejected, useBdat, onEnd } = state
+  const replyCount = ctx.isLmtp ? accepted.length : 1
   let written: BodyWriteResult
   if (useBdat) {
     try {
       written = await writeBdatBody(conn, request.message, {
-        timeouts, signal, replyCount, onEnd, binary: params.body === 'BINARYMIME', chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
+        timeouts, signal, replyCount, onEnd, binary: state.binary, chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
       })
     } catch (err) {
       if (err instanceof SmtpError && !conn.closedError) await reset(ctx, signal)
@@ -273,9 +299,6 @@ function spec(line: string, timeoutMs: number): CommandSpec {
   return { line, display: line.slice(0, -2), timeoutMs }
 }
 
-function unsupported(message: string): ProtocolError {
-  return new ProtocolError('ERR_SMTP_UNSUPPORTED', message)
-}
 
 async function reset(ctx: SendContext, signal: AbortSignal | undefined): Promise<void> {
   const reply = await ctx.conn.send([spec('RSET\r\n', ctx.timeouts.command)], signal)[0]!

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test'
 import { Client } from '../../src/client/client.ts'
 import { AuthenticationFailed, createServerMechanism, cramMd5, plain, scramSha256, xoauth2 } from '../../src/sasl/index.ts'
 import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { ClientError } from '../../src/client/errors.ts'
 import { ehlo, ready } from './scripted-client.ts'
 
 /**
@@ -125,7 +126,7 @@ describe('Client.auth', () => {
       C: QUIT
       S: 221 bye
     `)
-    const tlsRequired = (err: unknown): boolean => err instanceof ProtocolError && err.code === 'ERR_SMTP_TLS_REQUIRED'
+    const tlsRequired = (err: unknown): boolean => err instanceof ClientError && err.code === 'ERR_SMTP_TLS_REQUIRED'
     await assert.rejects(client.auth(plain({ username: 'user', password: 'pass' })), tlsRequired)
     await assert.rejects(client.auth({ username: 'user', password: 'pass', mechanism: 'LOGIN' }), tlsRequired)
     await assert.rejects(client.auth({ username: 'user', password: 'pass' }), tlsRequired)
@@ -140,7 +141,7 @@ describe('Client.auth', () => {
       C: QUIT
       S: 221 bye
     `)
-    const tlsRequired = (err: unknown): boolean => err instanceof ProtocolError && err.code === 'ERR_SMTP_TLS_REQUIRED'
+    const tlsRequired = (err: unknown): boolean => err instanceof ClientError && err.code === 'ERR_SMTP_TLS_REQUIRED'
     await assert.rejects(client.auth(cramMd5({ username: 'tim', password: 'x' })), tlsRequired)
     await assert.rejects(client.auth(scramSha256({ username: 'tim', password: 'x' })), tlsRequired)
     await assert.rejects(client.auth({ username: 'tim', password: 'x' }), tlsRequired)

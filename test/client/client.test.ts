@@ -2,8 +2,9 @@ import assert from 'node:assert/strict'
 import { duplexPair } from 'node:stream'
 import { describe, test } from 'node:test'
 import { Client } from '../../src/client/client.ts'
-import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
 import { ehlo, ready, scripted } from './scripted-client.ts'
+import { ClientError } from '../../src/client/errors.ts'
 
 describe('Client greeting and hello', () => {
   test('reads the greeting, sends EHLO and records the announced extensions', async (t) => {
@@ -258,7 +259,7 @@ describe('Client step methods', () => {
     assert.equal((await client.quit()).code, 221)
     await done
     assert.equal(client.isClosed, true)
-    await assert.rejects(client.noop(), (err: unknown) => err instanceof ProtocolError && err.code === 'ERR_SMTP_CONNECTION_CLOSED')
+    await assert.rejects(client.noop(), (err: unknown) => err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_CLOSED')
   })
 
   test('asyncDispose sends QUIT and closes', async (t) => {

@@ -5,7 +5,7 @@ import { describe, test, type TestContext } from 'node:test'
 import { createSecureContext, createServer as createTlsServer, Server as TlsServer, TLSSocket } from 'node:tls'
 import { Client } from '../../src/client/client.ts'
 import { parseSmtpUrl, sendMail } from '../../src/client/send-mail.ts'
-import { ProtocolError } from '../../src/protocol/errors.ts'
+import { ClientError } from '../../src/client/errors.ts'
 import { ca, selfSignedCert, selfSignedKey, serverCert, serverKey } from '../helpers/tls.ts'
 import { playTranscript } from '../helpers/transcript.ts'
 
@@ -121,7 +121,7 @@ describe('connecting', () => {
     })
     await assert.rejects(
       Client.connect({ host: '127.0.0.1', port, tls: 'starttls', localName: 'client.test', auth: { username: 'u', password: 'p' } }),
-      (err: unknown) => err instanceof ProtocolError && err.code === 'ERR_SMTP_TLS_REQUIRED' && /does not offer STARTTLS/.test(err.message),
+      (err: unknown) => err instanceof ClientError && err.code === 'ERR_SMTP_TLS_REQUIRED' && /does not offer STARTTLS/.test(err.message),
     )
     await done
   })

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
 import { ehlo, ready, scripted } from './scripted-client.ts'
+import { ClientError } from '../../src/client/errors.ts'
 
 describe('reply handling and connection life', () => {
   test('an unsolicited 421 closes the client; later calls reject with that SmtpError', async (t) => {
@@ -49,16 +50,16 @@ describe('reply handling and connection life', () => {
     await done
   })
 
-  test('the server closing mid-command rejects with ERR_SMTP_CONNECTION_CLOSED naming the command', async (t) => {
+  test('the server closing mid-command rejects with ERR_SMTP_CONNECTION_LOST naming the command', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo()}
       C: RCPT TO:<bob@example.test>
       --- close
     `)
     await assert.rejects(client.rcpt('bob@example.test'), (err: unknown) =>
-      err instanceof ProtocolError &&
-      err.code === 'ERR_SMTP_CONNECTION_CLOSED' &&
-      err.message === 'connection closed by the server while waiting for the reply to RCPT TO:<bob@example.test>')
+      err instanceof ClientError &&
+      err.code === 'ERR_SMTP_CONNECTION_LOST' &&
+      err.message === 'the server closed the connection while waiting for the reply to RCPT TO:<bob@example.test>')
     await done
   })
 
@@ -70,7 +71,7 @@ describe('reply handling and connection life', () => {
     const pending = client.noop()
     await done
     client.close()
-    await assert.rejects(pending, (err: unknown) => err instanceof ProtocolError && /closed by the client/.test(err.message))
+    await assert.rejects(pending, (err: unknown) => err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_CLOSED' && /the client closed it/.test(err.message))
     assert.equal(clientSide.destroyed, true)
   })
 
@@ -92,7 +93,7 @@ describe('reply handling and connection life', () => {
       err instanceof DOMException && err.name === 'TimeoutError' && err.message === 'no reply to DATA terminator within 200 ms')
     await done
     assert.equal(clientSide.destroyed, true)
-    await assert.rejects(client.noop(), (err: unknown) => err instanceof ProtocolError && /timed out/.test(err.message))
+    await assert.rejects(client.noop(), (err: unknown) => err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_CLOSED' && /timed out/.test(err.message))
   })
 
   test('a peer that stops reading mid-DATA: rejects with a TimeoutError for the data block and destroys the socket', async (t) => {
@@ -167,10 +168,10 @@ describe('reply handling and connection life', () => {
     await assert.rejects(pending, (err: unknown) => err instanceof DOMException && err.name === 'AbortError')
     release()
     assert.equal(clientSide.destroyed, true)
-    await assert.rejects(client.noop(), (err: unknown) => err instanceof ProtocolError && /sending the message was aborted/.test(err.message))
+    await assert.rejects(client.noop(), (err: unknown) => err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_CLOSED' && /sending the message was aborted/.test(err.message))
   })
 
-  test('a message source that throws mid-DATA rejects with its error and closes the connection', async (t) => {
+  test('a message source that throws mid-DATA rejects with ERR_SMTP_SOURCE_FAILED caused by its error and closes the connection', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo()}
       C: DATA
@@ -180,10 +181,11 @@ describe('reply handling and connection life', () => {
       yield Buffer.from('partial')
       throw new Error('disk on fire')
     }
-    await assert.rejects(client.data(failing()), /disk on fire/)
+    await assert.rejects(client.data(failing()), (err: unknown) =>
+      err instanceof ClientError && err.code === 'ERR_SMTP_SOURCE_FAILED' && /disk on fire/.test(err.message) && (err.cause as Error).message === 'disk on fire')
     await done
     await assert.rejects(client.noop(), (err: unknown) =>
-      err instanceof ProtocolError && err.code === 'ERR_SMTP_CONNECTION_CLOSED' && err.message === 'connection closed because the message source failed: disk on fire')
+      err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_CLOSED' && /^connection closed: the message source failed: disk on fire/.test(err.message))
   })
 
   test('aborting a command still queued behind another leaves the connection usable', async (t) => {

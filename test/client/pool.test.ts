@@ -2,9 +2,10 @@ import { once } from 'node:events'
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Pool, type PoolOptions } from '../../src/client/pool.ts'
-import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
 import { xoauth2 } from '../../src/sasl/xoauth2.ts'
 import { startFakeServer, type FakeServer, type FakeServerOptions } from './fake-smtp-server.ts'
+import { ClientError } from '../../src/client/errors.ts'
 
 const message = (n: number): string => `Subject: message ${n}\r\n\r\nBody of message ${n}.\r\n.leading dot\r\n`
 
@@ -133,16 +134,16 @@ describe('Pool replacing and retrying', () => {
     sending.catch(() => {})
     await (await waitForSession(fake)).closed
     closed.resolve()
-    await assert.rejects(sending, (err: ProtocolError) => err instanceof ProtocolError && err.code === 'ERR_SMTP_CONNECTION_CLOSED')
+    await assert.rejects(sending, (err: ClientError) => err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_LOST')
     assert.equal(fake.sessions.length, 1)
     assert.equal(fake.messages.length, 0)
   })
 
   test('does not retry when the reply to the end of the data is lost, and says it may have been delivered', async (t) => {
     const { fake, pool } = await setup(t, { onMessage: () => 'close' })
-    await assert.rejects(pool.send(mail(1)), (err: ProtocolError) => {
-      assert.ok(err instanceof ProtocolError)
-      assert.equal(err.code, 'ERR_SMTP_CONNECTION_CLOSED')
+    await assert.rejects(pool.send(mail(1)), (err: ClientError) => {
+      assert.ok(err instanceof ClientError)
+      assert.equal(err.code, 'ERR_SMTP_DELIVERY_UNKNOWN')
       assert.match(err.message, /may have been delivered/)
       return true
     })
@@ -239,7 +240,7 @@ describe('Pool waiting, rate limit and close', () => {
     const closing = pool.close({ signal: controller.signal })
     controller.abort()
     await closing
-    await assert.rejects(sending, (err: ProtocolError) => err instanceof ProtocolError && /may have been delivered/.test(err.message))
+    await assert.rejects(sending, (err: ClientError) => err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN' && /may have been delivered/.test(err.message))
     assert.equal(pool.size, 0)
   })
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
+import { ClientError } from '../../src/client/errors.ts'
 import { ehlo, ready } from './scripted-client.ts'
 
 const message = 'From: a@example.test\r\nSubject: hi\r\n\r\nHello\r\n'
@@ -103,6 +104,55 @@ describe('Client.send', () => {
     await done
   })
 
+  test('the server closing before the reply to the end of the data is ERR_SMTP_DELIVERY_UNKNOWN', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo()}
+      C: MAIL FROM:<a@example.test>
+      S: 250 Ok
+      C: RCPT TO:<b@example.test>
+      S: 250 Ok
+      C: DATA
+      S: 354 go
+      C: hi
+      C: .
+      --- close
+    `)
+    await assert.rejects(client.send({ from: 'a@example.test', to: ['b@example.test'], message: 'hi\r\n' }), (err: unknown) =>
+      err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN' && !err.isRetryable && /may have been delivered/.test(err.message))
+    await done
+  })
+
+  test('the server closing before the envelope replies is ERR_SMTP_CONNECTION_LOST, which may be retried', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo()}
+      C: MAIL FROM:<a@example.test>
+      --- close
+    `)
+    await assert.rejects(client.send({ from: 'a@example.test', to: ['b@example.test'], message: 'hi\r\n' }), (err: unknown) =>
+      err instanceof ClientError && err.code === 'ERR_SMTP_CONNECTION_LOST' && err.isRetryable)
+    await done
+  })
+
+  test('a source that throws is ERR_SMTP_SOURCE_FAILED with its error as the cause', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo()}
+      C: MAIL FROM:<a@example.test>
+      S: 250 Ok
+      C: RCPT TO:<b@example.test>
+      S: 250 Ok
+      C: DATA
+      S: 354 go
+    `)
+    const failure = new Error('cannot read the file')
+    async function* failing(): AsyncGenerator<Uint8Array> {
+      yield Buffer.from('Subject: x\r\n')
+      throw failure
+    }
+    await assert.rejects(client.send({ from: 'a@example.test', to: ['b@example.test'], message: failing() }), (err: unknown) =>
+      err instanceof ClientError && err.code === 'ERR_SMTP_SOURCE_FAILED' && err.cause === failure)
+    await done
+  })
+
   test('MAIL refused rejects with that SmtpError, naming the command', async (t) => {
     const { client, done } = await ready(t, `
       ${ehlo('PIPELINING')}
@@ -189,7 +239,7 @@ describe('Client.send', () => {
       S: 221 bye
     `)
     await assert.rejects(other.client.send({ from: 'a@example.test', to: ['b@example.test'], message: Buffer.from('caf\xe9', 'latin1') }), (err: unknown) =>
-      err instanceof ProtocolError && err.code === 'ERR_SMTP_UNSUPPORTED' && /8BITMIME/.test(err.message))
+      err instanceof ClientError && err.code === 'ERR_SMTP_UNSUPPORTED' && /8BITMIME/.test(err.message))
     await other.client.quit()
     await other.done
   })
@@ -216,7 +266,7 @@ describe('Client.send', () => {
       S: 221 bye
     `)
     await assert.rejects(other.client.send({ from: 'a@example.test', to: ['jürgen@example.test'], message: 'hi\r\n' }), (err: unknown) =>
-      err instanceof ProtocolError && err.code === 'ERR_SMTP_UNSUPPORTED' && /SMTPUTF8/.test(err.message))
+      err instanceof ClientError && err.code === 'ERR_SMTP_UNSUPPORTED' && /SMTPUTF8/.test(err.message))
     await other.client.quit()
     await other.done
   })
@@ -267,9 +317,9 @@ describe('Client.send', () => {
       S: 221 bye
     `)
     await assert.rejects(other.client.send({ from: 'a@example.test', to: ['b@example.test'], message: 'hi', mailParams: { ret: 'FULL' } }), (err: unknown) =>
-      err instanceof ProtocolError && err.code === 'ERR_SMTP_UNSUPPORTED' && /DSN/.test(err.message))
+      err instanceof ClientError && err.code === 'ERR_SMTP_UNSUPPORTED' && /DSN/.test(err.message))
     await assert.rejects(other.client.send({ from: 'a@example.test', to: ['b@example.test'], message: 'hi', rcptParams: { notify: 'NEVER' } }), (err: unknown) =>
-      err instanceof ProtocolError && err.code === 'ERR_SMTP_UNSUPPORTED' && /DSN/.test(err.message))
+      err instanceof ClientError && err.code === 'ERR_SMTP_UNSUPPORTED' && /DSN/.test(err.message))
     await other.client.quit()
     await other.done
   })

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs'
 import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, type ConnectOptions } from '../../src/client/index.ts'
-import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
+import { ClientError } from '../../src/client/errors.ts'
 import { startAiosmtpd, type RunningAiosmtpd } from '../helpers/peers.ts'
 import { ca } from '../helpers/tls.ts'
 
@@ -74,7 +75,7 @@ describe('client against aiosmtpd', { skip }, () => {
     const peer = await aiosmtpd(t, { tls, auth: 'alice:right' })
     await assert.rejects(
       Client.connect({ host: peer.host, port: peer.port, tls: 'none', auth: { username: 'alice', password: 'right', mechanism: 'PLAIN' } }),
-      (err: ProtocolError) => err instanceof ProtocolError && err.code === 'ERR_SMTP_TLS_REQUIRED',
+      (err: ClientError) => err instanceof ClientError && err.code === 'ERR_SMTP_TLS_REQUIRED',
     )
   })
 
@@ -95,7 +96,7 @@ describe('client against aiosmtpd', { skip }, () => {
     const peer = await aiosmtpd(t)
     const client = await connect(t, peer)
     await assert.rejects(client.send({ from: 'j\u00f6rg@example.test', to: 'b@example.test', message: text }),
-      (err: ProtocolError) => err instanceof ProtocolError && err.code === 'ERR_SMTP_UNSUPPORTED' && /SMTPUTF8/.test(err.message))
+      (err: ClientError) => err instanceof ClientError && err.code === 'ERR_SMTP_UNSUPPORTED' && /SMTPUTF8/.test(err.message))
   })
 
   test('the data aiosmtpd receives is exactly what we sent, after its dot-unstuffing', async (t) => {

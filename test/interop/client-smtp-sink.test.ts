@@ -7,8 +7,9 @@ import { describe, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { Client, type ConnectOptions } from '../../src/client/index.ts'
 import { Pool } from '../../src/client/pool.ts'
-import { ProtocolError, SmtpError } from '../../src/protocol/errors.ts'
+import { SmtpError } from '../../src/protocol/errors.ts'
 import { smtpSinkPath, startSmtpSink, type RunningPeer } from '../helpers/peers.ts'
+import { ClientError } from '../../src/client/errors.ts'
 
 const skip = smtpSinkPath() ? false : 'smtp-sink is not installed (Debian package postfix)'
 
@@ -92,12 +93,12 @@ describe('client against smtp-sink', { skip }, () => {
     assert.ok(!log.some((line) => line.startsWith('C: BDAT')))
   })
 
-  test('an 8-bit message to a server without 8BITMIME (-8) is a ProtocolError before anything is sent', async (t) => {
+  test('an 8-bit message to a server without 8BITMIME (-8) is ERR_SMTP_UNSUPPORTED before anything is sent', async (t) => {
     const peer = await sink(t, ['-8'])
     const log: string[] = []
     const client = await connect(t, peer, { debug: (line) => log.push(line) })
-    await assert.rejects(client.send({ from: 'a@example.test', to: 'b@example.test', message: 'Subject: caf\u00e9\r\n\r\nna\u00efve\r\n' }), (err: ProtocolError) => {
-      assert.ok(err instanceof ProtocolError)
+    await assert.rejects(client.send({ from: 'a@example.test', to: 'b@example.test', message: 'Subject: caf\u00e9\r\n\r\nna\u00efve\r\n' }), (err: ClientError) => {
+      assert.ok(err instanceof ClientError)
       assert.equal(err.code, 'ERR_SMTP_UNSUPPORTED')
       assert.match(err.message, /8BITMIME/)
       return true
