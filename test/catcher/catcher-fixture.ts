@@ -3,43 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { TestContext } from 'node:test'
-import { simpleParser, type AddressObject } from 'mailparser'
 import { Catcher } from '../../src/catcher/catcher.ts'
 import { MaildirStore, MemoryStore } from '../../src/catcher/message-store.ts'
-import type { ParseMail } from '../../src/catcher/parsed-mail.ts'
+import { parseMail } from '../../src/catcher/parse-mail.ts'
 import { createStoreSession } from '../../src/catcher/store-session.ts'
 import { startUi, type RunningUi } from '../../src/catcher/ui-server.ts'
 import type { ReleaseMessage } from '../../src/catcher/http-api.ts'
 import type { ApiSummary, formatMessage } from '../../src/catcher/api-json.ts'
 import { sendMail } from '../../src/client/index.ts'
 import { Server, type ServerOptions } from '../../src/server/index.ts'
-
-/** An independent parser (mailparser) in the shape the catcher asks for. */
-export const parseWithMailparser: ParseMail = async (source) => {
-  const mail = await simpleParser(Buffer.isBuffer(source) || !(source instanceof Uint8Array) ? source : Buffer.from(source), { keepCidLinks: true })
-  const addresses = (value: AddressObject | AddressObject[] | undefined) => (value === undefined ? [] : [value].flat().flatMap((a) => a.value.map((m) => ({ name: m.name, address: m.address ?? '' }))))
-  return {
-    subject: mail.subject,
-    from: addresses(mail.from),
-    to: addresses(mail.to),
-    cc: addresses(mail.cc),
-    bcc: addresses(mail.bcc),
-    replyTo: addresses(mail.replyTo),
-    date: mail.date,
-    messageId: mail.messageId,
-    text: mail.text,
-    html: mail.html === false ? undefined : mail.html,
-    attachments: mail.attachments.map((a) => ({
-      filename: a.filename,
-      contentType: a.contentType,
-      disposition: a.contentDisposition,
-      contentId: a.contentId,
-      size: a.size,
-      checksum: a.checksum,
-      content: a.content,
-    })),
-  }
-}
 
 export interface CatcherFixture {
   readonly catcher: Catcher
@@ -78,7 +50,7 @@ export async function startCatcher(
     t.after(() => rm(root, { recursive: true, force: true }))
   }
   const store = options.memory ? new MemoryStore() : new MaildirStore(root)
-  const catcher = await Catcher.open({ store, parse: parseWithMailparser, maxMessages: options.maxMessages })
+  const catcher = await Catcher.open({ store, parse: parseMail, maxMessages: options.maxMessages })
   const server = new Server({
     hostname: 'catcher.test',
     newSession: (conn) => createStoreSession(conn, { store: { kind: 'memory', sink: catcher }, lmtp: false, hostname: 'catcher.test', log: () => {}, onError: () => {} }),

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { Catcher } from '../../src/catcher/catcher.ts'
 import { MaildirStore } from '../../src/catcher/message-store.ts'
-import { parseWithMailparser } from './catcher-fixture.ts'
+import { parseMail } from '../../src/catcher/parse-mail.ts'
 
 const COUNT = 10_000
 const BASE_SECONDS = 1_800_000_000
@@ -31,7 +31,7 @@ async function generateMaildir(t: { after: (fn: () => Promise<void>) => void }, 
 test(`${COUNT} messages: the index opens, pages newest first and searches; flags survive a restart`, async (t) => {
   const root = await generateMaildir(t, COUNT)
   const started = performance.now()
-  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseMail })
   const first = await catcher.list({ start: 0, limit: 50 })
   const firstPageMs = performance.now() - started
   t.diagnostic(`open + first page of ${COUNT}: ${firstPageMs.toFixed(0)} ms`)
@@ -56,7 +56,7 @@ test(`${COUNT} messages: the index opens, pages newest first and searches; flags
     (await readdir(join(root, 'cur'))).filter((name) => name.startsWith(id)),
     [`${id}:2,S`],
   )
-  const reopened = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  const reopened = await Catcher.open({ store: new MaildirStore(root), parse: parseMail })
   assert.equal(reopened.unread, COUNT - 1)
   assert.equal((await reopened.summary(id))!.isSeen, true)
   await reopened.remove([id])
@@ -71,7 +71,7 @@ test('a foreign Maildir name is dated by its mtime, and a file without our envel
   const root = await generateMaildir(t, 0)
   await writeFile(join(root, 'cur', 'delivered-by-someone-else:2,RS'), 'Subject: foreign\r\n\r\nhi\r\n')
   await writeFile(join(root, 'new', '.hidden'), 'Subject: skipped\r\n\r\n')
-  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseWithMailparser })
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: parseMail })
   const page = await catcher.list()
   assert.deepEqual(
     page.messages.map((m) => [m.id, m.subject, m.isSeen, m.envelope]),
