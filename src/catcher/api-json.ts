@@ -68,7 +68,7 @@ function formatEnvelope(envelope: CaughtEnvelope): ApiEnvelope {
 
 /** True for a part shown inside the HTML (referenced by `cid:`) rather than offered as a file. */
 export function isInlinePart(part: ParsedAttachment): boolean {
-  return Boolean(part.contentId) && part.disposition !== 'attachment'
+  return part.isReferenced ?? (Boolean(part.contentId) && part.disposition !== 'attachment')
 }
 
 /** The content id without angle brackets. */

@@ -25,6 +25,8 @@ export interface ParsedAttachment {
   readonly contentType: string
   readonly disposition?: string | undefined
   readonly contentId?: string | undefined
+  /** True when the HTML refers to the part by `cid:`. */
+  readonly isReferenced?: boolean | undefined
   readonly size: number
   readonly checksum?: string | undefined
   readonly content: Uint8Array

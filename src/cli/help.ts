@@ -112,8 +112,19 @@ Options:
   -h, --help             show this help
   -v, --version          print the version
 
+Mail catcher:
+  --ui [HOST:PORT]       serve the web page and REST API (default 127.0.0.1:8025): list, search,
+                         read and delete the caught mail, live
+  --ui-auth USER:PASS    require this login (HTTP basic auth) for the page and API
+  --max-messages N       keep only the newest N messages
+  --release-to URL       let the page and API relay a message to smtp://HOST:PORT (or smtps://)
+  --chaos RULES          fail chosen commands: STAGE=CODE[@PERCENT],... with STAGE auth, mail,
+                         rcpt or data, as in mail=451@20,rcpt=550@5
+  --auth-accept-any      accept any AUTH PLAIN/LOGIN user and password (TLS rules as for --auth)
+
 Examples:
   smtpkit serve
+  smtpkit serve --ui                       (then open http://127.0.0.1:8025)
   smtpkit serve --listen [::1]:2525 --maildir /tmp/mail
   smtpkit serve --listen 0.0.0.0:587 --tls-cert cert.pem --tls-key key.pem --auth alice:secret --require-auth
   smtpkit serve --listen 127.0.0.1:2465 --tls-cert cert.pem --tls-key key.pem --implicit-tls

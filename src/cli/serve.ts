@@ -8,6 +8,8 @@ import { exitStatus } from './exit-status.ts'
 import { serveHelp } from './help.ts'
 import { Maildir } from '../catcher/maildir.ts'
 import { createStoreSession, type Store } from '../catcher/store-session.ts'
+import type { Catcher } from '../catcher/catcher.ts'
+import { applyCatcherServerOptions, catcherOptions, expandUiFlag, openCatcher, startCatcherUi } from './serve-catcher.ts'
 import { readVersion } from './version.ts'
 
 const options = {
@@ -30,6 +32,7 @@ const options = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
+  ...catcherOptions,
 } as const
 
 type ServeValues = ReturnType<typeof parse>['values']
@@ -41,7 +44,7 @@ const DEFAULT_PROXIES = ['127.0.0.1', '::1']
 const SHUTDOWN_GRACE_MS = 30_000
 
 function parse(args: string[]) {
-  return parseArgs({ args, options, strict: true, allowPositionals: false })
+  return parseArgs({ args: expandUiFlag(args), options, strict: true, allowPositionals: false })
 }
 
 /** Where {@link runServe} prints; the process's own streams by default. */
@@ -73,10 +76,11 @@ export async function runServe(args: string[], io: ServeIo = { stdout: process.s
   let server: Server
   let listen: { host: string; port: number; implicitTls: boolean }
   let store: Store
+  let catcher: Catcher | undefined
   try {
     listen = { ...parseHostPort(values.listen, '--listen'), implicitTls: values['implicit-tls'] ?? false }
-    store = await openStore(values)
-    server = new Server(await serverOptions(values, store, io))
+    ;({ catcher, store } = await openCatcher(values, await openStore(values)))
+    server = new Server(applyCatcherServerOptions(values, await serverOptions(values, store, io)))
   } catch (error) {
     return usage(error, io)
   }
@@ -92,8 +96,18 @@ export async function runServe(args: string[], io: ServeIo = { stdout: process.s
   }
   io.stdout.write(`listening on ${formatHostPort(address.address, address.port)}\n`)
   io.stdout.write(store.kind === 'maildir' ? `storing messages in ${store.root}\n` : 'discarding messages (--store none)\n')
+  let ui
+  try {
+    ui = catcher && (await startCatcherUi(values, catcher, readVersion(), io))
+  } catch (error) {
+    io.stderr.write(`smtpkit serve: cannot start the web UI on ${values.ui}: ${(error as Error).message}\n`)
+    stopRequested.cancel()
+    await server.close({ signal: AbortSignal.timeout(SHUTDOWN_GRACE_MS) })
+    return 1
+  }
   await stopRequested
   io.stdout.write('shutting down\n')
+  await ui?.close()
   const force = new AbortController()
   const onSecondSignal = (): void => force.abort(new Error('second signal'))
   process.once('SIGINT', onSecondSignal)

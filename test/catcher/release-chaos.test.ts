@@ -5,7 +5,8 @@ import { parseChaosRules, withAuthChaos, withChaos, acceptAnyLogin } from '../..
 import { createRelease, removeLocalFields } from '../../src/catcher/release.ts'
 import { createStoreSession } from '../../src/catcher/store-session.ts'
 import { Client, sendMail } from '../../src/client/index.ts'
-import { Server, SmtpError } from '../../src/server/index.ts'
+import type { SmtpError } from '../../src/server/index.ts';
+import { Server } from '../../src/server/index.ts'
 import { simpleMessage, startCatcher } from './catcher-fixture.ts'
 
 describe('release', () => {
