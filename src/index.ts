@@ -6,3 +6,5 @@ export * from './dkim/index.ts'
 export * from './server/index.ts'
 export * from './message/index.ts'
 export * from './catcher/index.ts'
+// sendMail and Pool that also take compose's fields, in place of smtpkit/client's bytes-only ones.
+export { Pool, sendMail, type ComposeRequest, type MailRequest } from './mailer/index.ts'

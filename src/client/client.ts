@@ -8,6 +8,7 @@ import { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
+import { checkClientOptions, checkConnectOptions, checkSendRequest } from './check-client-options.ts'
 import { chooseMechanism, isPasswordAuth, mechanismForExchange, runAuthExchange } from './auth.ts'
 import { dial, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
 import { ClientConnection, type CommandSpec } from './connection.ts'
@@ -16,6 +17,7 @@ import {
   checkLocalName,
   clientDefaults,
   defaultLocalName,
+  resolvePortAndTls,
   resolveTimeouts,
   type AuthOption,
   type BdatOptions,
@@ -25,6 +27,9 @@ import {
   type StepOptions,
 } from './options.ts'
 import { collectDataReplies, runSend, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
+
+/** The key of {@link Client}'s send without option checks, for the Pool, which checked already. */
+export const sendChecked = Symbol('smtpkit.Client.sendChecked')
 
 /**
  * An SMTP (or LMTP) client connection, driven one verb at a time like Go's `net/smtp.Client`, or
@@ -61,11 +66,10 @@ export class Client {
    * STARTTLS. Any failure closes the connection.
    */
   static async connect(options: ConnectOptions): Promise<Client> {
-    const mode = options.tls ?? clientDefaults.tls
-    if (!['implicit', 'starttls', 'opportunistic', 'none'].includes(mode)) throw new TypeError(`unknown tls mode ${JSON.stringify(mode)}`)
+    checkConnectOptions('Client.connect()', options)
+    const { port, tls: mode } = resolvePortAndTls(options)
     const timeouts = resolveTimeouts(options.timeouts)
     if (options.localName !== undefined) checkLocalName(options.localName)
-    const port = options.port ?? (mode === 'implicit' ? clientDefaults.implicitTlsPort : clientDefaults.port)
     const { signal } = options
     const socket = await dial({
       host: options.host,
@@ -106,6 +110,7 @@ export class Client {
    * non-220 greeting rejects with an {@link SmtpError} and closes.
    */
   static async fromSocket(socket: Duplex, options: ClientOptions & StepOptions = {}): Promise<Client> {
+    checkClientOptions('Client.fromSocket()', options)
     if (options.localName !== undefined) checkLocalName(options.localName)
     const client = new Client(socket, options, resolveTimeouts(options.timeouts))
     try {
@@ -368,6 +373,12 @@ export class Client {
    * (the transaction is then reset). See {@link SendRequest}.
    */
   async send(request: SendRequest): Promise<SendResult> {
+    checkSendRequest('send()', request)
+    return this[sendChecked](request)
+  }
+
+  /** {@link send} for a request already checked (the Pool's). Internal: not exported by the package. */
+  async [sendChecked](request: SendRequest): Promise<SendResult> {
     return this.#conn.exclusive(() =>
       runSend(request, {
         conn: this.#conn,

@@ -14,5 +14,6 @@ export {
 } from './options.ts'
 export { Pool, poolDefaults, type PoolOptions, type PoolSendOptions } from './pool.ts'
 export type { RateLimit } from './rate-limiter.ts'
-export { parseSmtpUrl, sendMail, type EnvelopedMessage, type SendMailRequest, type SendMailResult } from './send-mail.ts'
+export type { EnvelopedMessage, SendMailRequest } from './envelope.ts'
+export { parseSmtpUrl, sendMail, type SendMailResult } from './send-mail.ts'
 export type { DataReply, LmtpRecipientReply, RecipientRejection, SendRequest, SendResult, SendStage } from './transaction.ts'

@@ -52,7 +52,7 @@ export interface ConnectOptions extends ClientOptions {
   readonly host: string
   /** Default 25, or 465 with `tls: 'implicit'`. */
   readonly port?: number | undefined
-  /** See {@link TlsMode}. Default `'starttls'`: TLS is required. Use `'opportunistic'` for MX delivery. */
+  /** See {@link TlsMode}. Default by port, the same rule as `smtp://` URLs: see {@link resolvePortAndTls}. */
   readonly tls?: TlsMode | undefined
   /** Authenticate after EHLO (and STARTTLS). Default none. */
   readonly auth?: AuthOption | undefined
@@ -80,10 +80,33 @@ export interface BdatOptions extends StepOptions {
 export const clientDefaults = Object.freeze({
   port: 25,
   implicitTlsPort: 465,
-  tls: 'starttls' as TlsMode,
+  submissionPort: 587,
   chunkBytes: 256 * 1024,
   timeouts: Object.freeze({ ...CLIENT_TIMEOUTS, connect: 60_000 }) as ClientTimeouts,
 })
+
+const TLS_MODES: readonly string[] = ['implicit', 'starttls', 'opportunistic', 'none']
+
+/**
+ * The port and TLS mode a connection uses: the one rule shared by connect options and
+ * `smtp://` URLs.
+ * - `tls` given: as given; the port defaults to 465 for `'implicit'`, else 25.
+ * - `tls` left out: by port. 465 is `'implicit'` (RFC 8314 §3.3); 587 is `'starttls'`, which
+ *   requires STARTTLS (submission, RFC 8314 §3.3 and RFC 6409); any other port (25, 2525, a local
+ *   catcher) is `'opportunistic'`: STARTTLS when offered, as MX delivery does (RFC 3207 §4).
+ *   Credentials are safe either way: without TLS the client refuses AUTH (unless
+ *   `insecureAuthWithoutTls`). Give `tls: 'starttls'` to require TLS on any port.
+ */
+export function resolvePortAndTls(options: { readonly port?: number | undefined; readonly tls?: TlsMode | undefined }): { port: number; tls: TlsMode } {
+  const { tls, port } = options
+  if (tls !== undefined && !TLS_MODES.includes(tls)) {
+    throw new TypeError(`unknown tls mode ${JSON.stringify(tls)}: use 'implicit', 'starttls', 'opportunistic' or 'none'`)
+  }
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new RangeError(`port must be an integer from 1 to 65535, got ${port}`)
+  if (tls !== undefined) return { tls, port: port ?? (tls === 'implicit' ? clientDefaults.implicitTlsPort : clientDefaults.port) }
+  const resolved = port ?? clientDefaults.port
+  return { port: resolved, tls: resolved === clientDefaults.implicitTlsPort ? 'implicit' : resolved === clientDefaults.submissionPort ? 'starttls' : 'opportunistic' }
+}
 
 /** The timeouts with the caller's overrides applied; each must be a positive finite number. */
 export function resolveTimeouts(overrides: Partial<ClientTimeouts> = {}): ClientTimeouts {

@@ -1,6 +1,8 @@
 import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
-import { Client } from './client.ts'
+import { checkConnectOptions, checkPoolOptions, checkSendRequest, checkSignalOptions } from './check-client-options.ts'
+import { Client, sendChecked } from './client.ts'
+import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { ClientError } from './errors.ts'
 import type { ConnectOptions } from './options.ts'
 import { RateLimiter, type RateLimit } from './rate-limiter.ts'
@@ -94,6 +96,8 @@ export class Pool {
   #destroyed: Error | undefined
 
   constructor(connectOptions: ConnectOptions, options: PoolOptions = {}) {
+    checkConnectOptions('new Pool() connect options', connectOptions)
+    checkPoolOptions('new Pool() options', options)
     this.#connect = connectOptions
     this.#maxConnections = positiveInteger('maxConnections', options.maxConnections ?? poolDefaults.maxConnections)
     this.#maxMessages = positiveInteger('maxMessagesPerConnection', options.maxMessagesPerConnection ?? poolDefaults.maxMessagesPerConnection)
@@ -119,12 +123,21 @@ export class Pool {
 
   /**
    * Sends one message over a pooled connection; resolves and rejects as {@link Client.send}
-   * does, after the retry rule in the class description. `mail.signal` and `options.signal` both
-   * abort it. Rejects with an Error when the pool is closed.
+   * does, after the retry rule in the class description. `from` and `to` may be left out when
+   * the message has an `envelope()` (a composed message), as with `sendMail`. `mail.signal` and
+   * `options.signal` both abort it. Rejects with an Error when the pool is closed.
    */
-  send(mail: SendRequest, options: PoolSendOptions = {}): Promise<SendResult> {
+  send(mail: SendMailRequest | EnvelopedMessage, options: PoolSendOptions = {}): Promise<SendResult> {
     if (this.#closing) return Promise.reject(new Error('the pool is closed: it takes no new messages'))
-    return this.#send(mail, eitherSignal(mail.signal, options.signal))
+    let request: SendRequest
+    try {
+      checkSignalOptions('Pool.send() options', options)
+      if (!isEnvelopedMessage(mail)) checkSendRequest('Pool.send()', mail)
+      request = withEnvelope(mail, 'Pool.send()')
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return this.#send(request, eitherSignal(request.signal, options.signal))
   }
 
   /**
@@ -165,7 +178,7 @@ export class Pool {
           mail.onProgress?.(next)
         }
         try {
-          const result = await member.client.send({ ...mail, signal, onProgress })
+          const result = await member.client[sendChecked]({ ...mail, signal, onProgress })
           this.#afterSend(member, true)
           return result
         } catch (err) {
