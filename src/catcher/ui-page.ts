@@ -27,6 +27,7 @@ const html = String.raw`<!DOCTYPE html>
     <p id="empty" hidden>No messages yet. Send mail to this server's SMTP port and it shows up here.</p>
     <nav class="pager"><button id="newer" type="button">&larr; Newer</button><span id="range"></span><button id="older" type="button">Older &rarr;</button></nav>
   </section>
+  <p id="placeholder">Select a message to read it. Keys: j/k or &uarr;/&darr; move, Enter opens, Esc goes back, d deletes, / searches, n/p page.</p>
   <section id="message-pane" aria-label="Message" hidden>
     <div class="message-head">
       <button id="back" type="button" class="back" title="Back to the list (Esc)">&larr; Back</button>

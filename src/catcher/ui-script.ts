@@ -52,7 +52,10 @@ export const uiScript = String.raw`'use strict'
       li.appendChild(el('span', 'from', short(m.From)))
       li.appendChild(el('span', 'time', when(m.Created)))
       li.appendChild(el('span', 'subject', m.Subject || '(no subject)'))
-      li.appendChild(el('span', 'meta', (m.Attachments > 0 ? '\uD83D\uDCCE ' : '') + size(m.Size)))
+      var meta = el('span', 'meta')
+      if (m.Attachments > 0) { var clip = el('span', 'clip'); clip.title = 'has attachments'; meta.appendChild(clip) }
+      meta.appendChild(document.createTextNode(size(m.Size)))
+      li.appendChild(meta)
       li.appendChild(el('span', 'to', 'To: ' + m.To.map(who).join(', ')))
       li.addEventListener('click', function () { select(i); openMessage(m.ID) })
       list.appendChild(li)

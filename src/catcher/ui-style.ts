@@ -5,6 +5,7 @@ export const uiStyle = String.raw`
   :root { --bg: #16191d; --fg: #e6e9ed; --muted: #9aa4b1; --line: #2d333b; --hover: #1f242a; --sel: #23395f; --accent: #7aa7ff; --danger: #ff7b72; --bar: #1c2025; }
 }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 html, body { height: 100%; margin: 0; }
 body { background: var(--bg); color: var(--fg); font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; display: flex; flex-direction: column; }
 button, .button { font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--line); border-radius: 6px; padding: 4px 10px; cursor: pointer; text-decoration: none; white-space: nowrap; }
@@ -30,6 +31,11 @@ main { flex: 1; display: flex; min-height: 0; }
 #list li.unread .from::before { content: ""; display: inline-block; width: 8px; height: 8px; border-radius: 50%; background: var(--accent); margin-right: 6px; vertical-align: 1px; }
 #empty { color: var(--muted); padding: 24px 12px; }
 .pager { display: flex; justify-content: space-between; align-items: center; padding: 6px 12px; border-top: 1px solid var(--line); color: var(--muted); }
+#placeholder { flex: 1; align-self: center; text-align: center; color: var(--muted); padding: 24px; }
+main.reading #placeholder { display: none; }
+.clip { display: inline-block; width: 12px; height: 12px; margin-right: 4px; vertical-align: -1px; background: currentColor;
+  -webkit-mask: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' fill='none' stroke='black' stroke-width='2.2' stroke-linecap='round'%3E%3Cpath d='M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l9-9a3.7 3.7 0 0 1 5.2 5.2l-9 9a1.8 1.8 0 0 1-2.6-2.6l8.3-8.3'/%3E%3C/svg%3E") center / contain no-repeat;
+  mask: url("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 24 24' fill='none' stroke='black' stroke-width='2.2' stroke-linecap='round'%3E%3Cpath d='M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l9-9a3.7 3.7 0 0 1 5.2 5.2l-9 9a1.8 1.8 0 0 1-2.6-2.6l8.3-8.3'/%3E%3C/svg%3E") center / contain no-repeat; }
 #message-pane { flex: 1; display: flex; flex-direction: column; min-width: 0; min-height: 0; }
 .message-head { padding: 10px 16px 0; border-bottom: 1px solid var(--line); }
 .message-head h2 { font-size: 18px; margin: 4px 0 6px; overflow-wrap: anywhere; }
@@ -57,7 +63,7 @@ dl.tab { padding: 12px 16px; align-content: start; }
 @media (max-width: 720px) {
   #list-pane { width: 100%; min-width: 0; border-right: 0; }
   main.reading #list-pane { display: none; }
-  main:not(.reading) #message-pane { display: none; }
+  main:not(.reading) #message-pane, #placeholder { display: none; }
   .back { display: inline-block; }
   .bar h1 { display: none; }
   #read-all { display: none; }
