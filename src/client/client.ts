@@ -10,7 +10,7 @@ import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } 
 import { replyToError, type Reply } from '../protocol/reply.ts'
 import { checkClientOptions, checkConnectOptions, checkSendRequest } from './check-client-options.ts'
 import { chooseMechanism, isPasswordAuth, mechanismForExchange, runAuthExchange } from './auth.ts'
-import { dial, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
+import { dial, openThrough, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
 import { ClientConnection, type CommandSpec } from './connection.ts'
 import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
 import {
@@ -71,18 +71,11 @@ export class Client {
     const timeouts = resolveTimeouts(options.timeouts)
     if (options.localName !== undefined) checkLocalName(options.localName)
     const { signal } = options
-    const socket = await dial({
-      host: options.host,
-      port,
-      implicitTls: mode === 'implicit',
-      serverName: options.serverName,
-      tlsOptions: options.tlsOptions,
-      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
-      localAddress: options.localAddress,
-      family: options.family,
-      timeoutMs: timeouts.connect,
-      signal,
-    })
+    const target = { host: options.host, port, localAddress: options.localAddress, family: options.family }
+    const tls = { serverName: options.serverName, tlsOptions: options.tlsOptions, insecureSkipTlsVerify: options.insecureSkipTlsVerify }
+    const socket = options.socket
+      ? await openThrough(options.socket, target, { ...tls, implicitTls: mode === 'implicit', timeoutMs: timeouts.connect, signal })
+      : await dial({ ...target, ...tls, implicitTls: mode === 'implicit', timeoutMs: timeouts.connect, signal })
     const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
     try {
       await client.#readGreeting(signal)

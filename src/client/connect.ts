@@ -71,6 +71,37 @@ export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
   return socket
 }
 
+/**
+ * Opens a connection with a caller's socket factory (a proxy), bounded by `timeoutMs` and the
+ * signal, and starts TLS over it with `implicitTls`. A factory that fails or times out rejects
+ * with its error, the signal's reason or a `TimeoutError`.
+ */
+export async function openThrough(
+  factory: (target: { host: string; port: number; localAddress?: string | undefined; family?: 4 | 6 | undefined }, signal: AbortSignal) => Promise<Duplex>,
+  target: { readonly host: string; readonly port: number; readonly localAddress?: string | undefined; readonly family?: 4 | 6 | undefined },
+  options: Omit<DialOptions, 'host' | 'port' | 'localAddress' | 'family'>,
+): Promise<Duplex> {
+  // A timer of our own, not AbortSignal.timeout(), which is unref'd: a connect in progress must
+  // keep the process alive, as a TCP connect does.
+  const timeout = new AbortController()
+  const timer = setTimeout(() => timeout.abort(new DOMException(`connecting to ${target.host}:${target.port} through the socket option took more than ${options.timeoutMs} ms`, 'TimeoutError')), options.timeoutMs)
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal
+  let socket: Duplex
+  try {
+    socket = await factory({ ...target }, signal)
+  } finally {
+    clearTimeout(timer)
+  }
+  if (signal.aborted) {
+    socket.destroy()
+    throw signal.reason
+  }
+  if ((socket as { setNoDelay?: unknown }).setNoDelay instanceof Function) (socket as Socket).setNoDelay(true)
+  if (!options.implicitTls) return socket
+  const name = options.serverName ?? target.host
+  return upgradeToTls(socket, { host: name, tlsOptions: options.tlsOptions, insecureSkipTlsVerify: options.insecureSkipTlsVerify, timeoutMs: options.timeoutMs, signal: options.signal })
+}
+
 /** What {@link upgradeToTls} needs. */
 export interface UpgradeOptions {
   /** The name the certificate must match (and the SNI name unless it is an IP address). */

@@ -413,6 +413,8 @@ export class ClientConnection {
     socket.on('end', this.#onEnd)
     socket.on('close', this.#onClose)
     socket.on('error', this.#onError)
+    // A socket handed over paused (by a proxy handshake) would otherwise never flow.
+    socket.resume()
   }
 
   #unlisten(socket: Duplex): void {

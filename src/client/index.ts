@@ -10,10 +10,13 @@ export {
   type ClientTimeouts,
   type ConnectOptions,
   type PasswordAuth,
+  type SocketFactory,
+  type SocketFactoryOptions,
   type StepOptions,
 } from './options.ts'
 export { Pool, poolDefaults, type PoolOptions, type PoolSendOptions } from './pool.ts'
 export type { RateLimit } from './rate-limiter.ts'
 export type { EnvelopedMessage, SendMailRequest } from './envelope.ts'
 export { parseSmtpUrl, sendMail, type SendMailResult } from './send-mail.ts'
+export { verify, type VerifyResult } from './verify.ts'
 export type { DataReply, LmtpRecipientReply, RecipientRejection, SendRequest, SendResult, SendStage } from './transaction.ts'

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { isIPv4, isIPv6 } from 'node:net'
+import type { Duplex } from 'node:stream'
 import type { ClientMechanism } from '../sasl/mechanism.ts'
 import { CLIENT_TIMEOUTS } from '../protocol/limits.ts'
 import type { TlsMode, TlsOptions } from './connect.ts'
@@ -62,7 +63,25 @@ export interface ConnectOptions extends ClientOptions {
   readonly family?: 4 | 6 | undefined
   /** Aborts connecting and the handshake. */
   readonly signal?: AbortSignal | undefined
+  /**
+   * Opens the connection instead of a TCP connect to `host:port`: for SOCKS or HTTP CONNECT
+   * proxies, or any transport. It gets where to go and a signal (the caller's, plus the connect
+   * timeout) and resolves with an open Duplex; the client then runs TLS over it as `tls` says
+   * (the certificate is checked against `serverName` or `host`). Default: TCP.
+   */
+  readonly socket?: SocketFactory | undefined
 }
+
+/** What a {@link SocketFactory} is asked to connect to. */
+export interface SocketFactoryOptions {
+  readonly host: string
+  readonly port: number
+  readonly localAddress?: string | undefined
+  readonly family?: 4 | 6 | undefined
+}
+
+/** Opens a connection to `options.host:options.port` (through a proxy, say); see {@link ConnectOptions.socket}. */
+export type SocketFactory = (options: SocketFactoryOptions, signal: AbortSignal) => Promise<Duplex>
 
 /** The last argument of every step method. */
 export interface StepOptions {

@@ -2,6 +2,7 @@ import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { checkConnectOptions, checkPoolOptions, checkSendRequest, checkSignalOptions } from './check-client-options.ts'
 import { Client, sendChecked } from './client.ts'
+import { verify, type VerifyResult } from './verify.ts'
 import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { ClientError } from './errors.ts'
 import type { ConnectOptions } from './options.ts'
@@ -149,6 +150,14 @@ export class Pool {
   close(options: { signal?: AbortSignal | undefined } = {}): Promise<void> {
     this.#closing ??= this.#drain(options.signal)
     return this.#closing
+  }
+
+  /**
+   * Checks the server with the pool's connect options (connect, EHLO, STARTTLS, AUTH, QUIT) on a
+   * connection of its own, outside the pool; see {@link verify}.
+   */
+  verify(): Promise<VerifyResult> {
+    return verify(this.#connect)
   }
 
   /** Same as {@link close}, for `await using`. */
