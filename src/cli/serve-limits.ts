@@ -1,7 +1,7 @@
 // `smtpkit serve` flags for the server's limits: one per field of ServerLimits, named after it
 // (a `...Ms` timeout becomes a duration flag without the unit), so a developer can set from the
 // command line whatever the library lets a program set.
-import { serverLimitDefaults, type ServerLimits } from '../server/index.ts'
+import { serverLimitDefaults, type ServerLimits } from '../server/limits.ts'
 import { parseByteSize, parseDuration, parseInteger, UsageError } from './args.ts'
 
 type LimitKind = 'count' | 'bytes' | 'duration' | 'switch'
