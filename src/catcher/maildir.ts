@@ -30,6 +30,9 @@ export interface MaildirEntry {
   readonly isSeen: boolean
 }
 
+/** How old a file in `tmp/` must be to count as left by a killed delivery (maildir(5): 36 hours). */
+export const STALE_TMP_MS = 36 * 60 * 60 * 1000
+
 // Stat calls in flight while scanning: enough to hide the disk's latency, few enough not to
 // exhaust file descriptors.
 const SCAN_CONCURRENCY = 64
@@ -52,9 +55,30 @@ export class Maildir {
     this.#host = hostname().replace(/\//g, '\\057').replace(/:/g, '\\072')
   }
 
-  /** Creates `tmp/`, `new/` and `cur/` (mode 0700) if they are missing. */
+  /**
+   * Creates `tmp/`, `new/` and `cur/` (mode 0700) if they are missing, and removes what a killed
+   * delivery left in `tmp/` ({@link removeStaleTmp}).
+   */
   async init(): Promise<void> {
     for (const sub of ['tmp', 'new', 'cur']) await mkdir(join(this.root, sub), { recursive: true, mode: 0o700 })
+    await this.removeStaleTmp()
+  }
+
+  /**
+   * Removes files in `tmp/` not modified for 36 hours: the partial files of deliveries that a kill
+   * or crash cut short. maildir(5) sets that age, as qmail does; a delivery in progress is never
+   * that old. Resolves with how many were removed.
+   */
+  async removeStaleTmp(now = Date.now()): Promise<number> {
+    const tmp = join(this.root, 'tmp')
+    let removed = 0
+    for (const name of await readdir(tmp)) {
+      const info = await stat(join(tmp, name)).catch(() => undefined)
+      if (!info?.isFile() || now - info.mtimeMs <= STALE_TMP_MS) continue
+      await this.remove(`tmp/${name}`)
+      removed++
+    }
+    return removed
   }
 
   /**

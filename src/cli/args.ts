@@ -13,10 +13,17 @@ export class UsageError extends Error {
  * Turns the errors of `util.parseArgs` (unknown option, missing value, ...) into a
  * {@link UsageError}; anything else is passed through.
  */
-export function toUsageError(error: unknown): unknown {
+export function toUsageError(error: unknown, hints: Readonly<Record<string, string>> = {}): unknown {
   const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_')) return new UsageError((error as Error).message)
-  return error
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS_')) return error
+  // parseArgs' own text for this one ends in an unbalanced quote and advice about positionals
+  // that starting with '-' does not need here; name the option, and what to write instead.
+  const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '([^']+)'/.exec((error as Error).message)?.[1] : undefined
+  if (unknown !== undefined) {
+    const hint = hints[unknown.replace(/^-+/, '').replace(/=.*$/, '')]
+    return new UsageError(`unknown option ${unknown}${hint === undefined ? '' : `; ${hint}`}`)
+  }
+  return new UsageError((error as Error).message)
 }
 
 /** A host and port, as `--listen` and `--server` take them. */
@@ -84,4 +91,19 @@ export async function readOptionFile(path: string, option: string): Promise<Buff
   } catch (error) {
     throw new UsageError(`${option}: cannot read ${path}: ${(error as Error).message}`)
   }
+}
+
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const
+
+/**
+ * Reads a duration: digits with a unit, `ms`, `s`, `m` or `h` (`500ms`, `30s`, `5m`); bare digits
+ * are seconds. Returns milliseconds, at least `min` (default 1).
+ */
+export function parseDuration(text: string, option: string, min = 1): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text)
+  const value = match ? Number(match[1]) * DURATION_UNITS_MS[(match[2] ?? 's') as keyof typeof DURATION_UNITS_MS] : NaN
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`${option} must be a duration such as 30s, 5m or 500ms (bare digits are seconds)${min > 0 ? '' : ' or 0'}, got ${JSON.stringify(text)}`)
+  }
+  return value
 }

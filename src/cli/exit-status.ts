@@ -30,10 +30,14 @@ export function exitStatusFor(error: unknown): number {
   return exitStatus.connection
 }
 
-/** The lines to print for an error: its message, and each refusal of an AggregateError. */
+/**
+ * The lines to print for an error: its message, and each refusal of an AggregateError that the
+ * message does not already carry (sendMail's "refused every recipient" names each one).
+ */
 export function describeError(error: unknown): string[] {
   if (error instanceof AggregateError) {
-    return [error.message, ...error.errors.map((e: unknown) => `  ${e instanceof Error ? e.message : String(e)}`)]
+    const details = error.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e)))
+    return [error.message, ...details.filter((text) => !error.message.includes(text)).map((text) => `  ${text}`)]
   }
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code

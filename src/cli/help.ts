@@ -1,4 +1,5 @@
 // The --help texts. Kept together so that the wording of options matches across commands.
+import { limitHelp } from './serve-limits.ts'
 
 /** `smtpkit --help`. */
 export const mainHelp = `Usage: smtpkit <command> [options]
@@ -60,6 +61,9 @@ DKIM signing:
   --dkim-domain D --dkim-selector S --dkim-key FILE   sign with the private key in FILE (PEM)
 
 Other:
+  --timeout DURATION     give up on the whole send after DURATION (30s, 5m, 500ms; bare digits
+                         are seconds); by default each step has the RFC 5321 timeouts
+  --greeting-timeout DURATION   how long to wait for the server's greeting (default 30s)
   --verbose              print the SMTP transcript to stderr (AUTH redacted)
   -h, --help             show this help
   -v, --version          print the version
@@ -83,7 +87,8 @@ export const serveHelp = `Usage: smtpkit serve [options]
 
 Runs an SMTP server that stores every message in a Maildir (tmp/, new/, cur/) and prints one
 line per message. A message is written to tmp/, synced to disk, and moved into new/ before the
-client gets its 250 reply; each file starts with Return-Path: and Received: headers.
+client gets its 250 reply; each file starts with Return-Path: and Received: headers. At start,
+files a killed delivery left in tmp/ more than 36 hours ago are removed (the Maildir convention).
 SIGINT or SIGTERM shuts down gracefully: transactions in flight finish (for up to 30 seconds).
 
 Options:
@@ -102,8 +107,8 @@ Options:
                          --insecure-auth-without-tls is given
   --require-auth         message submission: AUTH before MAIL (needs --auth)
   --insecure-auth-without-tls   offer AUTH on connections without TLS
-  --max-size BYTES       largest message accepted (default 25M; K, M, G suffixes allowed)
-  --max-recipients N     recipients per message (default 100)
+  --insecure-accept-bare-line-endings   take messages with a bare LF or CR (legacy senders;
+                         by default they get 554, as they can smuggle mail past other servers)
   --lmtp                 speak LMTP (RFC 2033) instead of SMTP
   --proxy-protocol       expect a PROXY protocol header (HAProxy v1 or v2) on every connection;
                          connections from addresses not in --proxy-trusted are closed
@@ -122,6 +127,8 @@ Mail catcher:
                          rcpt or data, as in mail=451@20,rcpt=550@5
   --auth-accept-any      accept any AUTH PLAIN/LOGIN user and password (TLS rules as for --auth)
 
+Limits (BYTES takes K, M, G suffixes; DURATION is 30s, 5m, 500ms; bare digits are seconds):
+${limitHelp()}
 Examples:
   smtpkit serve
   smtpkit serve --ui                       (then open http://127.0.0.1:8025)

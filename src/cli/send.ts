@@ -9,7 +9,8 @@ import { crlfNormalize } from '../protocol/dot-stuffing.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import type { MailParams, NotifyCondition, RcptParams } from '../protocol/params.ts'
 import { xoauth2 } from '../sasl/index.ts'
-import { parseHostPort, readOptionFile, toUsageError, UsageError } from './args.ts'
+import { parseDuration, parseHostPort, readOptionFile, toUsageError, UsageError } from './args.ts'
+import { sendErrorHints } from './send-hints.ts'
 import { describeError, exitStatus, exitStatusFor } from './exit-status.ts'
 import { sendHelp } from './help.ts'
 import { withProgress } from './progress.ts'
@@ -43,6 +44,8 @@ const options = {
   'dkim-domain': { type: 'string' },
   'dkim-selector': { type: 'string' },
   'dkim-key': { type: 'string' },
+  timeout: { type: 'string' },
+  'greeting-timeout': { type: 'string' },
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -54,6 +57,22 @@ const AUTH_MECHANISMS = ['PLAIN', 'LOGIN', 'CRAM-MD5', 'SCRAM-SHA-256', 'XOAUTH2
 const NOTIFY = new Set(['SUCCESS', 'FAILURE', 'DELAY'])
 // Above this, a terminal shows a progress line while the message is sent.
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024
+// An SMTP server greets at once (RFC 5321 §3.1); the RFC's 5 minutes (§4.5.3.2.1) are for
+// queue runners, not a person at a terminal waiting on a port where nothing speaks SMTP.
+const GREETING_TIMEOUT_MS = 30_000
+
+// Options of other mail tools people type by habit, and what to write here instead.
+const optionHints: Readonly<Record<string, string>> = {
+  body: 'use --text (or --html) for the body',
+  attachment: 'use --attach FILE',
+  host: 'use --server HOST:PORT',
+  port: 'use --server HOST:PORT',
+  username: 'use --user',
+  password: 'use --pass, or set SMTPKIT_PASS',
+  cc: 'use --to for every recipient (and --file for a message with a Cc: header)',
+  bcc: 'use --to for every recipient',
+  ssl: 'use --tls for implicit TLS (port 465) or --starttls',
+}
 
 function parse(args: string[]) {
   return parseArgs({ args, options, strict: true, allowPositionals: true })
@@ -74,12 +93,14 @@ export interface SendIo {
  */
 export async function runSend(args: string[], io: SendIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }): Promise<number> {
   const print = (stream: NodeJS.WritableStream, line: string): void => void stream.write(`${line}\n`)
+  let parsed: ReturnType<typeof parse> | undefined
+  let deadline: AbortSignal | undefined
+  let server: ConnectOptions | undefined
   try {
-    let parsed: ReturnType<typeof parse>
     try {
       parsed = parse(args)
     } catch (error) {
-      throw toUsageError(error)
+      throw toUsageError(error, optionHints)
     }
     const { values, positionals } = parsed
     if (values.help) {
@@ -90,20 +111,24 @@ export async function runSend(args: string[], io: SendIo = { stdout: process.std
       io.stdout.write(`smtpkit ${readVersion()}\n`)
       return exitStatus.ok
     }
-    const server = await connectOptions(values, io)
+    const timeoutMs = values.timeout === undefined ? undefined : parseDuration(values.timeout, '--timeout')
+    deadline = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)
+    server = await connectOptions(values, io, deadline)
     const request = await messageRequest(values, positionals, io)
     const result = await sendMail(server, request)
     return report(result, request.to, io, print)
   } catch (error) {
     const status = exitStatusFor(error)
-    const lines = describeError(error)
+    const lines = deadline?.aborted && error === deadline.reason
+      ? [`gave up after --timeout ${parsed?.values.timeout ?? ''}: the send did not finish in time`]
+      : [...describeError(error), ...sendErrorHints(error, server)]
     for (const line of lines) print(io.stderr, `smtpkit send: ${line}`)
     if (status === exitStatus.usage && error instanceof UsageError) print(io.stderr, 'Run "smtpkit send --help" for the options.')
     return status
   }
 }
 
-async function connectOptions(values: SendValues, io: SendIo): Promise<ConnectOptions> {
+async function connectOptions(values: SendValues, io: SendIo, signal: AbortSignal | undefined): Promise<ConnectOptions> {
   if (values.server === undefined) throw new UsageError('--server is required (HOST:PORT, smtp://HOST:PORT or smtps://HOST:PORT)')
   if (values.starttls && values.tls) throw new UsageError('--starttls and --tls exclude each other: choose STARTTLS or implicit TLS')
   if (values.ca !== undefined && values['insecure-tls']) throw new UsageError('--ca and --insecure-tls exclude each other')
@@ -133,6 +158,8 @@ async function connectOptions(values: SendValues, io: SendIo): Promise<ConnectOp
     ...(values['local-name'] === undefined ? {} : { localName: values['local-name'] }),
     ...(values['no-chunking'] ? { chunking: false } : {}),
     ...(values.verbose ? { debug: (line: string) => void io.stderr.write(`${line}\n`) } : {}),
+    timeouts: { greeting: values['greeting-timeout'] === undefined ? GREETING_TIMEOUT_MS : parseDuration(values['greeting-timeout'], '--greeting-timeout') },
+    ...(signal === undefined ? {} : { signal }),
     ...authOption(values, io, base),
   }
 }

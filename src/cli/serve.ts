@@ -3,7 +3,7 @@ import { hostname as osHostname } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Server, type AuthRequest, type ServerOptions } from '../server/index.ts'
-import { formatHostPort, parseByteSize, parseHostPort, parseInteger, readOptionFile, toUsageError, UsageError } from './args.ts'
+import { formatHostPort, parseHostPort, readOptionFile, toUsageError, UsageError } from './args.ts'
 import { exitStatus } from './exit-status.ts'
 import { serveHelp } from './help.ts'
 import { Maildir } from '../catcher/maildir.ts'
@@ -11,6 +11,7 @@ import { createStoreSession, type Store } from '../catcher/store-session.ts'
 import type { Catcher } from '../catcher/catcher.ts'
 import { applyCatcherServerOptions, catcherOptions, expandUiFlag, openCatcher, startCatcherUi } from './serve-catcher.ts'
 import { readVersion } from './version.ts'
+import { limitOptions, limitsFromFlags } from './serve-limits.ts'
 
 const options = {
   listen: { type: 'string', default: '127.0.0.1:2525' },
@@ -24,8 +25,8 @@ const options = {
   auth: { type: 'string', multiple: true },
   'require-auth': { type: 'boolean' },
   'insecure-auth-without-tls': { type: 'boolean' },
-  'max-size': { type: 'string' },
-  'max-recipients': { type: 'string' },
+  'insecure-accept-bare-line-endings': { type: 'boolean' },
+  ...limitOptions,
   lmtp: { type: 'boolean' },
   'proxy-protocol': { type: 'boolean' },
   'proxy-trusted': { type: 'string', multiple: true },
@@ -159,14 +160,13 @@ async function serverOptions(values: ServeValues, store: Store, io: ServeIo): Pr
   if (values['implicit-tls'] && !hasTls) throw new UsageError('--implicit-tls needs --tls-cert and --tls-key')
   if (values['require-tls'] && !hasTls) throw new UsageError('--require-tls needs --tls-cert and --tls-key (STARTTLS)')
   if (values['require-auth'] && values.auth === undefined) throw new UsageError('--require-auth needs at least one --auth USER:PASS')
-  if (values.auth !== undefined && !hasTls && !values['insecure-auth-without-tls']) {
+  // The value's form first: a fix to the TLS options would not help a bad --auth.
+  const auth = values.auth === undefined ? undefined : passwordCheck(values.auth)
+  if (auth !== undefined && !hasTls && !values['insecure-auth-without-tls']) {
     throw new UsageError('--auth needs TLS (--tls-cert and --tls-key), since passwords would cross the network in clear; add --insecure-auth-without-tls to allow that')
   }
   if (values['proxy-trusted'] !== undefined && !values['proxy-protocol']) throw new UsageError('--proxy-trusted needs --proxy-protocol')
-  const limits = {
-    ...(values['max-size'] === undefined ? {} : { maxMessageBytes: parseByteSize(values['max-size'], '--max-size') }),
-    ...(values['max-recipients'] === undefined ? {} : { maxRecipients: parseInteger(values['max-recipients'], '--max-recipients', { min: 1 }) }),
-  }
+  const limits = limitsFromFlags(values)
   const tls = hasTls ? { cert: await readOptionFile(values['tls-cert']!, '--tls-cert'), key: await readOptionFile(values['tls-key']!, '--tls-key') } : undefined
   const verbose = values.verbose ?? false
   const onError = (error: unknown, conn?: { id: string }): void =>
@@ -180,7 +180,8 @@ async function serverOptions(values: ServeValues, store: Store, io: ServeIo): Pr
     ...(values['require-auth'] ? { requireAuth: true } : {}),
     ...(values['insecure-auth-without-tls'] ? { insecureAuthWithoutTls: true } : {}),
     ...(values['proxy-protocol'] ? { proxyProtocol: { trusted: values['proxy-trusted'] ?? DEFAULT_PROXIES } } : {}),
-    ...(values.auth === undefined ? {} : { auth: passwordCheck(values.auth), authMechanisms: ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'LOGIN'] }),
+    ...(values['insecure-accept-bare-line-endings'] ? { insecureAcceptBareLineEndings: true } : {}),
+    ...(auth === undefined ? {} : { auth, authMechanisms: ['SCRAM-SHA-256', 'CRAM-MD5', 'PLAIN', 'LOGIN'] }),
     newSession: (conn) => createStoreSession(conn, { store, lmtp, hostname: values.hostname ?? osHostname(), log: (line) => void io.stdout.write(`${line}\n`), onError: (error) => onError(error, conn) }),
     onError,
     ...(verbose ? { debug: (line: string, conn: { id: string }) => void io.stderr.write(`[${conn.id}] ${line}\n`) } : {}),

@@ -158,9 +158,13 @@ export function describeTlsError(error: Error & { code?: string }, host: string)
   const { syscall } = error as { syscall?: unknown }
   if (syscall === 'connect' || syscall === 'getaddrinfo') return error
   const isVerification = code !== undefined && /CERT|SIGNATURE|ISSUER|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
+  // OpenSSL's "wrong version number": the first bytes back were not TLS, most often a plain
+  // SMTP greeting on a port that wants STARTTLS.
   const message = isVerification
     ? `TLS certificate verification failed for ${host}: ${error.message}${code ? ` (${code})` : ''}`
-    : `TLS handshake with ${host} failed: ${error.message}`
+    : code === 'ERR_SSL_WRONG_VERSION_NUMBER'
+      ? `TLS handshake with ${host} failed: the server did not start TLS (it answered in plain text); ports 25 and 587 usually want STARTTLS, implicit TLS is usually port 465`
+      : `TLS handshake with ${host} failed: ${error.message}`
   const wrapped: Error & { code?: string } = new Error(message, { cause: error })
   if (code !== undefined) wrapped.code = code
   return wrapped

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import { loadPrivateKey, type DkimAlgorithm, type PrivateKeyInput } from './algorithm.ts'
 import type { Canonicalization, CanonicalizationAlgorithm } from './canonicalize.ts'
 import { isFieldName } from './header-fields.ts'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { encodeDkimQuotedPrintable, isDomainName, isSameOrSubdomain } from './signature-header.ts'
 
 /** What one DKIM signature should be: who signs, with which key, and how. */
@@ -82,6 +83,23 @@ export interface PreparedSignature {
   readonly overSigned: ReadonlySet<string>
 }
 
+// The fields of DkimSignOptions; those checked in detail below take any value here.
+const SIGNATURE_FIELDS: OptionKinds = {
+  domain: 'any', selector: 'any', privateKey: 'any', algorithm: 'any', canonicalization: 'any', headers: 'any',
+  overSignHeaders: 'any', identity: 'string', timestamp: 'any', expiresInSeconds: 'any', bodyLength: 'boolean',
+}
+// nodemailer's DKIM option names, and what to write here.
+const SIGNATURE_HINTS: OptionHints = {
+  domainName: 'write domain',
+  keySelector: 'write selector',
+  headerFieldNames: 'write headers (an array of field names)',
+  skipFields: 'list the fields to sign in headers instead',
+  hashAlgo: 'the hash is sha256 (RFC 8301 forbids sha1); choose the key type with algorithm',
+  cacheDir: 'give tmpDir in dkimSign()\'s third argument',
+  cacheTreshold: 'give spoolThresholdBytes in dkimSign()\'s third argument',
+  key: 'write privateKey',
+}
+
 const CANONICALIZATIONS: ReadonlySet<string> = new Set(['relaxed/relaxed', 'relaxed/simple', 'simple/relaxed', 'simple/simple'])
 
 function nameSet(names: readonly string[], option: string): Set<string> {
@@ -107,8 +125,9 @@ function formatIdentity(identity: string, domain: string): string {
 }
 
 /** Checks one signature's options and loads its key. Throws TypeError or RangeError naming the option. */
-export function prepareSignature(options: DkimSignOptions): PreparedSignature {
+export function prepareSignature(options: DkimSignOptions, where = 'DKIM signature'): PreparedSignature {
   if (typeof options !== 'object' || options === null) throw new TypeError('DKIM signature options must be an object')
+  checkOptions(where, options, SIGNATURE_FIELDS, SIGNATURE_HINTS)
   const { domain, selector } = options
   if (typeof domain !== 'string' || !isDomainName(domain)) {
     throw new TypeError(`DKIM domain must be an ASCII domain name (A-labels for IDNs), got ${JSON.stringify(domain)}`)
@@ -153,5 +172,5 @@ export function prepareSignature(options: DkimSignOptions): PreparedSignature {
 export function prepareSignatures(options: DkimSignOptions | readonly DkimSignOptions[]): PreparedSignature[] {
   const list = Array.isArray(options) ? (options as readonly DkimSignOptions[]) : [options as DkimSignOptions]
   if (list.length === 0) throw new TypeError('dkimSign needs at least one signature')
-  return list.map(prepareSignature)
+  return list.map((signature, index) => prepareSignature(signature, list.length === 1 ? 'DKIM signature' : `DKIM signature ${index + 1}`))
 }

@@ -1,5 +1,6 @@
 import { canReadTwice, toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { dkimSignDefaults, prepareSignatures, type DkimSignOptions } from './sign-options.ts'
+import { checkOptions } from '../options/check-options.ts'
 import { DkimSigner } from './signer.ts'
 import { Spool } from './spool.ts'
 
@@ -52,6 +53,7 @@ export function dkimSign(
   signatures: DkimSignOptions | readonly DkimSignOptions[],
   options: DkimSignStreamOptions = {},
 ): SignedMessage | RereadableSignedMessage {
+  checkOptions('dkimSign() options', options, { maxHeaderBytes: 'number', spoolThresholdBytes: 'number', tmpDir: 'string' })
   const list = Array.isArray(signatures) ? (signatures as readonly DkimSignOptions[]) : [signatures as DkimSignOptions]
   // Load each key once; every pass then gets a signer with the loaded KeyObject.
   const prepared = prepareSignatures(list)

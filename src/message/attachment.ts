@@ -6,6 +6,7 @@ import { chooseAttachmentEncoding, explainUnencodable, type TransferEncoding } f
 import { joinParameters, parameterPieces, parseMediaType } from './header-parameters.ts'
 import { assertHeaderText, describe, foldHeader } from './headers.ts'
 import type { BodySource, LeafPart } from './mime-part.ts'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 
 /**
  * An attachment, in the shape nodemailer users know. Give exactly one of `content` and `path`.
@@ -47,7 +48,20 @@ export interface Attachment {
   readonly contentTransferEncoding?: TransferEncoding | undefined
 }
 
-const KEYS = new Set(['filename', 'content', 'path', 'contentType', 'cid', 'contentDisposition', 'encoding', 'contentTransferEncoding'])
+// The fields of Attachment; each is checked in detail below.
+const FIELDS: OptionKinds = {
+  filename: 'any', content: 'any', path: 'any', contentType: 'any', cid: 'any', contentDisposition: 'any', encoding: 'any', contentTransferEncoding: 'any',
+}
+const FETCH_HINT = 'compose() does not fetch URLs: download the file first and give content (bytes, or a function returning a fresh stream of it) or path (a local file)'
+// nodemailer attachment fields, and what to write instead.
+const FIELD_HINTS: OptionHints = {
+  href: FETCH_HINT,
+  httpHeaders: FETCH_HINT,
+  type: 'write contentType',
+  mimeType: 'write contentType',
+  headers: 'attachments take no custom header fields; contentType, contentDisposition and cid set theirs',
+  raw: 'give content and contentType; compose() writes the part\'s header fields',
+}
 const ENCODINGS = new Set<unknown>(['7bit', '8bit', 'quoted-printable', 'base64'])
 // RFC 2392 content-ids are msg-ids; we take any printable ASCII without brackets or spaces.
 const CONTENT_ID = /^[\x21-\x3b\x3d\x3f-\x7e]+$/
@@ -70,9 +84,7 @@ export interface AttachmentPart {
 export function createAttachmentPart(input: unknown, index: number, options: { allow8bit: boolean }): AttachmentPart {
   const field = `attachments[${index}]`
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new TypeError(`${field} must be an object, got ${describe(input)}`)
-  for (const key of Object.keys(input)) {
-    if (!KEYS.has(key)) throw new TypeError(`${field} has an unknown field ${JSON.stringify(key)}`)
-  }
+  checkOptions(`compose() ${field}`, input, FIELDS, FIELD_HINTS)
   const attachment = input as Attachment
   if ((attachment.content === undefined) === (attachment.path === undefined)) throw new TypeError(`${field} needs exactly one of content and path`)
 

@@ -5,6 +5,7 @@ import { chooseTextEncoding } from './encoding/transfer-encoding.ts'
 import { assertHeaderName, assertHeaderText, createMessageId, describe, foldHeader, formatDate, formatUnstructured, LONE_SURROGATE, parseMessageId, parseMessageIds } from './headers.ts'
 import { ComposedMessage, type Message } from './message.ts'
 import { createMultiPart, partFields, type LeafPart, type MimePart, type MultiPart } from './mime-part.ts'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 
 /**
  * What to compose, in the shape nodemailer users know. Only `from` is required.
@@ -59,10 +60,24 @@ export interface MessageInput {
   readonly allow8bit?: boolean | undefined
 }
 
-const KEYS = new Set([
-  'from', 'sender', 'to', 'cc', 'bcc', 'replyTo', 'subject', 'text', 'html', 'attachments', 'headers',
-  'date', 'messageId', 'inReplyTo', 'references', 'priority', 'smtpUtf8', 'allow8bit',
-])
+// The fields of MessageInput; those checked in detail below (addresses, bodies, dates) take any value here.
+const FIELDS: OptionKinds = {
+  from: 'any', sender: 'any', to: 'any', cc: 'any', bcc: 'any', replyTo: 'any', subject: 'any', text: 'any', html: 'any',
+  attachments: 'array', headers: ['object', 'array'], date: 'any', messageId: 'any', inReplyTo: 'any', references: 'any',
+  priority: 'any', smtpUtf8: 'boolean', allow8bit: 'boolean',
+}
+// nodemailer message fields, and what compose() takes instead.
+const FIELD_HINTS: OptionHints = {
+  envelope: 'compose() writes headers only; give the envelope to sendMail as from and to',
+  dkim: 'sign the composed message with dkimSign(message, { domain, selector, privateKey }) from smtpkit/dkim',
+  alternatives: 'give text and html; compose() writes them as multipart/alternative',
+  textEncoding: 'compose() chooses quoted-printable or base64 itself; set allow8bit to send 8bit',
+  raw: 'a ready message needs no compose(): give its bytes to sendMail as message',
+  reply_to: 'write replyTo',
+  amp: 'AMP bodies are not supported; give text and html',
+  icalEvent: 'give the calendar as an attachment with contentType text/calendar',
+  list: 'write List-* fields in headers',
+}
 // Fields compose() writes itself; a custom header of the same name would duplicate or contradict them.
 const OWN_FIELDS = new Map([
   ['date', 'date'], ['from', 'from'], ['sender', 'sender'], ['reply-to', 'replyTo'], ['to', 'to'], ['cc', 'cc'],
@@ -93,12 +108,7 @@ const PRIORITIES = {
  */
 export function compose(input: MessageInput): Message {
   if (typeof input !== 'object' || input === null) throw new TypeError(`compose() needs a message object, got ${describe(input)}`)
-  for (const key of Object.keys(input)) {
-    if (!KEYS.has(key)) throw new TypeError(`unknown message field ${JSON.stringify(key)}`)
-  }
-  for (const flag of ['smtpUtf8', 'allow8bit'] as const) {
-    if (input[flag] !== undefined && typeof input[flag] !== 'boolean') throw new TypeError(`${flag} must be a boolean, got ${describe(input[flag])}`)
-  }
+  checkOptions('compose()', input, FIELDS, FIELD_HINTS)
   const smtpUtf8 = input.smtpUtf8 === true
   const allow8bit = smtpUtf8 || input.allow8bit === true
   const text = { smtpUtf8 }

@@ -1,4 +1,5 @@
 // smtpkit/sasl: SASL mechanisms as step machines over raw bytes, client and server halves.
+// Each name is listed on purpose; test/api.test.ts keeps the list.
 export type {
   AuthRequest,
   AuthResult,
@@ -22,10 +23,9 @@ export { cramMd5, type CramMd5Options } from './cram-md5.ts'
 export { xoauth2, type AccessTokenSource, type Xoauth2ClientMechanism, type Xoauth2Options, type Xoauth2ServerError } from './xoauth2.ts'
 export { deriveScramCredentials, scramSha256, type ScramSha256Options } from './scram-sha-256.ts'
 export { saslPrep } from './saslprep.ts'
-export { canCarryAuthorizationId, clientMechanismPreference, fromPassword, type PasswordCredentials, type PasswordMechanismName } from './from-password.ts'
+export { clientMechanismPreference, fromPassword, type PasswordCredentials, type PasswordMechanismName } from './from-password.ts'
 export {
   createServerMechanism,
-  serverMechanismDefaults,
   serverMechanismNames,
   type ServerMechanismName,
   type ServerMechanismOptions,

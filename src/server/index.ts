@@ -1,4 +1,5 @@
 // smtpkit/server: the SMTP and LMTP server, its session contract, limits and trace headers.
+// Each name is listed on purpose; test/api.test.ts keeps the list.
 export { Server, type HandleOptions, type ListenOptions, type ListenPathOptions } from './server.ts'
 export type {
   AuthHook,
@@ -16,18 +17,14 @@ export type {
   TlsInfo,
 } from './session.ts'
 export {
-  getProxiedAddresses,
-  isTrustedProxy,
-  parseProxyHeader,
   parseProxySslTlv,
   proxyTlvTypes,
-  readProxyHeader,
   type ProxyHeader,
   type ProxyProtocolOptions,
   type ProxySslInfo,
   type ProxyTlv,
 } from './proxy-protocol.ts'
-export { resolveServerLimits, serverLimitDefaults, type ServerLimits } from './limits.ts'
+export { serverLimitDefaults, type ServerLimits } from './limits.ts'
 export {
   formatDateTime,
   formatReceivedHeader,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -52,4 +52,20 @@ test('a disk error rejects the delivery and nothing reaches new/', async (t) => 
   await writeFile(join(maildir.root, 'tmp'), '')
   await assert.rejects(maildir.deliver(chunks('x')), /ENOTDIR/)
   assert.deepEqual(await readdir(join(maildir.root, 'new')), [])
+})
+
+test('at start, files a killed delivery left in tmp/ over 36 hours ago are removed; newer ones stay', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'smtpkit-maildir-'))
+  t.after(() => rm(root, { recursive: true, force: true }))
+  await new Maildir(root).init()
+  const hours = (n: number): Date => new Date(Date.now() - n * 3600_000)
+  for (const [name, age] of [['stale', 37], ['recent', 35], ['fresh', 0]] as const) {
+    await writeFile(join(root, 'tmp', name), 'partial')
+    await utimes(join(root, 'tmp', name), hours(age), hours(age))
+  }
+  await writeFile(join(root, 'new', 'old-but-delivered'), 'Subject: x\r\n\r\n')
+  await utimes(join(root, 'new', 'old-but-delivered'), hours(100), hours(100))
+  await new Maildir(root).init()
+  assert.deepEqual((await readdir(join(root, 'tmp'))).sort(), ['fresh', 'recent'])
+  assert.deepEqual(await readdir(join(root, 'new')), ['old-but-delivered'])
 })

@@ -273,7 +273,7 @@ describe('smtpkit send failures', { concurrency: 4 }, () => {
   test('an unknown option makes the smtpkit binary exit 2', async () => {
     const sent = await runCli(['send', '--bogus'])
     assert.equal(sent.code, 2)
-    assert.match(sent.stderr, /Unknown option '--bogus'[\s\S]*smtpkit send --help/)
+    assert.match(sent.stderr, /unknown option --bogus[\s\S]*smtpkit send --help/)
   })
   for (const [what, args, pattern] of usage) {
     test(`${what} is a usage error: exit 2 with a clear message`, async () => {

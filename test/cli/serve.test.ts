@@ -140,7 +140,7 @@ describe('smtpkit serve', { concurrency: 4 }, () => {
   test('an unknown option makes the smtpkit binary exit 2', async () => {
     const run = await runCli(['serve', '--bogus'])
     assert.equal(run.code, 2)
-    assert.match(run.stderr, /Unknown option '--bogus'[\s\S]*smtpkit serve --help/)
+    assert.match(run.stderr, /unknown option --bogus[\s\S]*smtpkit serve --help/)
   })
   // In-process (runServe): each fails before anything listens.
   for (const [what, args, pattern] of usage) {

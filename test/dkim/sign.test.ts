@@ -296,3 +296,23 @@ describe('DkimSigner', () => {
     assert.equal(formatDkimKeyRecord(ed25519.privateKey), formatDkimKeyRecord(ed25519.publicKey))
   })
 })
+
+describe('dkimSign options', () => {
+  const refuses = (call: () => unknown, message: RegExp): void => assert.throws(call, (e: unknown) => e instanceof TypeError && message.test(e.message))
+
+  test('an unknown signature option is a TypeError naming it, with a near name', () => {
+    refuses(() => dkimSign('', { ...edOptions, selectr: 'x' } as DkimSignOptions), /^DKIM signature: unknown option "selectr"; did you mean "selector"\?$/)
+  })
+
+  test('nodemailer names say what to write instead', () => {
+    const nodemailerStyle = { domainName: DOMAIN, keySelector: ED_SELECTOR, privateKey: ed25519.privateKey } as unknown as DkimSignOptions
+    refuses(() => dkimSign('', nodemailerStyle), /unknown option "domainName"; write domain/)
+    refuses(() => dkimSign('', [edOptions, { ...rsaOptions, hashAlgo: 'sha1' } as DkimSignOptions]), /^DKIM signature 2: unknown option "hashAlgo"; the hash is sha256/)
+  })
+
+  test('wrong types and unknown stream options are TypeErrors naming them', () => {
+    refuses(() => dkimSign('', { ...edOptions, bodyLength: 'yes' } as unknown as DkimSignOptions), /option "bodyLength" must be boolean, got string/)
+    refuses(() => dkimSign('', edOptions, { cacheDir: '/tmp' } as never), /^dkimSign\(\) options: unknown option "cacheDir"/)
+    refuses(() => dkimSign('', edOptions, { spoolThresholdBytes: '1M' } as never), /option "spoolThresholdBytes" must be number, got string/)
+  })
+})

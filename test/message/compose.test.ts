@@ -279,7 +279,11 @@ describe('compose: refusing header injection and bad input', () => {
 
   const invalid: Array<[string, unknown, RegExp]> = [
     ['a missing from', {}, /from is required/],
-    ['an unknown field', { ...base, replyto: 'x@y.example' }, /unknown message field "replyto"/],
+    ['an unknown field', { ...base, replyto: 'x@y.example' }, /^compose\(\): unknown option "replyto"; did you mean "replyTo"\?$/],
+    ['nodemailer\'s envelope', { ...base, envelope: { from: 'a@x.example' } }, /unknown option "envelope"; compose\(\) writes headers only; give the envelope to sendMail/],
+    ['nodemailer\'s dkim', { ...base, dkim: {} }, /unknown option "dkim"; sign the composed message with dkimSign/],
+    ['a non-boolean smtpUtf8', { ...base, smtpUtf8: 'yes' }, /option "smtpUtf8" must be boolean, got string/],
+    ['attachments that are not an array', { ...base, attachments: { path: '/x' } }, /option "attachments" must be array, got object/],
     ['several From mailboxes without Sender', { from: 'a@x.example, b@x.example' }, /sender is required/],
     ['a group in From', { from: 'Team: a@x.example;' }, /invalid address in from/],
     ['a non-ASCII local part without smtpUtf8', { from: 'jörg@x.example' }, /needs smtpUtf8/],
@@ -291,7 +295,8 @@ describe('compose: refusing header injection and bad input', () => {
     ['an attachment with neither', { ...base, attachments: [{ filename: 'x' }] }, /exactly one of content and path/],
     ['an empty file name', { ...base, attachments: [{ filename: '', content: 'x' }] }, /filename must not be empty/],
     ['a file name with a control character', { ...base, attachments: [{ filename: 'a\x1b[31m.txt', content: 'x' }] }, /must not contain control characters/],
-    ['an attachment with an unknown field', { ...base, attachments: [{ content: 'x', href: 'y' }] }, /attachments\[0\] has an unknown field "href"/],
+    ['an attachment with an unknown field', { ...base, attachments: [{ content: 'x', contentTyp: 'text/plain' }] }, /^compose\(\) attachments\[0\]: unknown option "contentTyp"; did you mean "contentType"\?$/],
+    ['nodemailer\'s href', { ...base, attachments: [{ filename: 'a.pdf', href: 'https://x.example/a.pdf' }] }, /attachments\[0\]: unknown option "href"; compose\(\) does not fetch URLs: download the file first and give content \(bytes, or a function returning a fresh stream of it\) or path/],
     ['a multipart attachment type', { ...base, attachments: [{ content: 'x', contentType: 'multipart/mixed' }] }, /attachments are leaf parts/],
     ['a malformed content type', { ...base, attachments: [{ content: 'x', contentType: 'text' }] }, /not a valid media type/],
     ['7bit for 8-bit content', { ...base, attachments: [{ content: 'é', contentTransferEncoding: '7bit' }] }, /cannot be sent as 7bit: it contains non-ASCII/],

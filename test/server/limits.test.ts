@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { resolveServerLimits, serverLimitDefaults } from '../../src/server/index.ts'
+import { resolveServerLimits, serverLimitDefaults } from '../../src/server/limits.ts'
 
 test('the defaults are frozen and follow RFC 5321 §4.5.3', () => {
   assert.equal(Object.isFrozen(serverLimitDefaults), true)
