@@ -87,9 +87,14 @@ export class Connection {
   #stopped = false
   #proxyAbort: AbortController | undefined
   readonly #implicitTls: boolean
-  readonly #admit: ((remoteAddress: string) => string | undefined) | undefined
+  readonly #admit: ((info: ConnectionInfo) => string | undefined) | undefined
   #resolveClosed!: () => void
   #sessionClosed = false
+  // What is left of the time the current command line (or AUTH response) may take to arrive:
+  // reads spend it, and only a whole line renews it (a per-request deadline, not per byte).
+  #lineBudgetMs: number
+  // The same for message data, which also earns time for the bytes it brings (min data rate).
+  #dataBudgetMs = 0
 
   /**
    * `admit`, when given, is asked before the greeting whether the client (its address known only
@@ -98,7 +103,7 @@ export class Connection {
   constructor(
     stream: Duplex,
     options: ResolvedServerOptions,
-    init: { implicitTls: boolean; addresses: ConnectionAddresses; admit?: (remoteAddress: string) => string | undefined },
+    init: { implicitTls: boolean; addresses: ConnectionAddresses; admit?: (info: ConnectionInfo) => string | undefined },
   ) {
     this.options = options
     this.#stream = this.#raw = stream
@@ -107,6 +112,7 @@ export class Connection {
     this.#reader = new ByteReader(stream, this.deadline)
     const { limits } = options
     this.#splitter = new LineSplitter({ maxLineBytes: Math.max(limits.maxLineBytes, limits.maxAuthLineBytes) })
+    this.#lineBudgetMs = limits.commandTimeoutMs
     this.info = {
       id: `${idPrefix}${(++lastId).toString(36).padStart(6, '0')}`,
       remoteAddress: init.addresses.remoteAddress ?? '',
@@ -156,7 +162,7 @@ export class Connection {
     if (this.options.proxyProtocol && !(await this.#readProxyHeader())) return false
     if (this.#implicitTls && !(await this.upgradeToTls(true))) return false
     // The client behind a proxy is known only now; refused after the TLS handshake so it can read why.
-    const refusal = this.#admit?.(this.info.remoteAddress)
+    const refusal = this.#admit?.(this.info)
     if (refusal !== undefined) {
       this.closeWith(421, '4.7.0', refusal)
       return false
@@ -210,7 +216,7 @@ export class Connection {
       // Awaiting the reader directly, not through a nextLine, saves a promise and two ticks a command.
       let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop()
       if (next === undefined) {
-        const chunk = await this.#read(limits.commandTimeoutMs, this.transaction === null)
+        const chunk = await this.#readLineBytes(this.transaction === null)
         if (typeof chunk !== 'string') {
           this.#splitter.push(chunk)
           continue
@@ -254,22 +260,33 @@ export class Connection {
     for (;;) {
       const line = this.#bufferedLine()
       if (line !== undefined) return line
-      const chunk = await this.#read(this.options.limits.commandTimeoutMs)
+      const chunk = await this.#readLineBytes(false)
       if (typeof chunk === 'string') return chunk
       this.#splitter.push(chunk)
     }
   }
 
-  // The next complete line the splitter holds, a line error, or undefined when it needs more bytes.
+  // The next complete line the splitter holds, a line error, or undefined when it needs more
+  // bytes. A line (good or bad) renews the time the next one may take.
   #bufferedLine(): Buffer | 'too-long' | 'bare-line-ending' | undefined {
+    let line: Buffer | 'too-long' | 'bare-line-ending' | undefined
     try {
-      return this.#splitter.readLine() ?? undefined
+      line = this.#splitter.readLine() ?? undefined
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
-      if (error.code === 'ERR_SMTP_LINE_TOO_LONG') return 'too-long'
       // The splitter has already skipped the whole bad line, up to its CRLF.
-      return 'bare-line-ending'
+      line = error.code === 'ERR_SMTP_LINE_TOO_LONG' ? 'too-long' : 'bare-line-ending'
     }
+    if (line !== undefined) this.#lineBudgetMs = this.options.limits.commandTimeoutMs
+    return line
+  }
+
+  // Bytes towards a command line or AUTH response, within what is left of the line's time.
+  async #readLineBytes(interruptible: boolean): Promise<Buffer | ReadStop> {
+    const started = performance.now()
+    const chunk = await this.#read(this.#lineBudgetMs, interruptible)
+    this.#lineBudgetMs = Math.max(0, this.#lineBudgetMs - (performance.now() - started))
+    return chunk
   }
 
   // Why an idle wait for a command must not start: the server is shutting down or stopped.
@@ -279,11 +296,30 @@ export class Connection {
     return this.#stopped ? 'aborted' : undefined
   }
 
+  /**
+   * Starts the time budget of a DATA body or a BDAT chunk: `limits.dataTimeoutMs`, spent by
+   * waiting in {@link Connection.readData} and earned back by the bytes that arrive at
+   * `limits.minDataBytesPerSecond` (Postfix's `smtpd_min_data_rate`).
+   */
+  startData(): void {
+    this.#dataBudgetMs = this.options.limits.dataTimeoutMs
+  }
+
   /** The next bytes of message data: what the line reader holds first, then the socket. */
   readData(): Promise<Buffer | ReadStop> {
     const buffered = this.#splitter.takeBuffered()
     if (buffered.length > 0) return Promise.resolve(buffered)
-    return this.#read(this.options.limits.dataTimeoutMs)
+    return this.#readDataBytes()
+  }
+
+  async #readDataBytes(): Promise<Buffer | ReadStop> {
+    const { dataTimeoutMs, minDataBytesPerSecond } = this.options.limits
+    const started = performance.now()
+    const chunk = await this.#read(this.#dataBudgetMs)
+    let budget = this.#dataBudgetMs - (performance.now() - started)
+    if (typeof chunk !== 'string' && minDataBytesPerSecond > 0) budget += (chunk.length * 1000) / minDataBytesPerSecond
+    this.#dataBudgetMs = Math.min(dataTimeoutMs, Math.max(0, budget))
+    return chunk
   }
 
   /** Gives back bytes read past the end of message data: pipelined commands. */

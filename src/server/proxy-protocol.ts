@@ -22,7 +22,10 @@ export interface ProxyHeader {
   readonly version: 1 | 2
   readonly command: 'PROXY' | 'LOCAL'
   readonly family: 'TCP4' | 'TCP6' | 'UNIX' | 'UNKNOWN'
-  /** Dotted quad, canonical IPv6 (RFC 5952, `::ffff:a.b.c.d` for IPv4-mapped), or a socket path. */
+  /**
+   * Dotted quad, canonical IPv6 (RFC 5952, `::ffff:a.b.c.d` for IPv4-mapped), or a socket path
+   * with every byte outside printable ASCII (and backslash) written as `\xNN`.
+   */
   readonly sourceAddress?: string
   readonly sourcePort?: number
   readonly destinationAddress?: string
@@ -230,9 +233,17 @@ function formatIpv6(bytes: Buffer): string {
   return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address
 }
 
+// A path is whatever bytes the proxy's client socket had; it ends up in `Received:` headers and
+// logs, so anything but printable ASCII (CR and LF above all) is written as `\xNN`, backslash too.
 function decodePath(bytes: Buffer): string {
   const nul = bytes.indexOf(0)
-  return bytes.toString('utf8', 0, nul === -1 ? bytes.length : nul)
+  const end = nul === -1 ? bytes.length : nul
+  let out = ''
+  for (let i = 0; i < end; i++) {
+    const byte = bytes[i]!
+    out += byte > 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${hex(byte)}`
+  }
+  return out
 }
 
 // §2.2: TLVs fill the rest of the header exactly; a length running past the end is an error.

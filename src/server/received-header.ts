@@ -39,10 +39,12 @@ function clean(text: string): string {
   return text.replace(/[^\x21-\x7e]|[()\\;"]/g, '?')
 }
 
+// The address is ours (socket) or a trusted proxy's (a Unix path, already escaped); cleaned
+// anyway, so no caller-supplied handle() address can break the header either.
 function addressLiteral(ip: string): string {
   if (ip === '') return '[unknown]'
-  if (ip.startsWith('::ffff:') && ip.includes('.')) return `[${ip.slice(7)}]`
-  return ip.includes(':') ? `[IPv6:${ip}]` : `[${ip}]`
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return `[${clean(ip.slice(7))}]`
+  return ip.includes(':') ? `[IPv6:${clean(ip)}]` : `[${clean(ip)}]`
 }
 
 /** An RFC 5322 §3.3 date-time in UTC: `Mon, 23 Nov 2026 08:13:50 +0000`. */

@@ -1,8 +1,8 @@
-import { createServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
+import { createServer, isIPv4, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
-import { isTrustedProxy } from './proxy-protocol.ts'
+import { isTrustedProxy, type ProxyHeader } from './proxy-protocol.ts'
 import { resolveServerOptions, type ConnectionAddresses, type ResolvedServerOptions, type ServerOptions } from './server-options.ts'
 
 /** Options of {@link Server.listen} on TCP. */
@@ -142,18 +142,19 @@ export class Server {
       stream.destroy()
       return Promise.resolve()
     }
-    let ip = ''
-    const admit = (address: string): string | undefined => {
-      const key = ipKey(address)
+    let ip: string | undefined
+    const admit = (client: ClientOrigin): string | undefined => {
+      const key = clientKey(client, limits.countLoopbackPerIp)
+      if (key === undefined) return undefined
       const count = this.#perIp.get(key) ?? 0
-      if (key !== '' && count >= limits.maxConnectionsPerIp) return `${hostname} Too many connections from your address, try again later`
+      if (count >= limits.maxConnectionsPerIp) return `${hostname} Too many connections from your address, try again later`
       ip = key
-      if (key !== '') this.#perIp.set(key, count + 1)
+      this.#perIp.set(key, count + 1)
       return undefined
     }
     // Behind a proxy the socket's address is the proxy's; the client is counted after the header.
     if (!proxyProtocol) {
-      const refusal = admit(addresses.remoteAddress ?? '')
+      const refusal = admit({ remoteAddress: addresses.remoteAddress ?? '' })
       if (refusal !== undefined) return this.#refuse(stream, refusal, implicitTls)
     }
     const conn = new Connection(stream, this.#options, {
@@ -165,7 +166,7 @@ export class Server {
     void conn.run()
     return conn.closed.then(() => {
       this.#connections.delete(conn)
-      if (ip === '') return
+      if (ip === undefined) return
       const count = (this.#perIp.get(ip) ?? 1) - 1
       if (count > 0) this.#perIp.set(ip, count)
       else this.#perIp.delete(ip)
@@ -238,7 +239,31 @@ function onceClosed(stream: Duplex): Promise<void> {
   return stream.destroyed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()))
 }
 
-// One key per client: an IPv4 address written as IPv4-mapped IPv6 is the same client.
-function ipKey(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
+/** What the per-IP limit knows of a client: its address, and the PROXY header that named it. */
+interface ClientOrigin {
+  readonly remoteAddress: string
+  readonly proxy?: ProxyHeader | undefined
+}
+
+// Every client behind a proxy's Unix socket shares one key: its path is the proxy's to choose
+// (empty, or different each time), so counting by path would let any one client escape the limit.
+const UNIX_SOURCE_KEY = 'unix:'
+
+/**
+ * The per-IP limit's key for a client, or undefined when it is not counted: loopback, unless
+ * `countLoopbackPerIp` (the machine's own test suites and tools, as Postfix exempts `$mynetworks`
+ * from its client limits), and an unknown address (a Duplex given to `handle` without one).
+ * An IPv4 address written as IPv4-mapped IPv6 is the same client.
+ */
+export function clientKey(client: ClientOrigin, countLoopback: boolean): string | undefined {
+  if (client.proxy?.command === 'PROXY' && client.proxy.family === 'UNIX') return UNIX_SOURCE_KEY
+  const { remoteAddress } = client
+  const address = remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress
+  if (address === '') return undefined
+  if (!countLoopback && isLoopback(address)) return undefined
+  return address
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || (address.startsWith('127.') && isIPv4(address))
 }

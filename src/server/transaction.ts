@@ -264,6 +264,7 @@ export async function data(conn: Connection, args: string): Promise<void> {
   conn.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
   conn.phase = 'data'
   const delivery = new Delivery(conn, envelopeOf(tx, false))
+  conn.startData()
   const { maxMessageBytes, maxTextLineBytes } = options.limits
   const decoder = new DotDecoder({ maxLineBytes: maxTextLineBytes })
   const normalizer = options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined
@@ -363,6 +364,7 @@ export async function discardBdatChunk(conn: Connection, args: string): Promise<
 // A sink that returns false has stalled past the data timeout.
 async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<boolean>): Promise<ReadStop | undefined> {
   let remaining = size
+  conn.startData()
   while (remaining > 0) {
     const chunk = await conn.readData()
     if (typeof chunk === 'string') return chunk

@@ -334,6 +334,19 @@ describe('policy', () => {
     await h.closed
   })
 
+  test('a command line that trickles in a byte at a time still has to arrive within commandTimeoutMs', async (t) => {
+    const h = connect(t, { limits: { commandTimeoutMs: 300 } })
+    let received = ''
+    h.peer.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+    // One byte every 40 ms re-armed a per-read timeout for ever; the whole line gets 300 ms.
+    const signal = AbortSignal.timeout(4000)
+    while (!received.includes('421') && !signal.aborted) {
+      h.peer.write('N')
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    assert.equal(received, `220 ${HOST} ESMTP ready\r\n421 4.4.2 ${HOST} Error: timeout exceeded\r\n`)
+  })
+
   test('a session factory that throws SmtpError replaces the greeting', async (t) => {
     const h = connect(t, {
       newSession: () => {

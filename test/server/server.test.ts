@@ -118,7 +118,7 @@ describe('connection limits', () => {
   })
 
   test('answers connections over maxConnectionsPerIp with 421 4.7.0', async (t) => {
-    const { port } = await start(t, { limits: { maxConnectionsPerIp: 1 } })
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
     const first = await dial(t, { port })
     assert.equal(await first.client.reply(), `220 ${HOST} ESMTP ready`)
     const second = await dial(t, { port })
@@ -127,7 +127,7 @@ describe('connection limits', () => {
   })
 
   test('on an implicit TLS port, closes a connection over the limit without sending plain text', async (t) => {
-    const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1 } })
+    const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
     const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls: true })
     t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
     const first = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
@@ -138,6 +138,26 @@ describe('connection limits', () => {
     second.socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
     await closedBy(second.socket)
     assert.equal(received, '')
+  })
+})
+
+describe('loopback and maxConnectionsPerIp', () => {
+  test('loopback is not counted by default: more parallel connections than maxConnectionsPerIp are all served', async (t) => {
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 2 } })
+    const dialed = await Promise.all(Array.from({ length: 5 }, () => dial(t, { port })))
+    for (const { client } of dialed) assert.equal(await client.reply(), `220 ${HOST} ESMTP ready`)
+    for (const { client } of dialed) {
+      client.send('NOOP')
+      assert.equal(await client.reply(), '250 2.0.0 OK')
+    }
+  })
+
+  test('countLoopbackPerIp counts loopback again', async (t) => {
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 2, countLoopbackPerIp: true } })
+    const dialed = await Promise.all(Array.from({ length: 3 }, () => dial(t, { port })))
+    const replies = await Promise.all(dialed.map(({ client }) => client.reply()))
+    assert.equal(replies.filter((reply) => reply === `220 ${HOST} ESMTP ready`).length, 2)
+    assert.equal(replies.filter((reply) => reply.startsWith('421 4.7.0 ')).length, 1)
   })
 })
 
