@@ -155,10 +155,12 @@ export function dispatchCommand(conn: Connection, line: Buffer): void | Promise<
 
 async function refuse(conn: Connection, spec: CommandSpec, args: string, refusal: SmtpError): Promise<void> {
   const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
+  // One reply per command: a chunk that cannot be read, or a read that timed out, ends the
+  // connection, and the 421 that says so replaces the refusal.
+  if (outcome === 'too-large') return closeUnreadable(conn)
+  if (outcome === 'timeout') return conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
   conn.replyError(refusal)
-  if (outcome === 'too-large') closeUnreadable(conn)
-  else if (outcome === 'timeout') conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
-  else if (outcome !== 'done') conn.close()
+  if (outcome !== 'done') conn.close()
 }
 
 function isInMode(verb: string, lmtp: boolean): boolean {

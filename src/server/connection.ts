@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls'
 import { defaultEnhancedCode, type EnhancedCode } from '../protocol/enhanced-code.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
+import { AuthFailures } from './auth-failures.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
 import { Deadline, MAX_TIMER_MS } from './deadline.ts'
 import { replyWire } from './reply-wire.ts'
@@ -71,6 +72,8 @@ export class Connection {
   session: Session = {}
   badCommands = 0
   authFailures = 0
+  /** Failed AUTH exchanges per client address, shared by the server's connections. */
+  readonly authFailuresByClient: AuthFailures
   transactionCount = 0
   unauthenticatedCommands = 0
   /** Settles when the underlying stream has closed. */
@@ -103,12 +106,18 @@ export class Connection {
   constructor(
     stream: Duplex,
     options: ResolvedServerOptions,
-    init: { implicitTls: boolean; addresses: ConnectionAddresses; admit?: (info: ConnectionInfo) => string | undefined },
+    init: {
+      implicitTls: boolean
+      addresses: ConnectionAddresses
+      authFailures?: AuthFailures
+      admit?: (info: ConnectionInfo) => string | undefined
+    },
   ) {
     this.options = options
     this.#stream = this.#raw = stream
     this.#implicitTls = init.implicitTls
     this.#admit = init.admit
+    this.authFailuresByClient = init.authFailures ?? new AuthFailures(options.limits.maxAuthFailuresPerIp, options.limits.authFailureWindowMs)
     this.#reader = new ByteReader(stream, this.deadline)
     const { limits } = options
     this.#splitter = new LineSplitter({ maxLineBytes: Math.max(limits.maxLineBytes, limits.maxAuthLineBytes) })

@@ -1,8 +1,10 @@
-import { createServer, isIPv4, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
+import { createServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
-import { isTrustedProxy, type ProxyHeader } from './proxy-protocol.ts'
+import { AuthFailures } from './auth-failures.ts'
+import { clientKey, type ClientOrigin } from './client-key.ts'
+import { isTrustedProxy } from './proxy-protocol.ts'
 import { resolveServerOptions, type ConnectionAddresses, type ResolvedServerOptions, type ServerOptions } from './server-options.ts'
 
 /** Options of {@link Server.listen} on TCP. */
@@ -51,10 +53,13 @@ export class Server {
   readonly #connections = new Set<Connection>()
   readonly #refusing = new Set<Duplex>()
   readonly #perIp = new Map<string, number>()
+  readonly #authFailures: AuthFailures
   #closing: Promise<void> | undefined
 
   constructor(options: ServerOptions = {}) {
     this.#options = resolveServerOptions(options)
+    const { limits } = this.#options
+    this.#authFailures = new AuthFailures(limits.maxAuthFailuresPerIp, limits.authFailureWindowMs)
   }
 
   /** The host name used in the greeting and replies. */
@@ -160,6 +165,7 @@ export class Server {
     const conn = new Connection(stream, this.#options, {
       implicitTls,
       addresses,
+      authFailures: this.#authFailures,
       ...(proxyProtocol ? { admit } : {}),
     })
     this.#connections.add(conn)
@@ -237,33 +243,4 @@ export class Server {
 
 function onceClosed(stream: Duplex): Promise<void> {
   return stream.destroyed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()))
-}
-
-/** What the per-IP limit knows of a client: its address, and the PROXY header that named it. */
-interface ClientOrigin {
-  readonly remoteAddress: string
-  readonly proxy?: ProxyHeader | undefined
-}
-
-// Every client behind a proxy's Unix socket shares one key: its path is the proxy's to choose
-// (empty, or different each time), so counting by path would let any one client escape the limit.
-const UNIX_SOURCE_KEY = 'unix:'
-
-/**
- * The per-IP limit's key for a client, or undefined when it is not counted: loopback, unless
- * `countLoopbackPerIp` (the machine's own test suites and tools, as Postfix exempts `$mynetworks`
- * from its client limits), and an unknown address (a Duplex given to `handle` without one).
- * An IPv4 address written as IPv4-mapped IPv6 is the same client.
- */
-export function clientKey(client: ClientOrigin, countLoopback: boolean): string | undefined {
-  if (client.proxy?.command === 'PROXY' && client.proxy.family === 'UNIX') return UNIX_SOURCE_KEY
-  const { remoteAddress } = client
-  const address = remoteAddress.startsWith('::ffff:') && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress
-  if (address === '') return undefined
-  if (!countLoopback && isLoopback(address)) return undefined
-  return address
-}
-
-function isLoopback(address: string): boolean {
-  return address === '::1' || (address.startsWith('127.') && isIPv4(address))
 }

@@ -7,6 +7,7 @@ import type { ReadStop } from './byte-reader.ts'
 import type { Connection, Transaction } from './connection.ts'
 import type { Deadline } from './deadline.ts'
 import { MessageStream } from './message-stream.ts'
+import { bareLineEndingError, longLineError, nulError, TextBodyCheck } from './text-body-check.ts'
 import type { DataResult, Envelope } from './session.ts'
 
 function tooBig(): SmtpError {
@@ -53,6 +54,12 @@ export class Delivery {
     }
   }
 
+  /**
+   * For a BDAT message that is not BINARYMIME: the content rules its chunks are held to, and the
+   * normaliser of bare line endings when `insecureAcceptBareLineEndings` lets them through.
+   */
+  text: { readonly check: TextBodyCheck; readonly normalizer: CrlfNormalizer | undefined } | undefined
+
   /** The error that ended delivery early (size, bare line ending, abort), if any. */
   get failure(): Error | undefined {
     return this.#failure
@@ -66,6 +73,32 @@ export class Delivery {
   async write(chunk: Buffer): Promise<boolean> {
     if (this.#failure !== undefined || chunk.length === 0) return true
     return this.stream.write(chunk) || (await this.stream.demand(this.#timeoutMs))
+  }
+
+  /** {@link Delivery.write} for BDAT: holds the bytes to the content rules of {@link Delivery.text} first. */
+  writeText(chunk: Buffer): Promise<boolean> {
+    const text = this.text
+    if (text === undefined || this.#failure !== undefined) return this.write(chunk)
+    text.check.scan(chunk)
+    const failure = text.check.failure(text.normalizer !== undefined)
+    if (failure) {
+      this.abort(failure)
+      return Promise.resolve(true)
+    }
+    return this.write(text.normalizer ? text.normalizer.encode(chunk) : chunk)
+  }
+
+  /** The last BDAT chunk has been read: a final bare CR, and the normaliser's final CRLF. */
+  async endText(): Promise<boolean> {
+    const text = this.text
+    if (text === undefined || this.#failure !== undefined) return true
+    text.check.end()
+    const failure = text.check.failure(text.normalizer !== undefined)
+    if (failure) {
+      this.abort(failure)
+      return true
+    }
+    return text.normalizer ? this.write(text.normalizer.end()) : true
   }
 
   /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */
@@ -184,8 +217,11 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   // (leading zeros included, so SIZE=0000000000000100 is 100).
   const longSize = hasParams ? LONG_SIZE.exec(split.params) : null
   if (longSize && BigInt(longSize[1]!) > BigInt(options.limits.maxMessageBytes)) return conn.replyError(tooBig())
-  const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
+  let params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
   if (!params) return
+  // RFC 4954 §5: an AUTH= from a client we have not authenticated is an unverified claim about
+  // who submitted the message; it is treated as AUTH=<>, so no hook or relay takes it for true.
+  if (params.auth !== undefined && params.auth !== '<>' && conn.info.authenticatedAs === undefined) params = { ...params, auth: '<>' }
   const missing = hasParams ? extensionsForMailParams(params).find((extension) => !isOffered(conn, extension)) : undefined
   if (missing) return conn.reply(555, '5.5.4', `Parameter not supported: it needs ${missing}, which is not offered`)
   // RFC 1870 §6.1: refuse a declared size over the limit before any data is sent.
@@ -274,16 +310,10 @@ export async function data(conn: Connection, args: string): Promise<void> {
     const { body, end } = decoder.decode(chunk)
     if (delivery.failure === undefined) {
       if (decoder.bytes > maxMessageBytes) delivery.abort(tooBig())
-      else if (decoder.sawBareLineEnding && !normalizer) {
-        // RFC 5321 §2.3.8: CR and LF only as CRLF. Smuggling attempts (`\n.\n` and kin) land here.
-        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a bare LF or CR; use CRLF line endings'))
-      } else if (decoder.sawLongLine) {
-        delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${maxTextLineBytes} octets`))
-      } else if (hasNul(body)) {
-        // RFC 2045 §2.7 and §2.8: neither 7bit nor 8bit text may hold NUL (only BDAT's BINARYMIME
-        // may). A relay that drops NULs would turn `\r\n\0.\r\n` into an end of data downstream.
-        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a NUL octet, which DATA cannot carry'))
-      } else {
+      else if (decoder.sawBareLineEnding && !normalizer) delivery.abort(bareLineEndingError())
+      else if (decoder.sawLongLine) delivery.abort(longLineError(maxTextLineBytes))
+      else if (hasNul(body)) delivery.abort(nulError('DATA cannot'))
+      else {
         for (const part of body) {
           if (!(await delivery.write(normalizer ? normalizer.encode(part) : part))) return stopReading(conn, delivery, 'timeout')
         }
@@ -328,25 +358,35 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   let delivery = tx.bdat
   if (!delivery) {
     delivery = tx.bdat = new Delivery(conn, envelopeOf(tx, true))
+    // The same content rules as DATA, but for BINARYMIME (RFC 3030 §3), which may carry anything.
+    if (tx.bodyType !== 'BINARYMIME') {
+      delivery.text = {
+        check: new TextBodyCheck(conn.options.limits.maxTextLineBytes),
+        normalizer: conn.options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined,
+      }
+    }
     conn.phase = 'bdat'
   }
   if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
   if (delivery.failure !== undefined && parsed.size > max) {
-    await complete(conn, tx, delivery)
+    // One command, one reply: the 421 says why, once the data hook has seen the 552 failure.
+    await delivery.finish(conn.options.limits.dataTimeoutMs)
     return closeUnreadable(conn)
   }
   const target = delivery
-  const stop = await readChunk(conn, parsed.size, (part) => target.write(part))
+  const stop = await readChunk(conn, parsed.size, (part) => target.writeText(part))
   if (stop) return stopReading(conn, delivery, stop)
   delivery.bytes += parsed.size
+  if (parsed.last && !(await delivery.endText())) return stopReading(conn, delivery, 'timeout')
   if (parsed.last || delivery.failure !== undefined) return complete(conn, tx, delivery)
   conn.reply(250, '2.0.0', `${parsed.size} octets received`)
 }
 
-// The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421.
+// The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421,
+// the one reply to the BDAT that caused it.
 export function closeUnreadable(conn: Connection): void {
   // 4.3.4, as when DATA gives up discarding an oversized message: the size, not a policy.
-  conn.closeWith(421, '4.3.4', `${conn.options.hostname} BDAT chunk too large to read; closing connection`)
+  conn.closeWith(421, '4.3.4', `${conn.options.hostname} BDAT chunk larger than the maximum message size; closing connection`)
 }
 
 /**
