@@ -1,3 +1,4 @@
+import { constants as cryptoConstants } from 'node:crypto'
 import { hostname as osHostname } from 'node:os'
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls'
 import { serverMechanismNames, type AuthRequest, type AuthResult, type ScramLookup, type ServerMechanismName } from '../sasl/index.ts'
@@ -123,7 +124,9 @@ function defaultOnError(error: unknown, conn: ConnectionInfo | undefined): void 
 // do not say which option they came from.
 function loadSecureContext(tls: TlsOptions): SecureContext {
   try {
-    return createSecureContext(tls)
+    // Client-initiated renegotiation (TLS 1.2) makes the server do a handshake per request, as
+    // often as a client likes; tls.Server drops such a client after 3, we refuse the first.
+    return createSecureContext({ ...tls, secureOptions: (tls.secureOptions ?? 0) | cryptoConstants.SSL_OP_NO_RENEGOTIATION })
   } catch (error) {
     throw new TypeError(`tls: cannot use the key and certificate: ${(error as Error).message}`, { cause: error })
   }

@@ -62,6 +62,9 @@ export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, 
     socket.destroy()
     throw error
   }
+  // A standalone TLSSocket only emits its TLS errors (a renegotiation attack, a bad record); a
+  // tls.Server would drop the client, and so do we: nothing after such an error can be trusted.
+  socket.on('error', () => socket.destroy())
   return socket
 }
 
