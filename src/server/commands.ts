@@ -4,7 +4,7 @@ import { auth, isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
 import type { Connection } from './connection.ts'
 import { startTls } from './starttls.ts'
-import { bdat, closeUnreadable, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
+import { bdat, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
 
 /**
  * A state a command needs. Each is checked by {@link checkPreconditions}, the one place that
@@ -155,9 +155,8 @@ export function dispatchCommand(conn: Connection, line: Buffer): void | Promise<
 
 async function refuse(conn: Connection, spec: CommandSpec, args: string, refusal: SmtpError): Promise<void> {
   const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
-  // One reply per command: a chunk that cannot be read, or a read that timed out, ends the
-  // connection, and the 421 that says so replaces the refusal.
-  if (outcome === 'too-large') return closeUnreadable(conn)
+  // One reply per command. A read that timed out gets the 421 that says so instead of the
+  // refusal; a chunk too large to read gets the refusal, then the connection closes.
   if (outcome === 'timeout') return conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
   conn.replyError(refusal)
   if (outcome !== 'done') conn.close()

@@ -369,9 +369,10 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   }
   if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
   if (delivery.failure !== undefined && parsed.size > max) {
-    // One command, one reply: the 421 says why, once the data hook has seen the 552 failure.
-    await delivery.finish(conn.options.limits.dataTimeoutMs)
-    return closeUnreadable(conn)
+    // One command, one reply: the 552 (a 421 would have the client retry a message that can
+    // never fit), then the connection closes, as the chunk cannot be skipped.
+    await complete(conn, tx, delivery)
+    return conn.close()
   }
   const target = delivery
   const stop = await readChunk(conn, parsed.size, (part) => target.writeText(part))
@@ -380,13 +381,6 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   if (parsed.last && !(await delivery.endText())) return stopReading(conn, delivery, 'timeout')
   if (parsed.last || delivery.failure !== undefined) return complete(conn, tx, delivery)
   conn.reply(250, '2.0.0', `${parsed.size} octets received`)
-}
-
-// The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421,
-// the one reply to the BDAT that caused it.
-export function closeUnreadable(conn: Connection): void {
-  // 4.3.4, as when DATA gives up discarding an oversized message: the size, not a policy.
-  conn.closeWith(421, '4.3.4', `${conn.options.hostname} BDAT chunk larger than the maximum message size; closing connection`)
 }
 
 /**
