@@ -189,7 +189,8 @@ export class Connection {
         return false
       }
     }
-    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'} ready`)
+    const { greeting } = this.options
+    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
     return true
   }
 

@@ -1,5 +1,6 @@
 import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { checkOptions } from '../options/check-options.ts'
 import { ProtocolError } from '../protocol/errors.ts'
 import { MAX_TIMER_MS } from './deadline.ts'
 
@@ -452,6 +453,7 @@ export function isTrustedProxy(address: string, trusted: readonly string[] | Blo
  * TypeError for an empty or invalid `trusted` list and a RangeError for a bad `timeoutMs`.
  */
 export function resolveProxyProtocolOptions(options: ProxyProtocolOptions): ResolvedProxyProtocolOptions {
+  checkOptions('proxyProtocol', options, { trusted: 'array', timeoutMs: 'number' })
   if (!Array.isArray(options.trusted) || options.trusted.length === 0) {
     throw new TypeError('proxyProtocol.trusted must list the proxies (IPs or CIDR ranges) allowed to connect')
   }

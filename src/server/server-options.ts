@@ -1,6 +1,7 @@
 import { constants as cryptoConstants } from 'node:crypto'
 import { hostname as osHostname } from 'node:os'
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { serverMechanismNames, type AuthRequest, type AuthResult, type ScramLookup, type ServerMechanismName } from '../sasl/index.ts'
 import { resolveServerLimits, type ServerLimits } from './limits.ts'
 import { resolveProxyProtocolOptions, type ProxyProtocolOptions, type ResolvedProxyProtocolOptions } from './proxy-protocol.ts'
@@ -24,6 +25,11 @@ export type ServerAuthMechanism = ServerMechanismName
 export interface ServerOptions {
   /** The name the server gives in its greeting and replies. Default: the machine's host name. */
   hostname?: string
+  /**
+   * The text of the greeting after `220 <hostname> ESMTP` (LMTP), which RFC 5321 §4.2 requires
+   * first: printable ASCII, one line. Default `'ready'`.
+   */
+  greeting?: string
   /**
    * TLS key and certificate (any `tls.createSecureContext` options, plus `requestCert` and
    * `rejectUnauthorized` for client certificates). With it, STARTTLS is offered (RFC 3207), and
@@ -89,6 +95,7 @@ export interface ServerOptions {
 /** {@link ServerOptions} with every default applied: what connections read. */
 export interface ResolvedServerOptions {
   readonly hostname: string
+  readonly greeting: string
   readonly limits: ServerLimits
   readonly tls: TlsOptions | undefined
   readonly secureContext: SecureContext | undefined
@@ -132,10 +139,107 @@ function loadSecureContext(tls: TlsOptions): SecureContext {
   }
 }
 
+const SERVER_OPTION_KINDS: OptionKinds = {
+  hostname: 'string',
+  greeting: 'string',
+  tls: 'object',
+  limits: 'object',
+  newSession: 'function',
+  auth: 'function',
+  authMechanisms: 'array',
+  requireAuth: 'boolean',
+  requireTls: 'boolean',
+  insecureAuthWithoutTls: 'boolean',
+  lmtp: 'boolean',
+  enhancedStatusCodes: 'boolean',
+  pipelining: 'boolean',
+  eightBitMime: 'boolean',
+  binaryMime: 'boolean',
+  chunking: 'boolean',
+  smtpUtf8: 'boolean',
+  dsn: 'boolean',
+  insecureAcceptBareLineEndings: 'boolean',
+  onError: 'function',
+  debug: 'function',
+  proxyProtocol: 'object',
+}
+
+// What smtp-server's options become here (docs/how-to/migrate-from-smtp-server.md).
+const SESSION = 'newSession: (conn) => ({ ... })'
+const SERVER_OPTION_HINTS: OptionHints = {
+  onData: `use ${SESSION} with data(message, envelope): an onData kept here would accept every message and throw it away`,
+  onMailFrom: `use ${SESSION} with mail(from, params)`,
+  onRcptTo: `use ${SESSION} with rcpt(to, params)`,
+  onConnect: 'use newSession(conn), which may throw an SmtpError to refuse the client',
+  onClose: `use ${SESSION} with close()`,
+  onAuth: 'use auth: (request, conn) => true | false | an identity (see AuthHook)',
+  authOptional: 'AUTH is optional unless requireAuth: true',
+  authMethods: 'use authMechanisms',
+  allowInsecureAuth: 'use insecureAuthWithoutTls',
+  size: 'use limits: { maxMessageBytes }',
+  maxClients: 'use limits: { maxConnections }',
+  socketTimeout: 'use limits: { commandTimeoutMs, dataTimeoutMs }',
+  closeTimeout: 'use Server.close({ signal }): what is left when the signal aborts is destroyed',
+  maxAllowedUnauthenticatedCommands: 'use limits: { maxUnauthenticatedCommands }',
+  name: 'use hostname',
+  secure: 'use listen({ implicitTls: true }) for a port-465 style listener; the tls option holds the key and certificate',
+  key: 'put it in tls: { key, cert }',
+  cert: 'put it in tls: { key, cert }',
+  ca: 'put it in tls: { ca }',
+  sniOptions: 'use tls: { SNICallback }',
+  disabledCommands: 'turn extensions off with auth (omit it), chunking: false, pipelining: false and the like; STARTTLS is offered only with tls',
+  hideSTARTTLS: 'STARTTLS is offered only when the tls option is set',
+  hidePIPELINING: 'use pipelining: false',
+  hide8BITMIME: 'use eightBitMime: false',
+  hideSMTPUTF8: 'use smtpUtf8: false',
+  hideDSN: 'use dsn: false',
+  hideENHANCEDSTATUSCODES: 'use enhancedStatusCodes: false',
+  logger: 'use debug (the transcript) and onError',
+  banner: 'use greeting (the text after "220 <hostname> ESMTP")',
+}
+
+// Keys of tls: what tls.createSecureContext takes, plus the four the server's TLSSocket uses.
+const TLS_OPTION_KINDS: OptionKinds = {
+  ca: 'any',
+  cert: 'any',
+  key: 'any',
+  pfx: 'any',
+  passphrase: 'string',
+  crl: 'any',
+  ciphers: 'string',
+  sigalgs: 'string',
+  ecdhCurve: 'string',
+  dhparam: 'any',
+  honorCipherOrder: 'boolean',
+  minVersion: 'string',
+  maxVersion: 'string',
+  secureOptions: 'number',
+  secureProtocol: 'string',
+  sessionIdContext: 'string',
+  sessionTimeout: 'number',
+  ticketKeys: 'object',
+  privateKeyEngine: 'string',
+  privateKeyIdentifier: 'string',
+  clientCertEngine: 'string',
+  requestCert: 'boolean',
+  rejectUnauthorized: 'boolean',
+  SNICallback: 'function',
+  ALPNProtocols: 'any',
+}
+
+const TLS_OPTION_HINTS: OptionHints = {
+  handshakeTimeout: 'the handshake has limits.commandTimeoutMs',
+  secure: 'use listen({ implicitTls: true })',
+}
+
 /** Applies the defaults and checks the options; a TypeError or RangeError names the bad one. */
 export function resolveServerOptions(options: ServerOptions): ResolvedServerOptions {
+  checkOptions('new Server()', options, SERVER_OPTION_KINDS, SERVER_OPTION_HINTS)
+  checkOptions('tls', options.tls, TLS_OPTION_KINDS, TLS_OPTION_HINTS)
   const hostname = options.hostname ?? osHostname()
   if (!HOSTNAME.test(hostname)) throw new TypeError(`hostname must be a domain name or address literal, got ${JSON.stringify(hostname)}`)
+  const greeting = options.greeting ?? 'ready'
+  if (!/^[\x20-\x7e]*$/.test(greeting)) throw new TypeError(`greeting must be one line of printable ASCII (RFC 5321 §4.2), got ${JSON.stringify(greeting)}`)
   const authMechanisms = options.authMechanisms ?? ['PLAIN', 'LOGIN']
   for (const name of authMechanisms) {
     if (!MECHANISMS.includes(name)) throw new TypeError(`authMechanisms: unknown mechanism ${JSON.stringify(name)}; known are ${MECHANISMS.join(', ')}`)
@@ -145,6 +249,7 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
   const secureContext = tls ? loadSecureContext(tls) : undefined
   return Object.freeze({
     hostname,
+    greeting,
     limits: resolveServerLimits(options.limits),
     tls,
     secureContext,

@@ -1,5 +1,6 @@
 import { createServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
 import { AuthFailures } from './auth-failures.ts'
@@ -35,6 +36,11 @@ export interface HandleOptions extends ConnectionAddresses {
   /** Start with a TLS handshake (the stream carries implicit TLS). Default false. */
   implicitTls?: boolean
 }
+
+const LISTEN_KINDS: OptionKinds = { host: 'string', port: 'number', implicitTls: 'boolean', ipv6Only: 'boolean', backlog: 'number' }
+const LISTEN_PATH_KINDS: OptionKinds = { path: 'string', implicitTls: 'boolean', backlog: 'number' }
+const LISTEN_HINTS: OptionHints = { secure: 'use implicitTls: true', address: 'use host' }
+const HANDLE_KINDS: OptionKinds = { remoteAddress: 'string', remotePort: 'number', localAddress: 'string', localPort: 'number', implicitTls: 'boolean' }
 
 // How long a refused connection (too many connections) may linger after its 421.
 const REFUSAL_GRACE_MS = 2000
@@ -80,6 +86,8 @@ export class Server {
   listen(options: ListenPathOptions): Promise<{ path: string }>
   listen(options?: ListenOptions): Promise<AddressInfo>
   async listen(options: ListenOptions | ListenPathOptions = {}): Promise<AddressInfo | { path: string }> {
+    if (typeof options === 'object' && options !== null && 'path' in options) checkOptions('listen()', options, LISTEN_PATH_KINDS)
+    else checkOptions('listen()', options, LISTEN_KINDS, LISTEN_HINTS)
     if (this.#closing) throw new Error('the server is closed')
     const implicitTls = options.implicitTls ?? false
     if (implicitTls && !this.#options.secureContext) throw new TypeError('implicitTls needs the server\'s tls option (key and cert)')
@@ -120,6 +128,7 @@ export class Server {
    * `implicitTls` without the `tls` option.
    */
   handle(stream: Duplex, options: HandleOptions = {}): Promise<void> {
+    checkOptions('handle()', options, HANDLE_KINDS)
     const socket = stream instanceof Socket ? stream : undefined
     const addresses: ConnectionAddresses = {
       remoteAddress: options.remoteAddress ?? socket?.remoteAddress ?? '',

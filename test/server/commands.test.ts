@@ -347,6 +347,16 @@ describe('policy', () => {
     assert.equal(received, `220 ${HOST} ESMTP ready\r\n421 4.4.2 ${HOST} Error: timeout exceeded\r\n`)
   })
 
+  test('the greeting option sets the text after "220 <hostname> ESMTP"', async (t) => {
+    const h = connect(t, { greeting: 'Welcome to the test relay' })
+    await h.play(`
+      S: 220 ${HOST} ESMTP Welcome to the test relay
+      C: QUIT
+      S: 221 2.0.0 ${HOST} closing connection
+    `)
+    assert.throws(() => connect(t, { greeting: 'two\r\nlines' }), /greeting must be one line of printable ASCII/)
+  })
+
   test('a session factory that throws SmtpError replaces the greeting', async (t) => {
     const h = connect(t, {
       newSession: () => {

@@ -98,6 +98,40 @@ describe('listening', () => {
   })
 })
 
+describe('options that are not options', () => {
+  const throwsNaming = (make: () => unknown, pattern: RegExp): void => assert.throws(make, (error: unknown) => error instanceof TypeError && pattern.test(error.message))
+
+  test('smtp-server habits get a TypeError that says what to write instead', () => {
+    throwsNaming(() => new Server({ onData: () => {} } as never), /new Server\(\): unknown option "onData"; use newSession: .*data\(message, envelope\)/)
+    throwsNaming(() => new Server({ authOptional: true } as never), /"authOptional"; .*requireAuth/)
+    throwsNaming(() => new Server({ size: 1000 } as never), /"size"; use limits: \{ maxMessageBytes \}/)
+    throwsNaming(() => new Server({ banner: 'hi' } as never), /"banner"; use greeting/)
+    throwsNaming(() => new Server({ secure: true } as never), /"secure"; use listen\(\{ implicitTls: true \}\)/)
+    for (const hook of ['onAuth', 'onMailFrom', 'onRcptTo', 'onConnect']) throwsNaming(() => new Server({ [hook]: () => {} } as never), new RegExp(`"${hook}"; use `))
+    throwsNaming(() => new Server({ disabledCommands: ['AUTH'] } as never), /"disabledCommands"; /)
+    throwsNaming(() => new Server({ hideSTARTTLS: true } as never), /"hideSTARTTLS"; /)
+    throwsNaming(() => new Server({ limits: { maxMessageSize: 10 } } as never), /limits: unknown option "maxMessageSize"; use maxMessageBytes/)
+  })
+
+  test('unknown keys and wrong types are a TypeError naming the key, in every options object', () => {
+    throwsNaming(() => new Server({ hostnmae: HOST } as never), /unknown option "hostnmae"; did you mean "hostname"\?/)
+    throwsNaming(() => new Server({ pipelining: 'yes' } as never), /option "pipelining" must be boolean, got string/)
+    throwsNaming(() => new Server({ limits: { maxRecipients: '5' } } as never), /limits: option "maxRecipients" must be number/)
+    throwsNaming(() => new Server({ limits: { countLoopbackPerIp: 1 } } as never), /"countLoopbackPerIp" must be boolean/)
+    throwsNaming(() => new Server({ tls: { key: serverKey, cert: serverCert, handshakeTimeout: 5 } } as never), /tls: unknown option "handshakeTimeout"/)
+    throwsNaming(() => new Server({ proxyProtocol: { trusted: ['127.0.0.1'], timeout: 5 } } as never), /proxyProtocol: unknown option "timeout"; did you mean "timeoutMs"\?/)
+    const server = new Server({ hostname: HOST })
+    throwsNaming(() => server.handle(duplexPair()[0], { remoteAdress: '192.0.2.1' } as never), /handle\(\): unknown option "remoteAdress"/)
+  })
+
+  test('listen() checks its options the same way', async () => {
+    const server = new Server({ hostname: HOST })
+    await assert.rejects(server.listen({ port: 0, secure: true } as never), /listen\(\): unknown option "secure"; use implicitTls: true/)
+    await assert.rejects(server.listen({ port: '25' } as never), /listen\(\): option "port" must be number/)
+    await assert.rejects(server.listen({ path: '/tmp/x.sock', host: 'localhost' } as never), /listen\(\): unknown option "host"/)
+  })
+})
+
 describe('connection limits', () => {
   test('answers connections over maxConnections with 421 4.7.0 and closes them', async (t) => {
     const { port, server } = await start(t, { limits: { maxConnections: 2 } })
