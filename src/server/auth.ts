@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises'
 import type { EnhancedCode } from '../protocol/enhanced-code.ts'
 import { SmtpError } from '../protocol/errors.ts'
 import { decodeBase64Strict } from '../sasl/base64.ts'
@@ -106,7 +105,7 @@ async function fail(conn: Connection, code: number, enhancedCode: EnhancedCode, 
   // Slows down guessing; RFC 4954 §6 asks for the same reply whatever the reason.
   if (limits.authFailureDelayMs > 0) {
     conn.flush()
-    await delay(limits.authFailureDelayMs)
+    await new Promise<void>((resolve) => conn.deadline.start(limits.authFailureDelayMs, resolve))
   }
   if (conn.authFailures >= limits.maxAuthFailures) return conn.closeWith(421, '4.7.0', `${hostname} Error: too many authentication failures`)
   conn.reply(code, enhancedCode, text)

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
@@ -8,7 +7,7 @@ import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { AuthFailures } from './auth-failures.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
-import { Deadline, MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 import { replyWire } from './reply-wire.ts'
 import { getProxiedAddresses, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
@@ -347,18 +346,21 @@ export class Connection {
   // The peer is not reading its replies: stop reading its commands until it does.
   async #readAfterDrain(timeoutMs: number, interruptible: boolean): Promise<Buffer | ReadStop> {
     const stream = this.#stream
-    const done = new AbortController()
-    try {
-      await Promise.race([
-        once(stream, 'drain', { signal: AbortSignal.any([done.signal, AbortSignal.timeout(Math.min(timeoutMs, MAX_TIMER_MS))]) }),
-        once(stream, 'close', { signal: done.signal }),
-      ])
-    } catch {
-      return stream.destroyed ? 'end' : 'timeout'
-    } finally {
-      done.abort()
-    }
+    const drained = await new Promise<boolean>((resolve) => {
+      const done = (value: boolean): void => {
+        this.deadline.stop(onTimeout)
+        stream.off('drain', onDrain)
+        stream.off('close', onDrain)
+        resolve(value)
+      }
+      const onDrain = (): void => done(true)
+      const onTimeout = (): void => done(false)
+      stream.on('drain', onDrain)
+      stream.on('close', onDrain)
+      this.deadline.start(timeoutMs, onTimeout)
+    })
     if (stream.destroyed) return 'end'
+    if (!drained) return 'timeout'
     return this.#reader.read(timeoutMs, interruptible)
   }
 
@@ -458,7 +460,7 @@ export class Connection {
     else if (pending.length > 0) this.#debug(`discarded ${pending.reduce((n, b) => n + b.length, 0)} bytes sent ahead of the TLS handshake`)
     let secure: TLSSocket
     try {
-      secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs)
+      secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs, this.deadline)
     } catch (error) {
       this.#debug(`TLS handshake failed: ${(error as Error).message}`)
       this.destroy()

@@ -4,7 +4,7 @@ import type { Connection } from './connection.ts'
 import type { ResolvedServerOptions } from './server-options.ts'
 import type { TlsInfo } from './session.ts'
 import { resetTransaction } from './transaction.ts'
-import { MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 
 /**
  * STARTTLS (RFC 3207): `220 2.0.0`, then the handshake on the same stream. Whatever the client
@@ -26,9 +26,9 @@ export async function startTls(conn: Connection, args: string): Promise<void> {
 /**
  * Starts server-side TLS on `stream` (a plain socket, or any Duplex) with the server's context,
  * and settles once the handshake is done. Rejects when it fails, the stream closes, or
- * `timeoutMs` passes; the TLS socket is destroyed then.
+ * `timeoutMs` passes (on `deadline`, the connection's one timer); the TLS socket is destroyed then.
  */
-export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, timeoutMs: number): Promise<TLSSocket> {
+export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, timeoutMs: number, deadline: Deadline = new Deadline()): Promise<TLSSocket> {
   const { tls, secureContext } = options
   if (!tls || !secureContext) throw new Error('TLS is not configured (the server has no tls option)')
   const socket = new TLSSocket(stream, {
@@ -41,12 +41,13 @@ export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, 
   })
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, MAX_TIMER_MS))
+      const onTimeout = (): void => done(new Error('TLS handshake timed out'))
+      deadline.start(timeoutMs, onTimeout)
       const onSecure = (): void => done()
       const onError = (error: Error): void => done(error)
       const onClose = (): void => done(new Error('the connection closed during the TLS handshake'))
       function done(error?: Error): void {
-        clearTimeout(timer)
+        deadline.stop(onTimeout)
         socket.off('secure', onSecure)
         socket.off('error', onError)
         socket.off('close', onClose)

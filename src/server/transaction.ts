@@ -66,30 +66,38 @@ export class Delivery {
   }
 
   /**
-   * Passes body bytes on, waiting while the consumer is behind. Ignored after a failure. False
-   * when the consumer read nothing for `limits.dataTimeoutMs`: the socket is not being read
-   * meanwhile, so this is the only place that timeout can fire.
+   * Passes body bytes on without waiting; ignored after a failure. False when the consumer is
+   * behind: the caller passes on the rest of what it read, then waits for {@link Delivery.demand}
+   * once, before it reads more.
    */
-  async write(chunk: Buffer): Promise<boolean> {
+  push(chunk: Buffer): boolean {
     if (this.#failure !== undefined || chunk.length === 0) return true
-    return this.stream.write(chunk) || (await this.stream.demand(this.#timeoutMs))
+    return this.stream.write(chunk)
   }
 
-  /** {@link Delivery.write} for BDAT: holds the bytes to the content rules of {@link Delivery.text} first. */
-  writeText(chunk: Buffer): Promise<boolean> {
+  /**
+   * Waits until the consumer wants more. False when it read nothing for `limits.dataTimeoutMs`:
+   * the socket is not being read meanwhile, so this is the only place that timeout can fire.
+   */
+  demand(): Promise<boolean> {
+    return this.stream.demand(this.#timeoutMs, this.#deadline)
+  }
+
+  /** {@link Delivery.push} for BDAT: holds the bytes to the content rules of {@link Delivery.text} first. */
+  pushChunkPart(chunk: Buffer): boolean {
     const text = this.text
-    if (text === undefined || this.#failure !== undefined) return this.write(chunk)
+    if (text === undefined || this.#failure !== undefined) return this.push(chunk)
     text.check.scan(chunk)
     const failure = text.check.failure(text.normalizer !== undefined)
     if (failure) {
       this.abort(failure)
-      return Promise.resolve(true)
+      return true
     }
-    return this.write(text.normalizer ? text.normalizer.encode(chunk) : chunk)
+    return this.push(text.normalizer ? text.normalizer.encode(chunk) : chunk)
   }
 
   /** The last BDAT chunk has been read: a final bare CR, and the normaliser's final CRLF. */
-  async endText(): Promise<boolean> {
+  endText(): boolean {
     const text = this.text
     if (text === undefined || this.#failure !== undefined) return true
     text.check.end()
@@ -98,7 +106,7 @@ export class Delivery {
       this.abort(failure)
       return true
     }
-    return text.normalizer ? this.write(text.normalizer.end()) : true
+    return text.normalizer ? this.push(text.normalizer.end()) : true
   }
 
   /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */
@@ -314,9 +322,11 @@ export async function data(conn: Connection, args: string): Promise<void> {
       else if (decoder.sawLongLine) delivery.abort(longLineError(maxTextLineBytes))
       else if (hasNul(body)) delivery.abort(nulError('DATA cannot'))
       else {
-        for (const part of body) {
-          if (!(await delivery.write(normalizer ? normalizer.encode(part) : part))) return stopReading(conn, delivery, 'timeout')
-        }
+        // Every part goes on, then one wait if the consumer is behind: not a promise per part
+        // (a stuffed dot splits the chunk at each dotted line).
+        let wanted = true
+        for (const part of body) if (!delivery.push(normalizer ? normalizer.encode(part) : part)) wanted = false
+        if (!wanted && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
       }
     } else if (decoder.bytes > 2 * maxMessageBytes + DISCARD_MARGIN_BYTES) {
       return giveUpDiscarding(conn, delivery)
@@ -326,7 +336,7 @@ export async function data(conn: Connection, args: string): Promise<void> {
       break
     }
   }
-  if (normalizer && !(await delivery.write(normalizer.end()))) return stopReading(conn, delivery, 'timeout')
+  if (normalizer && !delivery.push(normalizer.end()) && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
   await complete(conn, tx, delivery)
 }
 
@@ -374,11 +384,10 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
     await complete(conn, tx, delivery)
     return conn.close()
   }
-  const target = delivery
-  const stop = await readChunk(conn, parsed.size, (part) => target.writeText(part))
+  const stop = await readChunk(conn, parsed.size, delivery)
   if (stop) return stopReading(conn, delivery, stop)
   delivery.bytes += parsed.size
-  if (parsed.last && !(await delivery.endText())) return stopReading(conn, delivery, 'timeout')
+  if (parsed.last && !delivery.endText() && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
   if (parsed.last || delivery.failure !== undefined) return complete(conn, tx, delivery)
   conn.reply(250, '2.0.0', `${parsed.size} octets received`)
 }
@@ -395,8 +404,9 @@ export async function discardBdatChunk(conn: Connection, args: string): Promise<
   return (await readChunk(conn, parsed.size)) ?? 'done'
 }
 
-// A sink that returns false has stalled past the data timeout.
-async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<boolean>): Promise<ReadStop | undefined> {
+// Reads `size` octets into `delivery` (or throws them away without one); a delivery whose
+// consumer stalls past the data timeout is a 'timeout'.
+async function readChunk(conn: Connection, size: number, delivery?: Delivery): Promise<ReadStop | undefined> {
   let remaining = size
   conn.startData()
   while (remaining > 0) {
@@ -405,7 +415,7 @@ async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) =
     const take = Math.min(remaining, chunk.length)
     remaining -= take
     if (take < chunk.length) conn.unreadData(chunk.subarray(take))
-    if (sink && !(await sink(take === chunk.length ? chunk : chunk.subarray(0, take)))) return 'timeout'
+    if (delivery && !delivery.pushChunkPart(take === chunk.length ? chunk : chunk.subarray(0, take)) && !(await delivery.demand())) return 'timeout'
   }
   return undefined
 }
