@@ -38,8 +38,18 @@ export async function auth(conn: Connection, args: string): Promise<void> {
   }
   const hook = options.auth!
   let mechanism
+  let user: unknown
   try {
-    mechanism = createServerMechanism(name, (request) => hook(request, conn.info), { hostname: options.hostname })
+    // A `user` beside the identity is the application's account record, kept on the connection.
+    mechanism = createServerMechanism(
+      name,
+      async (request) => {
+        const result = await hook(request, conn.info)
+        user = typeof result === 'object' && result !== null && 'user' in result ? result.user : undefined
+        return result
+      },
+      { hostname: options.hostname },
+    )
   } catch (error) {
     conn.reportError(error)
   }
@@ -64,6 +74,7 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     }
     if (step.done) {
       conn.info.authenticatedAs = step.identity
+      conn.info.user = user
       return conn.reply(235, '2.7.0', 'Authentication successful')
     }
     conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))

@@ -9,7 +9,7 @@ import { AuthFailures } from './auth-failures.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
 import { Deadline } from './deadline.ts'
 import { replyWire } from './reply-wire.ts'
-import { getProxiedAddresses, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
+import { getProxiedAddresses, isTrustedProxy, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
 import type { ConnectionAddresses, ResolvedServerOptions } from './server-options.ts'
 import type { ConnectionInfo, EnvelopeRecipient, Session } from './session.ts'
@@ -51,6 +51,8 @@ const CLOSE_GRACE_MS = 2000
 // unbounded reply buffer (RFC 2920 §3.1 asks servers not to deadlock either way).
 const MAX_QUEUED_REPLY_BYTES = 64 * 1024
 
+const NOTHING_ADVERTISED: ReadonlySet<string> = new Set()
+
 let lastId = 0
 const idPrefix = randomBytes(3).toString('hex')
 
@@ -69,6 +71,14 @@ export class Connection {
   phase: Phase = 'greeting'
   transaction: Transaction | null = null
   session: Session = {}
+  /**
+   * The extensions the last EHLO (or LHLO) advertised, by keyword (`'SIZE'`, `'AUTH'`): the one
+   * record that MAIL and RCPT parameters, STARTTLS, AUTH and BDAT are checked against. Empty
+   * before EHLO, after HELO, and once STARTTLS or XCLIENT starts the session over.
+   */
+  advertised: ReadonlySet<string> = NOTHING_ADVERTISED
+  /** True when the client may use XCLIENT (the `xclient` option's `trusted`). */
+  xclientTrusted = false
   badCommands = 0
   authFailures = 0
   /** Failed AUTH exchanges per client address, shared by the server's connections. */
@@ -132,6 +142,8 @@ export class Connection {
       helo: undefined,
       isEsmtp: false,
       authenticatedAs: undefined,
+      user: undefined,
+      clientHostname: undefined,
       proxy: undefined,
     }
     this.closed = new Promise((resolve) => {
@@ -166,7 +178,7 @@ export class Connection {
   }
 
   async #prepare(): Promise<boolean> {
-    const { newSession, hostname, lmtp } = this.options
+    const { newSession, hostname } = this.options
     if (this.options.proxyProtocol && !(await this.#readProxyHeader())) return false
     if (this.#implicitTls && !(await this.upgradeToTls(true))) return false
     // The client behind a proxy is known only now; refused after the TLS handshake so it can read why.
@@ -175,6 +187,9 @@ export class Connection {
       this.closeWith(421, '4.7.0', refusal)
       return false
     }
+    const { xclientTrusted, reverseDns } = this.options
+    if (xclientTrusted) this.xclientTrusted = isTrustedProxy(this.info.remoteAddress, xclientTrusted)
+    if (reverseDns && this.info.remoteAddress !== '') this.info.clientHostname = await this.#lookUpHostname(reverseDns)
     if (newSession) {
       try {
         this.session = await newSession(this.info)
@@ -188,9 +203,37 @@ export class Connection {
         return false
       }
     }
-    const { greeting } = this.options
-    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
+    this.greet()
     return true
+  }
+
+  /** Queues the `220` greeting (RFC 5321 §4.2: our name first), at the start and after XCLIENT. */
+  greet(): void {
+    const { hostname, lmtp, greeting } = this.options
+    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
+  }
+
+  // Reverse DNS within its timeout, on the connection's one timer; a failure leaves the name unknown.
+  async #lookUpHostname(reverseDns: NonNullable<ResolvedServerOptions['reverseDns']>): Promise<string | undefined> {
+    const address = this.info.remoteAddress
+    return new Promise((resolve) => {
+      const onTimeout = (): void => {
+        this.#debug(`reverse DNS of ${address}: no answer within ${reverseDns.timeoutMs} ms`)
+        resolve(undefined)
+      }
+      this.deadline.start(reverseDns.timeoutMs, onTimeout)
+      reverseDns.resolve(address).then(
+        (name) => {
+          this.deadline.stop(onTimeout)
+          resolve(typeof name === 'string' && name !== '' ? name : undefined)
+        },
+        (error: unknown) => {
+          this.deadline.stop(onTimeout)
+          this.reportError(error)
+          resolve(undefined)
+        },
+      )
+    })
   }
 
   // The PROXY protocol header comes before anything else, TLS included; nothing is sent until
@@ -475,7 +518,18 @@ export class Connection {
     }
     this.info.isTls = true
     this.info.tls = describeTls(secure)
-    return true
+    return this.#afterTls()
+  }
+
+  // The afterTls hook may refuse the client now that its TLS (and certificate) is known.
+  async #afterTls(): Promise<boolean> {
+    const { afterTls } = this.options
+    if (!afterTls) return true
+    const result = await this.runHook(() => afterTls(this.info))
+    if (result.ok) return true
+    this.replyError(result.error)
+    this.close()
+    return false
   }
 
   /** Queues a final reply and closes. */

@@ -67,7 +67,8 @@ export function formatReceivedHeader(options: ReceivedHeaderOptions): string {
   const { conn } = options
   const lines: string[] = []
   const helo = conn.helo === undefined ? 'unknown' : clean(conn.helo)
-  lines.push(`Received: from ${helo} (${addressLiteral(conn.remoteAddress)})`)
+  const name = conn.clientHostname === undefined ? '' : `${clean(conn.clientHostname)} `
+  lines.push(`Received: from ${helo} (${name}${addressLiteral(conn.remoteAddress)})`)
   const protocol = receivedProtocol(conn, { lmtp: options.lmtp, smtpUtf8: options.envelope?.smtpUtf8 })
   lines.push(`\tby ${clean(options.hostname)} with ${protocol} id ${clean(options.id ?? conn.id)}`)
   if (conn.tls) lines.push(`\t(${clean(conn.tls.protocol ?? 'TLS')} ${clean(conn.tls.cipher)})`)

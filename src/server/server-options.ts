@@ -1,14 +1,22 @@
 import { constants as cryptoConstants } from 'node:crypto'
+import type { BlockList } from 'node:net'
 import { hostname as osHostname } from 'node:os'
 import { createSecureContext, type SecureContext, type TlsOptions } from 'node:tls'
 import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { serverMechanismNames, type AuthRequest, type AuthResult, type ScramLookup, type ServerMechanismName } from '../sasl/index.ts'
 import { resolveServerLimits, type ServerLimits } from './limits.ts'
-import { resolveProxyProtocolOptions, type ProxyProtocolOptions, type ResolvedProxyProtocolOptions } from './proxy-protocol.ts'
+import { confirmedHostname } from './reverse-dns.ts'
+import { createTrustedProxyList, resolveProxyProtocolOptions, type ProxyProtocolOptions, type ResolvedProxyProtocolOptions } from './proxy-protocol.ts'
 import type { ConnectionInfo, Session } from './session.ts'
 
+/**
+ * What the server's authentication hook may return: an {@link AuthResult} or a SCRAM lookup, or
+ * `{ identity, user }` to keep `user` (your account record) on `ConnectionInfo.user`.
+ */
+export type ServerAuthResult = AuthResult | ScramLookup | { readonly identity: string; readonly user: unknown }
+
 /** The server's authentication hook: the SASL request plus the connection it came on. */
-export type AuthHook = (request: AuthRequest, conn: ConnectionInfo) => AuthResult | ScramLookup | Promise<AuthResult | ScramLookup>
+export type AuthHook = (request: AuthRequest, conn: ConnectionInfo) => ServerAuthResult | Promise<ServerAuthResult>
 
 /** The addresses of a connection, as {@link Server.handle} takes them. */
 export interface ConnectionAddresses {
@@ -76,6 +84,25 @@ export interface ServerOptions {
    * §2.7, §2.8), and a relay that drops it would see `CRLF.CRLF` in `CRLF NUL . CRLF`. Default false.
    */
   insecureAcceptBareLineEndings?: boolean
+  /**
+   * Runs after every TLS handshake (STARTTLS or implicit TLS), with `conn.tls` filled in; throw
+   * an `SmtpError` to refuse the client (a client certificate you do not accept, say): the
+   * reply is sent over TLS and the connection closes. smtp-server's `onSecure`.
+   */
+  afterTls?: (conn: ConnectionInfo) => void | Promise<void>
+  /**
+   * Postfix's XCLIENT extension: a client from `trusted` (IPs or CIDR ranges; a front proxy, or a
+   * test) may set the client's address, port, name, HELO name and login that the session and the
+   * `Received:` header see. Offered and accepted from those addresses only. Default: off.
+   */
+  xclient?: { readonly trusted: readonly string[] }
+  /**
+   * Look up the client's host name (PTR, confirmed by a forward lookup that gives the address
+   * back) before the session starts, for `ConnectionInfo.clientHostname` and the `Received:`
+   * header. `timeoutMs` (default 5000) bounds the wait; a failure or timeout leaves the name
+   * unknown. `resolve` replaces the lookup (tests, a cache). Default: off.
+   */
+  reverseDns?: boolean | { readonly timeoutMs?: number; readonly resolve?: (address: string) => Promise<string | undefined> }
   /** Errors thrown by hooks (other than SmtpError) and other internal failures. Default: console.error. */
   onError?: (error: unknown, conn: ConnectionInfo | undefined) => void
   /** Receives the wire transcript, `C: ...` and `S: ...` lines, with AUTH data redacted. */
@@ -117,6 +144,9 @@ export interface ResolvedServerOptions {
   readonly onError: (error: unknown, conn: ConnectionInfo | undefined) => void
   readonly debug: ((line: string, conn: ConnectionInfo) => void) | undefined
   readonly proxyProtocol: ResolvedProxyProtocolOptions | undefined
+  readonly afterTls: ((conn: ConnectionInfo) => void | Promise<void>) | undefined
+  readonly xclientTrusted: BlockList | undefined
+  readonly reverseDns: { readonly timeoutMs: number; readonly resolve: (address: string) => Promise<string | undefined> } | undefined
 }
 
 const MECHANISMS: readonly string[] = serverMechanismNames
@@ -162,6 +192,9 @@ const SERVER_OPTION_KINDS: OptionKinds = {
   onError: 'function',
   debug: 'function',
   proxyProtocol: 'object',
+  afterTls: 'function',
+  xclient: 'object',
+  reverseDns: ['boolean', 'object'],
 }
 
 // What smtp-server's options become here (docs/how-to/migrate-from-smtp-server.md).
@@ -195,6 +228,10 @@ const SERVER_OPTION_HINTS: OptionHints = {
   hideDSN: 'use dsn: false',
   hideENHANCEDSTATUSCODES: 'use enhancedStatusCodes: false',
   logger: 'use debug (the transcript) and onError',
+  onSecure: 'use afterTls(conn), which may throw an SmtpError to refuse the client',
+  useXClient: 'use xclient: { trusted: [...] }',
+  disableReverseLookup: 'reverse DNS is off unless reverseDns is set',
+  resolver: 'use reverseDns: { resolve }',
   banner: 'use greeting (the text after "220 <hostname> ESMTP")',
 }
 
@@ -271,5 +308,24 @@ export function resolveServerOptions(options: ServerOptions): ResolvedServerOpti
     onError: options.onError ?? defaultOnError,
     debug: options.debug,
     proxyProtocol: options.proxyProtocol === undefined ? undefined : resolveProxyProtocolOptions(options.proxyProtocol),
+    afterTls: options.afterTls,
+    xclientTrusted: resolveXclient(options.xclient),
+    reverseDns: resolveReverseDns(options.reverseDns),
   })
+}
+
+function resolveXclient(xclient: ServerOptions['xclient']): BlockList | undefined {
+  if (xclient === undefined) return undefined
+  checkOptions('xclient', xclient, { trusted: 'array' })
+  if (xclient.trusted.length === 0) throw new TypeError('xclient.trusted must list the clients (IPs or CIDR ranges) allowed to use XCLIENT')
+  return createTrustedProxyList(xclient.trusted)
+}
+
+function resolveReverseDns(reverseDns: ServerOptions['reverseDns']): ResolvedServerOptions['reverseDns'] {
+  if (reverseDns === undefined || reverseDns === false) return undefined
+  const options = reverseDns === true ? {} : reverseDns
+  checkOptions('reverseDns', options, { timeoutMs: 'number', resolve: 'function' })
+  const timeoutMs = options.timeoutMs ?? 5000
+  if (!(timeoutMs > 0) || timeoutMs === Infinity) throw new RangeError(`reverseDns.timeoutMs must be a positive number, got ${String(timeoutMs)}`)
+  return Object.freeze({ timeoutMs, resolve: options.resolve ?? confirmedHostname })
 }

@@ -20,6 +20,8 @@ export async function startTls(conn: Connection, args: string): Promise<void> {
   conn.info.helo = undefined
   conn.info.isEsmtp = false
   conn.info.authenticatedAs = undefined
+  conn.info.user = undefined
+  conn.advertised = new Set()
   conn.phase = 'greeting'
 }
 

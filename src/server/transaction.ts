@@ -2,7 +2,6 @@ import { needsSmtpUtf8, parsePath, splitPathAndParams } from '../protocol/addres
 import { CrlfNormalizer, DotDecoder } from '../protocol/dot-stuffing.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { extensionsForMailParams, parseMailParams, parseRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
-import { isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
 import type { Connection, Transaction } from './connection.ts'
 import type { Deadline } from './deadline.ts'
@@ -172,24 +171,9 @@ function afterKeyword(args: string, keyword: string): string | undefined {
   return args.slice(start)
 }
 
+// RFC 5321 §2.2.1: a parameter is allowed only when the last EHLO advertised its extension.
 function isOffered(conn: Connection, extension: string): boolean {
-  const { options } = conn
-  switch (extension) {
-    case 'SIZE':
-      return true
-    case '8BITMIME':
-      return options.eightBitMime
-    case 'BINARYMIME':
-      return options.binaryMime
-    case 'SMTPUTF8':
-      return options.smtpUtf8
-    case 'DSN':
-      return options.dsn
-    case 'AUTH':
-      return options.auth !== undefined && isAuthAllowed(conn)
-    default:
-      return false
-  }
+  return conn.advertised.has(extension)
 }
 
 function parseOrReply<T>(conn: Connection, parse: () => T): T | undefined {
@@ -272,7 +256,7 @@ export async function rcpt(conn: Connection, args: string): Promise<void> {
   if (split.params !== '' && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
   const params = parseOrReply<RcptParams>(conn, () => parseRcptParams(split.params))
   if (!params) return
-  if ((params.notify !== undefined || params.orcpt !== undefined) && !conn.options.dsn) {
+  if ((params.notify !== undefined || params.orcpt !== undefined) && !isOffered(conn, 'DSN')) {
     return conn.reply(555, '5.5.4', 'Parameter not supported: it needs DSN, which is not offered')
   }
   // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client may try the rest later.
