@@ -198,7 +198,6 @@ async function hello(conn: Connection, args: string, verb: string): Promise<void
   await resetTransaction(conn)
   conn.info.helo = domain
   conn.info.isEsmtp = verb !== 'HELO'
-  conn.phase = 'ready'
   conn.advertised = new Set()
   const { hostname } = conn.options
   if (verb === 'HELO') return conn.replyRaw(250, hostname)

@@ -20,10 +20,10 @@ import type { MailParams } from '../protocol/params.ts'
 /**
  * Where a connection is in the protocol (RFC 5321 §3.3). `greeting`: no successful EHLO/HELO yet
  * (also after STARTTLS); `ready`: greeted, no transaction; `mail` and `rcpt`: a transaction after
- * MAIL, and after at least one accepted RCPT; `data`: reading a DATA body; `bdat`: between BDAT
- * chunks; `closing`: nothing more is read.
+ * MAIL, and after at least one accepted RCPT; `bdat`: between BDAT chunks; `closing`: nothing
+ * more is read. Derived from the state ({@link Connection.phase}), never stored.
  */
-export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'data' | 'bdat' | 'closing'
+export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'bdat' | 'closing'
 
 /** The mail transaction in progress: everything MAIL and RCPT established, and a BDAT delivery. */
 export interface Transaction {
@@ -57,8 +57,8 @@ let lastId = 0
 const idPrefix = randomBytes(3).toString('hex')
 
 /**
- * One SMTP connection over any Duplex: the read loop, the protocol state (`phase` and
- * `transaction`, the only two pieces), reply batching, timeouts and closing. The command
+ * One SMTP connection over any Duplex: the read loop, the protocol state (the `transaction`,
+ * `advertised` and `info`; the `phase` follows from them), reply batching, timeouts and closing. The command
  * handlers in `commands.ts`, `transaction.ts`, `auth.ts` and `starttls.ts` act on it.
  *
  * Replies are queued and written in one `write` whenever the connection is about to wait for the
@@ -68,7 +68,9 @@ const idPrefix = randomBytes(3).toString('hex')
 export class Connection {
   readonly options: ResolvedServerOptions
   readonly info: MutableInfo
-  phase: Phase = 'greeting'
+  // Set once the connection stops reading: the one piece of the phase that is not in the
+  // transaction or the EHLO name.
+  #closing = false
   transaction: Transaction | null = null
   session: Session = {}
   /**
@@ -264,7 +266,7 @@ export class Connection {
 
   async #commandLoop(): Promise<void> {
     const { limits, hostname } = this.options
-    while (this.phase !== 'closing') {
+    while (!this.#closing) {
       // Awaiting the reader directly, not through a nextLine, saves a promise and two ticks a command.
       let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop()
       if (next === undefined) {
@@ -293,10 +295,18 @@ export class Connection {
         case 'end':
           return
       }
-      if (this.badCommands >= limits.maxBadCommands && (this.phase as Phase) !== 'closing') {
+      if (this.badCommands >= limits.maxBadCommands && !this.#closing) {
         return this.closeWith(421, '4.7.0', `${hostname} Error: too many errors`)
       }
     }
+  }
+
+  /** Where the connection is in the protocol: derived from the transaction, the EHLO name and closing. */
+  get phase(): Phase {
+    if (this.#closing) return 'closing'
+    const tx = this.transaction
+    if (tx !== null) return tx.bdat !== null ? 'bdat' : tx.recipients.length > 0 ? 'rcpt' : 'mail'
+    return this.info.helo === undefined ? 'greeting' : 'ready'
   }
 
   /** True once `shutdown` was called: the next command outside a transaction gets `421 4.3.2`. */
@@ -541,8 +551,8 @@ export class Connection {
   /** Closes gracefully: writes what is queued, ends the stream, and destroys it if the peer lingers. */
   close(): void {
     const stream = this.#stream
-    if (this.phase === 'closing' && (stream.writableEnded || stream.destroyed)) return
-    this.phase = 'closing'
+    if (this.#closing && (stream.writableEnded || stream.destroyed)) return
+    this.#closing = true
     this.flush()
     this.#stop()
     if (stream.destroyed) return
@@ -569,14 +579,14 @@ export class Connection {
     if (stream !== this.#raw || !(stream instanceof Socket)) return this.close()
     this.flush()
     if (stream.writableLength > 0 || this.#splitter.bufferedBytes > 0 || this.#reader.detach().length > 0) return this.close()
-    this.phase = 'closing'
+    this.#closing = true
     this.#stop()
     stream.destroy()
   }
 
   /** Closes at once, without a reply: for a forced shutdown. */
   destroy(): void {
-    this.phase = 'closing'
+    this.#closing = true
     this.transaction?.bdat?.abort(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the connection was closed'))
     this.#stop()
     this.#stream.destroy()

@@ -22,7 +22,6 @@ export async function startTls(conn: Connection, args: string): Promise<void> {
   conn.info.authenticatedAs = undefined
   conn.info.user = undefined
   conn.advertised = new Set()
-  conn.phase = 'greeting'
 }
 
 /**

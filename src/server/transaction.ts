@@ -142,7 +142,6 @@ export class Delivery {
 export async function resetTransaction(conn: Connection): Promise<void> {
   const tx = conn.transaction
   conn.transaction = null
-  if (conn.phase !== 'closing') conn.phase = conn.info.helo === undefined ? 'greeting' : 'ready'
   if (!tx) return
   tx.bdat?.abort(new SmtpError(451, '4.3.0', 'Transaction abandoned'))
   const { reset } = conn.session
@@ -238,7 +237,6 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   }
   conn.transactionCount++
   conn.transaction = { from, mailParams: params, recipients: [], bodyType: params.body ?? '7BIT', smtpUtf8, bdat: null }
-  conn.phase = 'mail'
   conn.reply(250, '2.1.0', 'Sender OK')
 }
 
@@ -275,7 +273,6 @@ export async function rcpt(conn: Connection, args: string): Promise<void> {
     if (!result.ok) return conn.replyError(result.error)
   }
   tx.recipients.push(Object.freeze({ address: to, params }))
-  conn.phase = 'rcpt'
   conn.reply(250, '2.1.5', 'Recipient OK')
 }
 
@@ -290,7 +287,6 @@ export async function data(conn: Connection, args: string): Promise<void> {
   if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: DATA (no parameters)')
   if (tx.bodyType === 'BINARYMIME') return conn.reply(503, '5.5.1', 'BODY=BINARYMIME requires BDAT (RFC 3030 §3)')
   conn.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
-  conn.phase = 'data'
   const delivery = new Delivery(conn, envelopeOf(tx, false))
   conn.startData()
   const { maxMessageBytes, maxTextLineBytes } = options.limits
@@ -359,7 +355,6 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
         normalizer: conn.options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined,
       }
     }
-    conn.phase = 'bdat'
   }
   if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
   if (delivery.failure !== undefined && parsed.size > max) {
@@ -437,7 +432,6 @@ async function complete(conn: Connection, tx: Transaction, delivery: Delivery): 
   if (result === 'timeout') return stopReading(conn, delivery, 'timeout')
   const failure = delivery.failure instanceof SmtpError ? delivery.failure : undefined
   if (conn.transaction === tx) conn.transaction = null
-  if (conn.phase !== 'closing') conn.phase = 'ready'
   if (!conn.options.lmtp) {
     if (failure) return conn.replyError(failure)
     if (!result.ok) return conn.replyError(result.error)

@@ -75,7 +75,6 @@ export async function xclient(conn: Connection, args: string): Promise<void> {
   info.helo = update.helo
   info.isEsmtp = update.helo !== undefined && update.proto !== 'SMTP'
   conn.advertised = new Set()
-  conn.phase = info.helo === undefined ? 'greeting' : 'ready'
   conn.debugLine(`XCLIENT: now ${info.remoteAddress} port ${info.remotePort}${info.clientHostname ? ` (${info.clientHostname})` : ''}`)
   conn.greet()
 }
