@@ -1,6 +1,7 @@
-// Server benchmark: smtpkit's Server against nodemailer's smtp-server and Postfix's smtp-sink,
-// each alone in a child process, loaded by Postfix's smtp-source over loopback.
+// Server benchmark: smtpkit's Server against nodemailer's smtp-server, go-smtp, aiosmtpd and
+// Postfix's smtp-sink, each alone in a child process, loaded by Postfix's smtp-source over loopback.
 //
+//   bench/setup-peers.sh          (once, as root: Go with go-smtp, aiosmtpd, Postfix)
 //   node --import tsx bench/server.ts
 //
 // Scenarios: small messages with a new connection each, small messages many per connection,
@@ -9,8 +10,10 @@
 // /proc/<pid>/stat) and its peak RSS (VmHWM), then smtpkit's ratios to the other two.
 //
 // Environment (all optional):
-//   BENCH_SERVERS            smtpkit,smtp-server,smtp-sink,node-floor (node-floor: canned replies
-//                            on a bare net.Server, the least a Node server can cost; a reference)
+//   BENCH_SERVERS            smtpkit,smtp-server,go-smtp,aiosmtpd,smtp-sink,node-floor (node-floor:
+//                            canned replies on a bare net.Server, the least a Node server can cost;
+//                            go-smtp is built from bench/peers/go-smtp-server.go into a temporary
+//                            directory; aiosmtpd runs bench/peers/aiosmtpd-server.py)
 //   BENCH_SCENARIOS          new-connection,per-connection,1mb,idle
 //   BENCH_SESSIONS           parallel smtp-source sessions for the small scenarios (20)
 //   BENCH_SMALL_BYTES        payload of a small message (1000)
@@ -22,9 +25,10 @@
 //   BENCH_SMTPKIT_SOURCE     'compiled' (tsc into a temporary directory, the default) or 'tsx'
 //   BENCH_PROFILE            a directory: profile the node servers' CPU during each measured
 //                            run, write <dir>/<server>-<scenario>.cpuprofile, print a summary
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { smtpSinkPath, smtpSourcePath, startSmtpSink } from '../test/helpers/peers.ts'
@@ -33,7 +37,7 @@ import { lineReader, spawnWithFileLimit, startServerChild, stopChild } from './l
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
 import { readCpuTimes, readMemory } from './lib/proc-stats.ts'
 
-type ServerKind = 'smtpkit' | 'smtp-server' | 'smtp-sink' | 'node-floor'
+type ServerKind = 'smtpkit' | 'smtp-server' | 'go-smtp' | 'aiosmtpd' | 'smtp-sink' | 'node-floor'
 type ScenarioName = 'new-connection' | 'per-connection' | '1mb' | 'idle'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -45,7 +49,7 @@ const env = (name: string, fallback: number): number => {
 const list = <T extends string>(name: string, fallback: readonly T[]): T[] => (process.env[name]?.split(',').map((s) => s.trim()) as T[] | undefined) ?? [...fallback]
 
 const config = {
-  servers: list<ServerKind>('BENCH_SERVERS', ['smtpkit', 'smtp-server', 'smtp-sink', 'node-floor']),
+  servers: list<ServerKind>('BENCH_SERVERS', ['smtpkit', 'smtp-server', 'go-smtp', 'aiosmtpd', 'smtp-sink', 'node-floor']),
   scenarios: list<ScenarioName>('BENCH_SCENARIOS', ['new-connection', 'per-connection', '1mb', 'idle']),
   sessions: env('BENCH_SESSIONS', 20),
   smallBytes: env('BENCH_SMALL_BYTES', 1000),
@@ -68,10 +72,21 @@ interface RunningServer {
   stop(): Promise<void>
 }
 
+// The go-smtp server binary, built once per run (see main).
+let goSmtpBinary: string | undefined
+
 async function startServer(kind: ServerKind): Promise<RunningServer> {
   if (kind === 'smtp-sink') {
     const sink = await startSmtpSink([], 4096)
     return { kind, pid: sink.child.pid!, port: sink.port, stop: () => sink.stop() }
+  }
+  if (kind === 'go-smtp' || kind === 'aiosmtpd') {
+    const child =
+      kind === 'go-smtp'
+        ? spawnWithFileLimit(goSmtpBinary!, [], ['ignore', 'pipe', 'inherit'])
+        : spawnWithFileLimit(PYTHON, [join(root, 'bench/peers/aiosmtpd-server.py')], ['ignore', 'pipe', 'inherit'])
+    const { port } = JSON.parse(await lineReader(child, `${kind} server`)()) as { port: number }
+    return { kind, pid: child.pid!, port, stop: () => stopChild(child) }
   }
   const { child, port, nextLine, stop } = await startServerChild(kind)
   const command = async (line: string, answer: string): Promise<void> => {
@@ -201,9 +216,34 @@ function printLoad(scenario: LoadScenario, results: LoadResult[]): void {
   }
 }
 
+// Debian's python3 with python3-aiosmtpd, not whatever python3 comes first on PATH.
+const PYTHON = '/usr/bin/python3'
+
+/** Builds bench/peers/go-smtp-server.go offline against Debian's go-smtp, into a temporary directory. */
+async function buildGoSmtp(): Promise<{ binary: string; remove(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-go-'))
+  const binary = join(dir, 'go-smtp-server')
+  const child = spawn('go', ['build', '-o', binary, 'go-smtp-server.go'], {
+    cwd: join(root, 'bench/peers'),
+    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(dir, 'cache') },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  if (code !== 0) {
+    rmSync(dir, { recursive: true, force: true })
+    throw new Error(`building go-smtp-server failed (exit ${String(code)}); run bench/setup-peers.sh (golang-go, golang-github-emersion-go-smtp-dev)`)
+  }
+  return { binary, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
 async function main(): Promise<void> {
   if (!smtpSourcePath()) throw new Error('smtp-source is not installed (Debian package postfix)')
   if (config.servers.includes('smtp-sink') && !smtpSinkPath()) throw new Error('smtp-sink is not installed (Debian package postfix)')
+  if (config.servers.includes('aiosmtpd') && spawnSync(PYTHON, ['-c', 'import aiosmtpd']).status !== 0) {
+    throw new Error('aiosmtpd is not installed for /usr/bin/python3; run bench/setup-peers.sh (python3-aiosmtpd)')
+  }
+  const go = config.servers.includes('go-smtp') ? await buildGoSmtp() : undefined
+  goSmtpBinary = go?.binary
   if (config.profileDir) mkdirSync(config.profileDir, { recursive: true })
   if (config.smtpkitSource !== 'compiled' && config.smtpkitSource !== 'tsx') throw new RangeError(`BENCH_SMTPKIT_SOURCE must be compiled or tsx, got ${config.smtpkitSource}`)
   const build = config.smtpkitSource === 'compiled' && config.servers.includes('smtpkit') ? await buildSmtpkit() : undefined
@@ -213,6 +253,7 @@ async function main(): Promise<void> {
     await runScenarios()
   } finally {
     build?.remove()
+    go?.remove()
   }
 }
 

@@ -1,4 +1,4 @@
-import { setTimeout as delay } from 'node:timers/promises'
+import type { EnhancedCode } from '../protocol/enhanced-code.ts'
 import { SmtpError } from '../protocol/errors.ts'
 import { decodeBase64Strict } from '../sasl/base64.ts'
 import { AuthenticationFailed, createServerMechanism, MalformedSaslMessage } from '../sasl/index.ts'
@@ -16,7 +16,9 @@ const AUTH_ARGS = /^([A-Za-z0-9_-]{1,20})(?: ([^ ]+))?$/
  * each challenge as `334 <base64>` and reading each response as a base64 line; `*` cancels
  * (`501 5.0.0`). An initial response may come with the command, `=` standing for an empty one.
  * Success is `235 2.7.0`; refused credentials `535 5.7.8` after `limits.authFailureDelayMs`, and
- * the `limits.maxAuthFailures`-th refusal closes the connection with `421 4.7.0`.
+ * the `limits.maxAuthFailures`-th failed exchange (cancelled and malformed ones too) closes the
+ * connection with `421 4.7.0`. A client address past `limits.maxAuthFailuresPerIp` gets that
+ * `421` before any mechanism runs.
  */
 export async function auth(conn: Connection, args: string): Promise<void> {
   const { options } = conn
@@ -30,10 +32,24 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data in initial response')
     response = decoded
   }
+  // Checked before any mechanism runs: a SCRAM key derivation is work an attacker should not get.
+  if (conn.authFailuresByClient.isExhausted(conn.info)) {
+    return conn.closeWith(421, '4.7.0', `${options.hostname} Error: too many authentication failures from your address, try again later`)
+  }
   const hook = options.auth!
   let mechanism
+  let user: unknown
   try {
-    mechanism = createServerMechanism(name, (request) => hook(request, conn.info), { hostname: options.hostname })
+    // A `user` beside the identity is the application's account record, kept on the connection.
+    mechanism = createServerMechanism(
+      name,
+      async (request) => {
+        const result = await hook(request, conn.info)
+        user = typeof result === 'object' && result !== null && 'user' in result ? result.user : undefined
+        return result
+      },
+      { hostname: options.hostname },
+    )
   } catch (error) {
     conn.reportError(error)
   }
@@ -43,10 +59,13 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     try {
       step = await mechanism.next(response)
     } catch (error) {
-      if (error instanceof AuthenticationFailed) return refuse(conn, error)
+      if (error instanceof AuthenticationFailed) {
+        conn.debugLine(`authentication failed: ${error.message}`)
+        return fail(conn, 535, '5.7.8', 'Authentication credentials invalid')
+      }
       if (error instanceof MalformedSaslMessage) {
         conn.debugLine(`AUTH ${name}: ${error.message}`)
-        return conn.reply(501, '5.5.2', 'Malformed authentication response')
+        return fail(conn, 501, '5.5.2', 'Malformed authentication response')
       }
       if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return conn.replyError(error)
       conn.reportError(error)
@@ -55,26 +74,27 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     }
     if (step.done) {
       conn.info.authenticatedAs = step.identity
+      conn.info.user = user
       return conn.reply(235, '2.7.0', 'Authentication successful')
     }
     conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
     const next = await conn.nextLine()
     if (typeof next !== 'string') {
       conn.debugLine('C: <redacted>')
-      if (next.length + 2 > options.limits.maxAuthLineBytes) return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
+      if (next.length + 2 > options.limits.maxAuthLineBytes) return fail(conn, 500, '5.5.6', 'Authentication exchange line is too long')
       const text = next.toString('latin1')
-      if (text === '*') return conn.reply(501, '5.0.0', 'Authentication cancelled')
+      if (text === '*') return fail(conn, 501, '5.0.0', 'Authentication cancelled')
       const decoded = decodeBase64Strict(text)
-      if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data')
+      if (!decoded) return fail(conn, 501, '5.5.2', 'Invalid base64 data')
       response = decoded
       continue
     }
     switch (next) {
       case 'too-long':
         // RFC 4954 §6 registers 5.5.6 for exactly this.
-        return conn.reply(500, '5.5.6', 'Authentication exchange line is too long')
+        return fail(conn, 500, '5.5.6', 'Authentication exchange line is too long')
       case 'bare-line-ending':
-        return conn.reply(501, '5.5.2', 'Bare LF or CR in authentication response')
+        return fail(conn, 501, '5.5.2', 'Bare LF or CR in authentication response')
       case 'timeout':
         return conn.closeWith(421, '4.4.2', `${options.hostname} Error: timeout exceeded`)
       default:
@@ -83,15 +103,21 @@ export async function auth(conn: Connection, args: string): Promise<void> {
   }
 }
 
-async function refuse(conn: Connection, error: AuthenticationFailed): Promise<void> {
+/**
+ * Ends an exchange that did not authenticate: refused credentials, and also a cancelled or
+ * malformed one, since each may have cost a key derivation (SCRAM) that a client could otherwise
+ * start and cancel for free. Counts it for the connection and the client address, waits
+ * `limits.authFailureDelayMs`, and replies, or closes with `421 4.7.0` at the last allowed failure.
+ */
+async function fail(conn: Connection, code: number, enhancedCode: EnhancedCode, text: string): Promise<void> {
   const { limits, hostname } = conn.options
   conn.authFailures++
-  conn.debugLine(`authentication failed: ${error.message}`)
+  conn.authFailuresByClient.record(conn.info)
   // Slows down guessing; RFC 4954 §6 asks for the same reply whatever the reason.
   if (limits.authFailureDelayMs > 0) {
     conn.flush()
-    await delay(limits.authFailureDelayMs)
+    await new Promise<void>((resolve) => conn.deadline.start(limits.authFailureDelayMs, resolve))
   }
   if (conn.authFailures >= limits.maxAuthFailures) return conn.closeWith(421, '4.7.0', `${hostname} Error: too many authentication failures`)
-  conn.reply(535, '5.7.8', 'Authentication credentials invalid')
+  conn.reply(code, enhancedCode, text)
 }

@@ -4,7 +4,8 @@ import { auth, isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
 import type { Connection } from './connection.ts'
 import { startTls } from './starttls.ts'
-import { bdat, closeUnreadable, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
+import { xclient } from './xclient.ts'
+import { bdat, data, discardBdatChunk, mail, rcpt, resetTransaction } from './transaction.ts'
 
 /**
  * A state a command needs. Each is checked by {@link checkPreconditions}, the one place that
@@ -25,6 +26,10 @@ export type Need =
   | 'not-authenticated'
   | 'chunking' // CHUNKING is offered
   | 'ehlo' // EHLO/LHLO done: a plain HELO offers no extensions
+  | 'advertised-starttls' // the last EHLO advertised STARTTLS (a session may leave it out)
+  | 'advertised-auth'
+  | 'advertised-chunking'
+  | 'xclient-trusted' // the client may use XCLIENT
 
 /** One command: what it needs, what it does, and (BDAT) what it must still do when refused. */
 export interface CommandSpec {
@@ -47,15 +52,16 @@ export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
   MAIL: { needs: [...MAIL_GATES, 'hello', 'idle'], run: mail },
   RCPT: { needs: [...MAIL_GATES, 'mail'], run: rcpt },
   DATA: { needs: [...MAIL_GATES, 'rcpt'], run: data },
-  BDAT: { needs: ['chunking', 'ehlo', ...MAIL_GATES, 'rcpt-or-bdat'], run: bdat, onRefused: discardBdatChunk },
+  BDAT: { needs: ['chunking', 'ehlo', 'advertised-chunking', ...MAIL_GATES, 'rcpt-or-bdat'], run: bdat, onRefused: discardBdatChunk },
   RSET: { needs: [], run: rset },
   NOOP: { needs: [], run: noop },
   QUIT: { needs: [], run: quit },
   HELP: { needs: [], run: help },
   VRFY: { needs: MAIL_GATES, run: vrfy },
   EXPN: { needs: [], run: expn },
-  STARTTLS: { needs: ['tls-offered', 'ehlo', 'not-tls', 'idle'], run: startTls },
-  AUTH: { needs: ['auth-enabled', 'ehlo', 'auth-allowed', 'idle', 'not-authenticated'], run: auth },
+  STARTTLS: { needs: ['tls-offered', 'ehlo', 'not-tls', 'idle', 'advertised-starttls'], run: startTls },
+  AUTH: { needs: ['auth-enabled', 'ehlo', 'auth-allowed', 'idle', 'not-authenticated', 'advertised-auth'], run: auth },
+  XCLIENT: { needs: ['xclient-trusted', 'ehlo', 'idle'], run: xclient },
 })
 
 // A Map, not the frozen record: one monomorphic lookup per command, and no prototype to guard.
@@ -111,6 +117,19 @@ export function checkPreconditions(conn: Connection, needs: readonly Need[]): Sm
       case 'not-authenticated':
         if (info.authenticatedAs !== undefined) return badSequence('Already authenticated')
         break
+      case 'advertised-starttls':
+        if (!conn.advertised.has('STARTTLS')) return new SmtpError(502, '5.5.1', 'STARTTLS not available')
+        break
+      case 'advertised-auth':
+        if (!conn.advertised.has('AUTH')) return new SmtpError(502, '5.5.1', 'AUTH not available')
+        break
+      case 'advertised-chunking':
+        if (!conn.advertised.has('CHUNKING')) return new SmtpError(502, '5.5.1', 'BDAT not available')
+        break
+      case 'xclient-trusted':
+        // Postfix's reply to a client not allowed to use XCLIENT.
+        if (!conn.xclientTrusted) return new SmtpError(550, '5.7.0', 'Insufficient authorization')
+        break
       case 'ehlo':
         // RFC 5321 §2.2.1: extensions are what EHLO advertised; before it, or after a HELO, none
         // was (as Exim holds).
@@ -155,10 +174,11 @@ export function dispatchCommand(conn: Connection, line: Buffer): void | Promise<
 
 async function refuse(conn: Connection, spec: CommandSpec, args: string, refusal: SmtpError): Promise<void> {
   const outcome = spec.onRefused ? await spec.onRefused(conn, args) : 'done'
+  // One reply per command. A read that timed out gets the 421 that says so instead of the
+  // refusal; a chunk too large to read gets the refusal, then the connection closes.
+  if (outcome === 'timeout') return conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
   conn.replyError(refusal)
-  if (outcome === 'too-large') closeUnreadable(conn)
-  else if (outcome === 'timeout') conn.closeWith(421, '4.4.2', `${conn.options.hostname} Error: timeout exceeded`)
-  else if (outcome !== 'done') conn.close()
+  if (outcome !== 'done') conn.close()
 }
 
 function isInMode(verb: string, lmtp: boolean): boolean {
@@ -178,10 +198,21 @@ async function hello(conn: Connection, args: string, verb: string): Promise<void
   await resetTransaction(conn)
   conn.info.helo = domain
   conn.info.isEsmtp = verb !== 'HELO'
-  conn.phase = 'ready'
+  conn.advertised = new Set()
   const { hostname } = conn.options
   if (verb === 'HELO') return conn.replyRaw(250, hostname)
-  conn.replyRaw(250, [hostname, ...ehloKeywords(conn)])
+  let keywords = ehloKeywords(conn)
+  const choose = conn.session.extensions
+  if (choose) {
+    const offered = keywords
+    const result = await conn.runHook(() => choose.call(conn.session, offered))
+    if (!result.ok) return conn.replyError(result.error)
+    const chosen = new Set(Array.isArray(result.value) ? result.value : [])
+    keywords = offered.filter((keyword) => chosen.has(keyword))
+  }
+  // Recorded once: every later check of an extension reads this set.
+  conn.advertised = new Set(keywords.map((keyword) => keyword.split(' ', 1)[0]!))
+  conn.replyRaw(250, [hostname, ...keywords])
 }
 
 /** The service extensions to advertise on this connection now (RFC 5321 §4.1.1.1). */
@@ -198,6 +229,7 @@ export function ehloKeywords(conn: Connection): string[] {
   if (options.enhancedStatusCodes) out.push('ENHANCEDSTATUSCODES')
   if (options.secureContext && !info.isTls) out.push('STARTTLS')
   if (options.auth && isAuthAllowed(conn)) out.push(`AUTH ${options.authMechanisms.join(' ')}`)
+  if (conn.xclientTrusted) out.push('XCLIENT NAME ADDR PORT PROTO HELO LOGIN')
   return out
 }
 
@@ -217,7 +249,7 @@ function quit(conn: Connection): void {
 }
 
 function help(conn: Connection): void {
-  const verbs = Object.keys(commands).filter((verb) => isInMode(verb, conn.options.lmtp))
+  const verbs = Object.keys(commands).filter((verb) => isInMode(verb, conn.options.lmtp) && (verb !== 'XCLIENT' || conn.xclientTrusted))
   conn.reply(214, '2.0.0', `Supported commands: ${verbs.join(' ')}`)
 }
 

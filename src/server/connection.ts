@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { defaultEnhancedCode, type EnhancedCode } from '../protocol/enhanced-code.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
+import { AuthFailures } from './auth-failures.ts'
 import { ByteReader, type ReadStop } from './byte-reader.ts'
-import { Deadline, MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 import { replyWire } from './reply-wire.ts'
-import { getProxiedAddresses, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
+import { getProxiedAddresses, isTrustedProxy, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
 import type { ConnectionAddresses, ResolvedServerOptions } from './server-options.ts'
 import type { ConnectionInfo, EnvelopeRecipient, Session } from './session.ts'
@@ -20,10 +20,10 @@ import type { MailParams } from '../protocol/params.ts'
 /**
  * Where a connection is in the protocol (RFC 5321 §3.3). `greeting`: no successful EHLO/HELO yet
  * (also after STARTTLS); `ready`: greeted, no transaction; `mail` and `rcpt`: a transaction after
- * MAIL, and after at least one accepted RCPT; `data`: reading a DATA body; `bdat`: between BDAT
- * chunks; `closing`: nothing more is read.
+ * MAIL, and after at least one accepted RCPT; `bdat`: between BDAT chunks; `closing`: nothing
+ * more is read. Derived from the state ({@link Connection.phase}), never stored.
  */
-export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'data' | 'bdat' | 'closing'
+export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'bdat' | 'closing'
 
 /** The mail transaction in progress: everything MAIL and RCPT established, and a BDAT delivery. */
 export interface Transaction {
@@ -51,12 +51,14 @@ const CLOSE_GRACE_MS = 2000
 // unbounded reply buffer (RFC 2920 §3.1 asks servers not to deadlock either way).
 const MAX_QUEUED_REPLY_BYTES = 64 * 1024
 
+const NOTHING_ADVERTISED: ReadonlySet<string> = new Set()
+
 let lastId = 0
 const idPrefix = randomBytes(3).toString('hex')
 
 /**
- * One SMTP connection over any Duplex: the read loop, the protocol state (`phase` and
- * `transaction`, the only two pieces), reply batching, timeouts and closing. The command
+ * One SMTP connection over any Duplex: the read loop, the protocol state (the `transaction`,
+ * `advertised` and `info`; the `phase` follows from them), reply batching, timeouts and closing. The command
  * handlers in `commands.ts`, `transaction.ts`, `auth.ts` and `starttls.ts` act on it.
  *
  * Replies are queued and written in one `write` whenever the connection is about to wait for the
@@ -66,11 +68,23 @@ const idPrefix = randomBytes(3).toString('hex')
 export class Connection {
   readonly options: ResolvedServerOptions
   readonly info: MutableInfo
-  phase: Phase = 'greeting'
+  // Set once the connection stops reading: the one piece of the phase that is not in the
+  // transaction or the EHLO name.
+  #closing = false
   transaction: Transaction | null = null
   session: Session = {}
+  /**
+   * The extensions the last EHLO (or LHLO) advertised, by keyword (`'SIZE'`, `'AUTH'`): the one
+   * record that MAIL and RCPT parameters, STARTTLS, AUTH and BDAT are checked against. Empty
+   * before EHLO, after HELO, and once STARTTLS or XCLIENT starts the session over.
+   */
+  advertised: ReadonlySet<string> = NOTHING_ADVERTISED
+  /** True when the client may use XCLIENT (the `xclient` option's `trusted`). */
+  xclientTrusted = false
   badCommands = 0
   authFailures = 0
+  /** Failed AUTH exchanges per client address, shared by the server's connections. */
+  readonly authFailuresByClient: AuthFailures
   transactionCount = 0
   unauthenticatedCommands = 0
   /** Settles when the underlying stream has closed. */
@@ -87,9 +101,14 @@ export class Connection {
   #stopped = false
   #proxyAbort: AbortController | undefined
   readonly #implicitTls: boolean
-  readonly #admit: ((remoteAddress: string) => string | undefined) | undefined
+  readonly #admit: ((info: ConnectionInfo) => string | undefined) | undefined
   #resolveClosed!: () => void
   #sessionClosed = false
+  // What is left of the time the current command line (or AUTH response) may take to arrive:
+  // reads spend it, and only a whole line renews it (a per-request deadline, not per byte).
+  #lineBudgetMs: number
+  // The same for message data, which also earns time for the bytes it brings (min data rate).
+  #dataBudgetMs = 0
 
   /**
    * `admit`, when given, is asked before the greeting whether the client (its address known only
@@ -98,15 +117,22 @@ export class Connection {
   constructor(
     stream: Duplex,
     options: ResolvedServerOptions,
-    init: { implicitTls: boolean; addresses: ConnectionAddresses; admit?: (remoteAddress: string) => string | undefined },
+    init: {
+      implicitTls: boolean
+      addresses: ConnectionAddresses
+      authFailures?: AuthFailures
+      admit?: (info: ConnectionInfo) => string | undefined
+    },
   ) {
     this.options = options
     this.#stream = this.#raw = stream
     this.#implicitTls = init.implicitTls
     this.#admit = init.admit
+    this.authFailuresByClient = init.authFailures ?? new AuthFailures(options.limits.maxAuthFailuresPerIp, options.limits.authFailureWindowMs)
     this.#reader = new ByteReader(stream, this.deadline)
     const { limits } = options
     this.#splitter = new LineSplitter({ maxLineBytes: Math.max(limits.maxLineBytes, limits.maxAuthLineBytes) })
+    this.#lineBudgetMs = limits.commandTimeoutMs
     this.info = {
       id: `${idPrefix}${(++lastId).toString(36).padStart(6, '0')}`,
       remoteAddress: init.addresses.remoteAddress ?? '',
@@ -118,6 +144,8 @@ export class Connection {
       helo: undefined,
       isEsmtp: false,
       authenticatedAs: undefined,
+      user: undefined,
+      clientHostname: undefined,
       proxy: undefined,
     }
     this.closed = new Promise((resolve) => {
@@ -152,15 +180,18 @@ export class Connection {
   }
 
   async #prepare(): Promise<boolean> {
-    const { newSession, hostname, lmtp } = this.options
+    const { newSession, hostname } = this.options
     if (this.options.proxyProtocol && !(await this.#readProxyHeader())) return false
     if (this.#implicitTls && !(await this.upgradeToTls(true))) return false
     // The client behind a proxy is known only now; refused after the TLS handshake so it can read why.
-    const refusal = this.#admit?.(this.info.remoteAddress)
+    const refusal = this.#admit?.(this.info)
     if (refusal !== undefined) {
       this.closeWith(421, '4.7.0', refusal)
       return false
     }
+    const { xclientTrusted, reverseDns } = this.options
+    if (xclientTrusted) this.xclientTrusted = isTrustedProxy(this.info.remoteAddress, xclientTrusted)
+    if (reverseDns && this.info.remoteAddress !== '') this.info.clientHostname = await this.#lookUpHostname(reverseDns)
     if (newSession) {
       try {
         this.session = await newSession(this.info)
@@ -174,8 +205,37 @@ export class Connection {
         return false
       }
     }
-    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'} ready`)
+    this.greet()
     return true
+  }
+
+  /** Queues the `220` greeting (RFC 5321 §4.2: our name first), at the start and after XCLIENT. */
+  greet(): void {
+    const { hostname, lmtp, greeting } = this.options
+    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
+  }
+
+  // Reverse DNS within its timeout, on the connection's one timer; a failure leaves the name unknown.
+  async #lookUpHostname(reverseDns: NonNullable<ResolvedServerOptions['reverseDns']>): Promise<string | undefined> {
+    const address = this.info.remoteAddress
+    return new Promise((resolve) => {
+      const onTimeout = (): void => {
+        this.#debug(`reverse DNS of ${address}: no answer within ${reverseDns.timeoutMs} ms`)
+        resolve(undefined)
+      }
+      this.deadline.start(reverseDns.timeoutMs, onTimeout)
+      reverseDns.resolve(address).then(
+        (name) => {
+          this.deadline.stop(onTimeout)
+          resolve(typeof name === 'string' && name !== '' ? name : undefined)
+        },
+        (error: unknown) => {
+          this.deadline.stop(onTimeout)
+          this.reportError(error)
+          resolve(undefined)
+        },
+      )
+    })
   }
 
   // The PROXY protocol header comes before anything else, TLS included; nothing is sent until
@@ -206,11 +266,11 @@ export class Connection {
 
   async #commandLoop(): Promise<void> {
     const { limits, hostname } = this.options
-    while (this.phase !== 'closing') {
+    while (!this.#closing) {
       // Awaiting the reader directly, not through a nextLine, saves a promise and two ticks a command.
       let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop()
       if (next === undefined) {
-        const chunk = await this.#read(limits.commandTimeoutMs, this.transaction === null)
+        const chunk = await this.#readLineBytes(this.transaction === null)
         if (typeof chunk !== 'string') {
           this.#splitter.push(chunk)
           continue
@@ -235,10 +295,18 @@ export class Connection {
         case 'end':
           return
       }
-      if (this.badCommands >= limits.maxBadCommands && (this.phase as Phase) !== 'closing') {
+      if (this.badCommands >= limits.maxBadCommands && !this.#closing) {
         return this.closeWith(421, '4.7.0', `${hostname} Error: too many errors`)
       }
     }
+  }
+
+  /** Where the connection is in the protocol: derived from the transaction, the EHLO name and closing. */
+  get phase(): Phase {
+    if (this.#closing) return 'closing'
+    const tx = this.transaction
+    if (tx !== null) return tx.bdat !== null ? 'bdat' : tx.recipients.length > 0 ? 'rcpt' : 'mail'
+    return this.info.helo === undefined ? 'greeting' : 'ready'
   }
 
   /** True once `shutdown` was called: the next command outside a transaction gets `421 4.3.2`. */
@@ -254,22 +322,33 @@ export class Connection {
     for (;;) {
       const line = this.#bufferedLine()
       if (line !== undefined) return line
-      const chunk = await this.#read(this.options.limits.commandTimeoutMs)
+      const chunk = await this.#readLineBytes(false)
       if (typeof chunk === 'string') return chunk
       this.#splitter.push(chunk)
     }
   }
 
-  // The next complete line the splitter holds, a line error, or undefined when it needs more bytes.
+  // The next complete line the splitter holds, a line error, or undefined when it needs more
+  // bytes. A line (good or bad) renews the time the next one may take.
   #bufferedLine(): Buffer | 'too-long' | 'bare-line-ending' | undefined {
+    let line: Buffer | 'too-long' | 'bare-line-ending' | undefined
     try {
-      return this.#splitter.readLine() ?? undefined
+      line = this.#splitter.readLine() ?? undefined
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error
-      if (error.code === 'ERR_SMTP_LINE_TOO_LONG') return 'too-long'
       // The splitter has already skipped the whole bad line, up to its CRLF.
-      return 'bare-line-ending'
+      line = error.code === 'ERR_SMTP_LINE_TOO_LONG' ? 'too-long' : 'bare-line-ending'
     }
+    if (line !== undefined) this.#lineBudgetMs = this.options.limits.commandTimeoutMs
+    return line
+  }
+
+  // Bytes towards a command line or AUTH response, within what is left of the line's time.
+  async #readLineBytes(interruptible: boolean): Promise<Buffer | ReadStop> {
+    const started = performance.now()
+    const chunk = await this.#read(this.#lineBudgetMs, interruptible)
+    this.#lineBudgetMs = Math.max(0, this.#lineBudgetMs - (performance.now() - started))
+    return chunk
   }
 
   // Why an idle wait for a command must not start: the server is shutting down or stopped.
@@ -279,11 +358,30 @@ export class Connection {
     return this.#stopped ? 'aborted' : undefined
   }
 
+  /**
+   * Starts the time budget of a DATA body or a BDAT chunk: `limits.dataTimeoutMs`, spent by
+   * waiting in {@link Connection.readData} and earned back by the bytes that arrive at
+   * `limits.minDataBytesPerSecond` (Postfix's `smtpd_min_data_rate`).
+   */
+  startData(): void {
+    this.#dataBudgetMs = this.options.limits.dataTimeoutMs
+  }
+
   /** The next bytes of message data: what the line reader holds first, then the socket. */
   readData(): Promise<Buffer | ReadStop> {
     const buffered = this.#splitter.takeBuffered()
     if (buffered.length > 0) return Promise.resolve(buffered)
-    return this.#read(this.options.limits.dataTimeoutMs)
+    return this.#readDataBytes()
+  }
+
+  async #readDataBytes(): Promise<Buffer | ReadStop> {
+    const { dataTimeoutMs, minDataBytesPerSecond } = this.options.limits
+    const started = performance.now()
+    const chunk = await this.#read(this.#dataBudgetMs)
+    let budget = this.#dataBudgetMs - (performance.now() - started)
+    if (typeof chunk !== 'string' && minDataBytesPerSecond > 0) budget += (chunk.length * 1000) / minDataBytesPerSecond
+    this.#dataBudgetMs = Math.min(dataTimeoutMs, Math.max(0, budget))
+    return chunk
   }
 
   /** Gives back bytes read past the end of message data: pipelined commands. */
@@ -301,18 +399,21 @@ export class Connection {
   // The peer is not reading its replies: stop reading its commands until it does.
   async #readAfterDrain(timeoutMs: number, interruptible: boolean): Promise<Buffer | ReadStop> {
     const stream = this.#stream
-    const done = new AbortController()
-    try {
-      await Promise.race([
-        once(stream, 'drain', { signal: AbortSignal.any([done.signal, AbortSignal.timeout(Math.min(timeoutMs, MAX_TIMER_MS))]) }),
-        once(stream, 'close', { signal: done.signal }),
-      ])
-    } catch {
-      return stream.destroyed ? 'end' : 'timeout'
-    } finally {
-      done.abort()
-    }
+    const drained = await new Promise<boolean>((resolve) => {
+      const done = (value: boolean): void => {
+        this.deadline.stop(onTimeout)
+        stream.off('drain', onDrain)
+        stream.off('close', onDrain)
+        resolve(value)
+      }
+      const onDrain = (): void => done(true)
+      const onTimeout = (): void => done(false)
+      stream.on('drain', onDrain)
+      stream.on('close', onDrain)
+      this.deadline.start(timeoutMs, onTimeout)
+    })
     if (stream.destroyed) return 'end'
+    if (!drained) return 'timeout'
     return this.#reader.read(timeoutMs, interruptible)
   }
 
@@ -412,7 +513,7 @@ export class Connection {
     else if (pending.length > 0) this.#debug(`discarded ${pending.reduce((n, b) => n + b.length, 0)} bytes sent ahead of the TLS handshake`)
     let secure: TLSSocket
     try {
-      secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs)
+      secure = await wrapInTls(plain, this.options, this.options.limits.commandTimeoutMs, this.deadline)
     } catch (error) {
       this.#debug(`TLS handshake failed: ${(error as Error).message}`)
       this.destroy()
@@ -427,7 +528,18 @@ export class Connection {
     }
     this.info.isTls = true
     this.info.tls = describeTls(secure)
-    return true
+    return this.#afterTls()
+  }
+
+  // The afterTls hook may refuse the client now that its TLS (and certificate) is known.
+  async #afterTls(): Promise<boolean> {
+    const { afterTls } = this.options
+    if (!afterTls) return true
+    const result = await this.runHook(() => afterTls(this.info))
+    if (result.ok) return true
+    this.replyError(result.error)
+    this.close()
+    return false
   }
 
   /** Queues a final reply and closes. */
@@ -439,8 +551,8 @@ export class Connection {
   /** Closes gracefully: writes what is queued, ends the stream, and destroys it if the peer lingers. */
   close(): void {
     const stream = this.#stream
-    if (this.phase === 'closing' && (stream.writableEnded || stream.destroyed)) return
-    this.phase = 'closing'
+    if (this.#closing && (stream.writableEnded || stream.destroyed)) return
+    this.#closing = true
     this.flush()
     this.#stop()
     if (stream.destroyed) return
@@ -467,14 +579,14 @@ export class Connection {
     if (stream !== this.#raw || !(stream instanceof Socket)) return this.close()
     this.flush()
     if (stream.writableLength > 0 || this.#splitter.bufferedBytes > 0 || this.#reader.detach().length > 0) return this.close()
-    this.phase = 'closing'
+    this.#closing = true
     this.#stop()
     stream.destroy()
   }
 
   /** Closes at once, without a reply: for a forced shutdown. */
   destroy(): void {
-    this.phase = 'closing'
+    this.#closing = true
     this.transaction?.bdat?.abort(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', 'the connection was closed'))
     this.#stop()
     this.#stream.destroy()

@@ -5,6 +5,7 @@ export type {
   AuthHook,
   ConnectionAddresses,
   ServerAuthMechanism,
+  ServerAuthResult,
   ServerOptions,
 } from './server-options.ts'
 export type {

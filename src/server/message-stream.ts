@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream'
-import { MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 
 /**
  * The Readable handed to `Session.data()`: the unstuffed message body, with backpressure that
@@ -46,17 +46,19 @@ export class MessageStream extends Readable {
 
   /**
    * Settles when the consumer asks for more, or the stream is destroyed or drained: true then,
-   * false when `timeoutMs` passes first (a consumer that stopped reading).
+   * false when `timeoutMs` passes first (a consumer that stopped reading). The wait runs on
+   * `deadline`, the connection's one timer (the socket is not being read meanwhile).
    */
-  demand(timeoutMs: number): Promise<boolean> {
+  demand(timeoutMs: number, deadline: Deadline = new Deadline()): Promise<boolean> {
     if (this.#wanted || this.destroyed) return Promise.resolve(true)
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const onTimeout = (): void => {
         this.#wake = undefined
         resolve(false)
-      }, Math.min(timeoutMs, MAX_TIMER_MS))
+      }
+      deadline.start(timeoutMs, onTimeout)
       this.#wake = () => {
-        clearTimeout(timer)
+        deadline.stop(onTimeout)
         resolve(true)
       }
     })

@@ -1,5 +1,6 @@
 import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { checkOptions } from '../options/check-options.ts'
 import { ProtocolError } from '../protocol/errors.ts'
 import { MAX_TIMER_MS } from './deadline.ts'
 
@@ -22,7 +23,10 @@ export interface ProxyHeader {
   readonly version: 1 | 2
   readonly command: 'PROXY' | 'LOCAL'
   readonly family: 'TCP4' | 'TCP6' | 'UNIX' | 'UNKNOWN'
-  /** Dotted quad, canonical IPv6 (RFC 5952, `::ffff:a.b.c.d` for IPv4-mapped), or a socket path. */
+  /**
+   * Dotted quad, canonical IPv6 (RFC 5952, `::ffff:a.b.c.d` for IPv4-mapped), or a socket path
+   * with every byte outside printable ASCII (and backslash) written as `\xNN`.
+   */
   readonly sourceAddress?: string
   readonly sourcePort?: number
   readonly destinationAddress?: string
@@ -230,9 +234,17 @@ function formatIpv6(bytes: Buffer): string {
   return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address
 }
 
+// A path is whatever bytes the proxy's client socket had; it ends up in `Received:` headers and
+// logs, so anything but printable ASCII (CR and LF above all) is written as `\xNN`, backslash too.
 function decodePath(bytes: Buffer): string {
   const nul = bytes.indexOf(0)
-  return bytes.toString('utf8', 0, nul === -1 ? bytes.length : nul)
+  const end = nul === -1 ? bytes.length : nul
+  let out = ''
+  for (let i = 0; i < end; i++) {
+    const byte = bytes[i]!
+    out += byte > 0x20 && byte < 0x7f && byte !== 0x5c ? String.fromCharCode(byte) : `\\x${hex(byte)}`
+  }
+  return out
 }
 
 // §2.2: TLVs fill the rest of the header exactly; a length running past the end is an error.
@@ -441,6 +453,7 @@ export function isTrustedProxy(address: string, trusted: readonly string[] | Blo
  * TypeError for an empty or invalid `trusted` list and a RangeError for a bad `timeoutMs`.
  */
 export function resolveProxyProtocolOptions(options: ProxyProtocolOptions): ResolvedProxyProtocolOptions {
+  checkOptions('proxyProtocol', options, { trusted: 'array', timeoutMs: 'number' })
   if (!Array.isArray(options.trusted) || options.trusted.length === 0) {
     throw new TypeError('proxyProtocol.trusted must list the proxies (IPs or CIDR ranges) allowed to connect')
   }

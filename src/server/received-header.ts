@@ -39,10 +39,12 @@ function clean(text: string): string {
   return text.replace(/[^\x21-\x7e]|[()\\;"]/g, '?')
 }
 
+// The address is ours (socket) or a trusted proxy's (a Unix path, already escaped); cleaned
+// anyway, so no caller-supplied handle() address can break the header either.
 function addressLiteral(ip: string): string {
   if (ip === '') return '[unknown]'
-  if (ip.startsWith('::ffff:') && ip.includes('.')) return `[${ip.slice(7)}]`
-  return ip.includes(':') ? `[IPv6:${ip}]` : `[${ip}]`
+  if (ip.startsWith('::ffff:') && ip.includes('.')) return `[${clean(ip.slice(7))}]`
+  return ip.includes(':') ? `[IPv6:${clean(ip)}]` : `[${clean(ip)}]`
 }
 
 /** An RFC 5322 §3.3 date-time in UTC: `Mon, 23 Nov 2026 08:13:50 +0000`. */
@@ -65,7 +67,8 @@ export function formatReceivedHeader(options: ReceivedHeaderOptions): string {
   const { conn } = options
   const lines: string[] = []
   const helo = conn.helo === undefined ? 'unknown' : clean(conn.helo)
-  lines.push(`Received: from ${helo} (${addressLiteral(conn.remoteAddress)})`)
+  const name = conn.clientHostname === undefined ? '' : `${clean(conn.clientHostname)} `
+  lines.push(`Received: from ${helo} (${name}${addressLiteral(conn.remoteAddress)})`)
   const protocol = receivedProtocol(conn, { lmtp: options.lmtp, smtpUtf8: options.envelope?.smtpUtf8 })
   lines.push(`\tby ${clean(options.hostname)} with ${protocol} id ${clean(options.id ?? conn.id)}`)
   if (conn.tls) lines.push(`\t(${clean(conn.tls.protocol ?? 'TLS')} ${clean(conn.tls.cipher)})`)

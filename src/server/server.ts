@@ -1,7 +1,10 @@
 import { createServer, Socket, type AddressInfo, type Server as NetServer } from 'node:net'
 import type { Duplex } from 'node:stream'
+import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
+import { AuthFailures } from './auth-failures.ts'
+import { clientKey, type ClientOrigin } from './client-key.ts'
 import { isTrustedProxy } from './proxy-protocol.ts'
 import { resolveServerOptions, type ConnectionAddresses, type ResolvedServerOptions, type ServerOptions } from './server-options.ts'
 
@@ -34,6 +37,11 @@ export interface HandleOptions extends ConnectionAddresses {
   implicitTls?: boolean
 }
 
+const LISTEN_KINDS: OptionKinds = { host: 'string', port: 'number', implicitTls: 'boolean', ipv6Only: 'boolean', backlog: 'number' }
+const LISTEN_PATH_KINDS: OptionKinds = { path: 'string', implicitTls: 'boolean', backlog: 'number' }
+const LISTEN_HINTS: OptionHints = { secure: 'use implicitTls: true', address: 'use host' }
+const HANDLE_KINDS: OptionKinds = { remoteAddress: 'string', remotePort: 'number', localAddress: 'string', localPort: 'number', implicitTls: 'boolean' }
+
 // How long a refused connection (too many connections) may linger after its 421.
 const REFUSAL_GRACE_MS = 2000
 
@@ -51,10 +59,13 @@ export class Server {
   readonly #connections = new Set<Connection>()
   readonly #refusing = new Set<Duplex>()
   readonly #perIp = new Map<string, number>()
+  readonly #authFailures: AuthFailures
   #closing: Promise<void> | undefined
 
   constructor(options: ServerOptions = {}) {
     this.#options = resolveServerOptions(options)
+    const { limits } = this.#options
+    this.#authFailures = new AuthFailures(limits.maxAuthFailuresPerIp, limits.authFailureWindowMs)
   }
 
   /** The host name used in the greeting and replies. */
@@ -75,6 +86,8 @@ export class Server {
   listen(options: ListenPathOptions): Promise<{ path: string }>
   listen(options?: ListenOptions): Promise<AddressInfo>
   async listen(options: ListenOptions | ListenPathOptions = {}): Promise<AddressInfo | { path: string }> {
+    if (typeof options === 'object' && options !== null && 'path' in options) checkOptions('listen()', options, LISTEN_PATH_KINDS)
+    else checkOptions('listen()', options, LISTEN_KINDS, LISTEN_HINTS)
     if (this.#closing) throw new Error('the server is closed')
     const implicitTls = options.implicitTls ?? false
     if (implicitTls && !this.#options.secureContext) throw new TypeError('implicitTls needs the server\'s tls option (key and cert)')
@@ -115,6 +128,7 @@ export class Server {
    * `implicitTls` without the `tls` option.
    */
   handle(stream: Duplex, options: HandleOptions = {}): Promise<void> {
+    checkOptions('handle()', options, HANDLE_KINDS)
     const socket = stream instanceof Socket ? stream : undefined
     const addresses: ConnectionAddresses = {
       remoteAddress: options.remoteAddress ?? socket?.remoteAddress ?? '',
@@ -142,30 +156,32 @@ export class Server {
       stream.destroy()
       return Promise.resolve()
     }
-    let ip = ''
-    const admit = (address: string): string | undefined => {
-      const key = ipKey(address)
+    let ip: string | undefined
+    const admit = (client: ClientOrigin): string | undefined => {
+      const key = clientKey(client, limits.countLoopbackPerIp)
+      if (key === undefined) return undefined
       const count = this.#perIp.get(key) ?? 0
-      if (key !== '' && count >= limits.maxConnectionsPerIp) return `${hostname} Too many connections from your address, try again later`
+      if (count >= limits.maxConnectionsPerIp) return `${hostname} Too many connections from your address, try again later`
       ip = key
-      if (key !== '') this.#perIp.set(key, count + 1)
+      this.#perIp.set(key, count + 1)
       return undefined
     }
     // Behind a proxy the socket's address is the proxy's; the client is counted after the header.
     if (!proxyProtocol) {
-      const refusal = admit(addresses.remoteAddress ?? '')
+      const refusal = admit({ remoteAddress: addresses.remoteAddress ?? '' })
       if (refusal !== undefined) return this.#refuse(stream, refusal, implicitTls)
     }
     const conn = new Connection(stream, this.#options, {
       implicitTls,
       addresses,
+      authFailures: this.#authFailures,
       ...(proxyProtocol ? { admit } : {}),
     })
     this.#connections.add(conn)
     void conn.run()
     return conn.closed.then(() => {
       this.#connections.delete(conn)
-      if (ip === '') return
+      if (ip === undefined) return
       const count = (this.#perIp.get(ip) ?? 1) - 1
       if (count > 0) this.#perIp.set(ip, count)
       else this.#perIp.delete(ip)
@@ -236,9 +252,4 @@ export class Server {
 
 function onceClosed(stream: Duplex): Promise<void> {
   return stream.destroyed ? Promise.resolve() : new Promise((resolve) => stream.once('close', () => resolve()))
-}
-
-// One key per client: an IPv4 address written as IPv4-mapped IPv6 is the same client.
-function ipKey(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address
 }

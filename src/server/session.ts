@@ -40,8 +40,18 @@ export interface ConnectionInfo {
   readonly helo: string | undefined
   /** True when the client greeted with EHLO or LHLO rather than HELO. */
   readonly isEsmtp: boolean
-  /** The identity a successful AUTH established, or undefined. */
+  /** The identity a successful AUTH established (or XCLIENT's LOGIN), or undefined. */
   readonly authenticatedAs: string | undefined
+  /**
+   * What the `auth` hook returned as `user` along with the identity (`{ identity, user }`): your
+   * account record, kept for the rest of the connection (smtp-server's `session.user`).
+   */
+  readonly user?: unknown
+  /**
+   * The client's host name: forward-confirmed reverse DNS (the `reverseDns` option), or the
+   * name XCLIENT gave. Undefined when unknown or not looked up.
+   */
+  readonly clientHostname?: string | undefined
   /**
    * The PROXY protocol header the connection began with (`proxyProtocol` option), or undefined:
    * its TLVs carry what the proxy knows and the addresses do not, such as the TLS the client used
@@ -111,6 +121,13 @@ export interface Session {
    * accepted and discarded.
    */
   data?(message: Readable, envelope: Envelope): DataResult | Promise<DataResult>
+  /**
+   * Chooses what EHLO (or LHLO) advertises to this client: gets the keywords the server would
+   * offer (`'PIPELINING'`, `'SIZE 26214400'`, `'STARTTLS'`, `'AUTH PLAIN LOGIN'`, ...) and returns
+   * the ones to offer; anything not in `offered` is ignored. An extension left out is refused as
+   * if it were not configured: hide STARTTLS or AUTH from some clients, say.
+   */
+  extensions?(offered: readonly string[]): readonly string[] | Promise<readonly string[]>
   /** The transaction was abandoned: RSET, EHLO/HELO, STARTTLS, or the connection closing mid-transaction. */
   reset?(): void | Promise<void>
   /** The connection has closed. Called once; errors go to `onError`. */

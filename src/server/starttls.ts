@@ -4,7 +4,7 @@ import type { Connection } from './connection.ts'
 import type { ResolvedServerOptions } from './server-options.ts'
 import type { TlsInfo } from './session.ts'
 import { resetTransaction } from './transaction.ts'
-import { MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 
 /**
  * STARTTLS (RFC 3207): `220 2.0.0`, then the handshake on the same stream. Whatever the client
@@ -20,15 +20,16 @@ export async function startTls(conn: Connection, args: string): Promise<void> {
   conn.info.helo = undefined
   conn.info.isEsmtp = false
   conn.info.authenticatedAs = undefined
-  conn.phase = 'greeting'
+  conn.info.user = undefined
+  conn.advertised = new Set()
 }
 
 /**
  * Starts server-side TLS on `stream` (a plain socket, or any Duplex) with the server's context,
  * and settles once the handshake is done. Rejects when it fails, the stream closes, or
- * `timeoutMs` passes; the TLS socket is destroyed then.
+ * `timeoutMs` passes (on `deadline`, the connection's one timer); the TLS socket is destroyed then.
  */
-export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, timeoutMs: number): Promise<TLSSocket> {
+export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, timeoutMs: number, deadline: Deadline = new Deadline()): Promise<TLSSocket> {
   const { tls, secureContext } = options
   if (!tls || !secureContext) throw new Error('TLS is not configured (the server has no tls option)')
   const socket = new TLSSocket(stream, {
@@ -41,12 +42,13 @@ export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, 
   })
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error('TLS handshake timed out')), Math.min(timeoutMs, MAX_TIMER_MS))
+      const onTimeout = (): void => done(new Error('TLS handshake timed out'))
+      deadline.start(timeoutMs, onTimeout)
       const onSecure = (): void => done()
       const onError = (error: Error): void => done(error)
       const onClose = (): void => done(new Error('the connection closed during the TLS handshake'))
       function done(error?: Error): void {
-        clearTimeout(timer)
+        deadline.stop(onTimeout)
         socket.off('secure', onSecure)
         socket.off('error', onError)
         socket.off('close', onClose)
@@ -62,6 +64,9 @@ export async function wrapInTls(stream: Duplex, options: ResolvedServerOptions, 
     socket.destroy()
     throw error
   }
+  // A standalone TLSSocket only emits its TLS errors (a renegotiation attack, a bad record); a
+  // tls.Server would drop the client, and so do we: nothing after such an error can be trusted.
+  socket.on('error', () => socket.destroy())
   return socket
 }
 

@@ -2,11 +2,11 @@ import { needsSmtpUtf8, parsePath, splitPathAndParams } from '../protocol/addres
 import { CrlfNormalizer, DotDecoder } from '../protocol/dot-stuffing.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { extensionsForMailParams, parseMailParams, parseRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
-import { isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
 import type { Connection, Transaction } from './connection.ts'
 import type { Deadline } from './deadline.ts'
 import { MessageStream } from './message-stream.ts'
+import { bareLineEndingError, longLineError, nulError, TextBodyCheck } from './text-body-check.ts'
 import type { DataResult, Envelope } from './session.ts'
 
 function tooBig(): SmtpError {
@@ -53,19 +53,59 @@ export class Delivery {
     }
   }
 
+  /**
+   * For a BDAT message that is not BINARYMIME: the content rules its chunks are held to, and the
+   * normaliser of bare line endings when `insecureAcceptBareLineEndings` lets them through.
+   */
+  text: { readonly check: TextBodyCheck; readonly normalizer: CrlfNormalizer | undefined } | undefined
+
   /** The error that ended delivery early (size, bare line ending, abort), if any. */
   get failure(): Error | undefined {
     return this.#failure
   }
 
   /**
-   * Passes body bytes on, waiting while the consumer is behind. Ignored after a failure. False
-   * when the consumer read nothing for `limits.dataTimeoutMs`: the socket is not being read
-   * meanwhile, so this is the only place that timeout can fire.
+   * Passes body bytes on without waiting; ignored after a failure. False when the consumer is
+   * behind: the caller passes on the rest of what it read, then waits for {@link Delivery.demand}
+   * once, before it reads more.
    */
-  async write(chunk: Buffer): Promise<boolean> {
+  push(chunk: Buffer): boolean {
     if (this.#failure !== undefined || chunk.length === 0) return true
-    return this.stream.write(chunk) || (await this.stream.demand(this.#timeoutMs))
+    return this.stream.write(chunk)
+  }
+
+  /**
+   * Waits until the consumer wants more. False when it read nothing for `limits.dataTimeoutMs`:
+   * the socket is not being read meanwhile, so this is the only place that timeout can fire.
+   */
+  demand(): Promise<boolean> {
+    return this.stream.demand(this.#timeoutMs, this.#deadline)
+  }
+
+  /** {@link Delivery.push} for BDAT: holds the bytes to the content rules of {@link Delivery.text} first. */
+  pushChunkPart(chunk: Buffer): boolean {
+    const text = this.text
+    if (text === undefined || this.#failure !== undefined) return this.push(chunk)
+    text.check.scan(chunk)
+    const failure = text.check.failure(text.normalizer !== undefined)
+    if (failure) {
+      this.abort(failure)
+      return true
+    }
+    return this.push(text.normalizer ? text.normalizer.encode(chunk) : chunk)
+  }
+
+  /** The last BDAT chunk has been read: a final bare CR, and the normaliser's final CRLF. */
+  endText(): boolean {
+    const text = this.text
+    if (text === undefined || this.#failure !== undefined) return true
+    text.check.end()
+    const failure = text.check.failure(text.normalizer !== undefined)
+    if (failure) {
+      this.abort(failure)
+      return true
+    }
+    return text.normalizer ? this.push(text.normalizer.end()) : true
   }
 
   /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */
@@ -102,7 +142,6 @@ export class Delivery {
 export async function resetTransaction(conn: Connection): Promise<void> {
   const tx = conn.transaction
   conn.transaction = null
-  if (conn.phase !== 'closing') conn.phase = conn.info.helo === undefined ? 'greeting' : 'ready'
   if (!tx) return
   tx.bdat?.abort(new SmtpError(451, '4.3.0', 'Transaction abandoned'))
   const { reset } = conn.session
@@ -131,24 +170,9 @@ function afterKeyword(args: string, keyword: string): string | undefined {
   return args.slice(start)
 }
 
+// RFC 5321 §2.2.1: a parameter is allowed only when the last EHLO advertised its extension.
 function isOffered(conn: Connection, extension: string): boolean {
-  const { options } = conn
-  switch (extension) {
-    case 'SIZE':
-      return true
-    case '8BITMIME':
-      return options.eightBitMime
-    case 'BINARYMIME':
-      return options.binaryMime
-    case 'SMTPUTF8':
-      return options.smtpUtf8
-    case 'DSN':
-      return options.dsn
-    case 'AUTH':
-      return options.auth !== undefined && isAuthAllowed(conn)
-    default:
-      return false
-  }
+  return conn.advertised.has(extension)
 }
 
 function parseOrReply<T>(conn: Connection, parse: () => T): T | undefined {
@@ -184,8 +208,11 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   // (leading zeros included, so SIZE=0000000000000100 is 100).
   const longSize = hasParams ? LONG_SIZE.exec(split.params) : null
   if (longSize && BigInt(longSize[1]!) > BigInt(options.limits.maxMessageBytes)) return conn.replyError(tooBig())
-  const params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
+  let params = parseOrReply<MailParams>(conn, () => parseMailParams(split.params))
   if (!params) return
+  // RFC 4954 §5: an AUTH= from a client we have not authenticated is an unverified claim about
+  // who submitted the message; it is treated as AUTH=<>, so no hook or relay takes it for true.
+  if (params.auth !== undefined && params.auth !== '<>' && conn.info.authenticatedAs === undefined) params = { ...params, auth: '<>' }
   const missing = hasParams ? extensionsForMailParams(params).find((extension) => !isOffered(conn, extension)) : undefined
   if (missing) return conn.reply(555, '5.5.4', `Parameter not supported: it needs ${missing}, which is not offered`)
   // RFC 1870 §6.1: refuse a declared size over the limit before any data is sent.
@@ -210,7 +237,6 @@ export async function mail(conn: Connection, args: string): Promise<void> {
   }
   conn.transactionCount++
   conn.transaction = { from, mailParams: params, recipients: [], bodyType: params.body ?? '7BIT', smtpUtf8, bdat: null }
-  conn.phase = 'mail'
   conn.reply(250, '2.1.0', 'Sender OK')
 }
 
@@ -228,7 +254,7 @@ export async function rcpt(conn: Connection, args: string): Promise<void> {
   if (split.params !== '' && !conn.info.isEsmtp) return refuseParamsAfterHelo(conn)
   const params = parseOrReply<RcptParams>(conn, () => parseRcptParams(split.params))
   if (!params) return
-  if ((params.notify !== undefined || params.orcpt !== undefined) && !conn.options.dsn) {
+  if ((params.notify !== undefined || params.orcpt !== undefined) && !isOffered(conn, 'DSN')) {
     return conn.reply(555, '5.5.4', 'Parameter not supported: it needs DSN, which is not offered')
   }
   // RFC 5321 §4.5.3.1.10: 452 for too many recipients; the client may try the rest later.
@@ -247,7 +273,6 @@ export async function rcpt(conn: Connection, args: string): Promise<void> {
     if (!result.ok) return conn.replyError(result.error)
   }
   tx.recipients.push(Object.freeze({ address: to, params }))
-  conn.phase = 'rcpt'
   conn.reply(250, '2.1.5', 'Recipient OK')
 }
 
@@ -262,8 +287,8 @@ export async function data(conn: Connection, args: string): Promise<void> {
   if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: DATA (no parameters)')
   if (tx.bodyType === 'BINARYMIME') return conn.reply(503, '5.5.1', 'BODY=BINARYMIME requires BDAT (RFC 3030 §3)')
   conn.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
-  conn.phase = 'data'
   const delivery = new Delivery(conn, envelopeOf(tx, false))
+  conn.startData()
   const { maxMessageBytes, maxTextLineBytes } = options.limits
   const decoder = new DotDecoder({ maxLineBytes: maxTextLineBytes })
   const normalizer = options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined
@@ -273,19 +298,15 @@ export async function data(conn: Connection, args: string): Promise<void> {
     const { body, end } = decoder.decode(chunk)
     if (delivery.failure === undefined) {
       if (decoder.bytes > maxMessageBytes) delivery.abort(tooBig())
-      else if (decoder.sawBareLineEnding && !normalizer) {
-        // RFC 5321 §2.3.8: CR and LF only as CRLF. Smuggling attempts (`\n.\n` and kin) land here.
-        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a bare LF or CR; use CRLF line endings'))
-      } else if (decoder.sawLongLine) {
-        delivery.abort(new SmtpError(554, '5.6.0', `Message has a line longer than ${maxTextLineBytes} octets`))
-      } else if (hasNul(body)) {
-        // RFC 2045 §2.7 and §2.8: neither 7bit nor 8bit text may hold NUL (only BDAT's BINARYMIME
-        // may). A relay that drops NULs would turn `\r\n\0.\r\n` into an end of data downstream.
-        delivery.abort(new SmtpError(554, '5.6.0', 'Message contains a NUL octet, which DATA cannot carry'))
-      } else {
-        for (const part of body) {
-          if (!(await delivery.write(normalizer ? normalizer.encode(part) : part))) return stopReading(conn, delivery, 'timeout')
-        }
+      else if (decoder.sawBareLineEnding && !normalizer) delivery.abort(bareLineEndingError())
+      else if (decoder.sawLongLine) delivery.abort(longLineError(maxTextLineBytes))
+      else if (hasNul(body)) delivery.abort(nulError('DATA cannot'))
+      else {
+        // Every part goes on, then one wait if the consumer is behind: not a promise per part
+        // (a stuffed dot splits the chunk at each dotted line).
+        let wanted = true
+        for (const part of body) if (!delivery.push(normalizer ? normalizer.encode(part) : part)) wanted = false
+        if (!wanted && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
       }
     } else if (decoder.bytes > 2 * maxMessageBytes + DISCARD_MARGIN_BYTES) {
       return giveUpDiscarding(conn, delivery)
@@ -295,7 +316,7 @@ export async function data(conn: Connection, args: string): Promise<void> {
       break
     }
   }
-  if (normalizer && !(await delivery.write(normalizer.end()))) return stopReading(conn, delivery, 'timeout')
+  if (normalizer && !delivery.push(normalizer.end()) && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
   await complete(conn, tx, delivery)
 }
 
@@ -327,25 +348,27 @@ export async function bdat(conn: Connection, args: string): Promise<void> {
   let delivery = tx.bdat
   if (!delivery) {
     delivery = tx.bdat = new Delivery(conn, envelopeOf(tx, true))
-    conn.phase = 'bdat'
+    // The same content rules as DATA, but for BINARYMIME (RFC 3030 §3), which may carry anything.
+    if (tx.bodyType !== 'BINARYMIME') {
+      delivery.text = {
+        check: new TextBodyCheck(conn.options.limits.maxTextLineBytes),
+        normalizer: conn.options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined,
+      }
+    }
   }
   if (delivery.failure === undefined && delivery.bytes + parsed.size > max) delivery.abort(tooBig())
   if (delivery.failure !== undefined && parsed.size > max) {
+    // One command, one reply: the 552 (a 421 would have the client retry a message that can
+    // never fit), then the connection closes, as the chunk cannot be skipped.
     await complete(conn, tx, delivery)
-    return closeUnreadable(conn)
+    return conn.close()
   }
-  const target = delivery
-  const stop = await readChunk(conn, parsed.size, (part) => target.write(part))
+  const stop = await readChunk(conn, parsed.size, delivery)
   if (stop) return stopReading(conn, delivery, stop)
   delivery.bytes += parsed.size
+  if (parsed.last && !delivery.endText() && !(await delivery.demand())) return stopReading(conn, delivery, 'timeout')
   if (parsed.last || delivery.failure !== undefined) return complete(conn, tx, delivery)
   conn.reply(250, '2.0.0', `${parsed.size} octets received`)
-}
-
-// The chunk is left unread, so the connection cannot go on; RFC 5321 §3.8 closes with a 421.
-export function closeUnreadable(conn: Connection): void {
-  // 4.3.4, as when DATA gives up discarding an oversized message: the size, not a policy.
-  conn.closeWith(421, '4.3.4', `${conn.options.hostname} BDAT chunk too large to read; closing connection`)
 }
 
 /**
@@ -360,16 +383,18 @@ export async function discardBdatChunk(conn: Connection, args: string): Promise<
   return (await readChunk(conn, parsed.size)) ?? 'done'
 }
 
-// A sink that returns false has stalled past the data timeout.
-async function readChunk(conn: Connection, size: number, sink?: (part: Buffer) => Promise<boolean>): Promise<ReadStop | undefined> {
+// Reads `size` octets into `delivery` (or throws them away without one); a delivery whose
+// consumer stalls past the data timeout is a 'timeout'.
+async function readChunk(conn: Connection, size: number, delivery?: Delivery): Promise<ReadStop | undefined> {
   let remaining = size
+  conn.startData()
   while (remaining > 0) {
     const chunk = await conn.readData()
     if (typeof chunk === 'string') return chunk
     const take = Math.min(remaining, chunk.length)
     remaining -= take
     if (take < chunk.length) conn.unreadData(chunk.subarray(take))
-    if (sink && !(await sink(take === chunk.length ? chunk : chunk.subarray(0, take)))) return 'timeout'
+    if (delivery && !delivery.pushChunkPart(take === chunk.length ? chunk : chunk.subarray(0, take)) && !(await delivery.demand())) return 'timeout'
   }
   return undefined
 }
@@ -407,7 +432,6 @@ async function complete(conn: Connection, tx: Transaction, delivery: Delivery): 
   if (result === 'timeout') return stopReading(conn, delivery, 'timeout')
   const failure = delivery.failure instanceof SmtpError ? delivery.failure : undefined
   if (conn.transaction === tx) conn.transaction = null
-  if (conn.phase !== 'closing') conn.phase = 'ready'
   if (!conn.options.lmtp) {
     if (failure) return conn.replyError(failure)
     if (!result.ok) return conn.replyError(result.error)

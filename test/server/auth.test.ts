@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test, type TestContext } from 'node:test'
 import { cramMd5, scramSha256 } from '../../src/sasl/index.ts'
 import { SmtpError } from '../../src/protocol/errors.ts'
-import type { AuthHook, ServerOptions } from '../../src/server/index.ts'
+import { duplexPair } from 'node:stream'
+import { Server, type AuthHook, type ServerOptions } from '../../src/server/index.ts'
 import { HOST, LineClient, connect, ehloReplyWith } from './harness.ts'
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64')
@@ -224,6 +225,105 @@ describe('AUTH (RFC 4954)', () => {
       S: 454 4.7.0 Try again later
     `)
     assert.equal((h.errors[0] as Error).message, 'ldap down')
+  })
+
+  test('a cancelled exchange counts as a failure: the last allowed one closes with 421', async (t) => {
+    let scramLookups = 0
+    const { h } = authServer(t, {
+      auth: (request) => {
+        scramLookups++
+        return check(request, undefined as never)
+      },
+    })
+    const client = new LineClient(h.peer)
+    const first = b64(`n,,n=bob,r=${'a'.repeat(24)}`)
+    await client.reply()
+    client.send('EHLO client.example')
+    await client.reply()
+    const replies: string[] = []
+    for (const response of ['*', 'not base64!']) {
+      client.send(`AUTH SCRAM-SHA-256 ${first}`)
+      assert.match(await client.reply(), /^334 /)
+      client.send(response)
+      replies.push(await client.reply())
+    }
+    client.send('AUTH LOGIN')
+    replies.push(await client.reply())
+    client.send('*')
+    replies.push(await client.reply())
+    assert.deepEqual(replies, [
+      '501 5.0.0 Authentication cancelled',
+      '501 5.5.2 Invalid base64 data',
+      `334 ${b64('Username:')}`,
+      `421 4.7.0 ${HOST} Error: too many authentication failures`,
+    ])
+    await h.closed
+    assert.equal(scramLookups, 2)
+  })
+
+  test('waits authFailureDelayMs before answering a cancelled exchange too', async (t) => {
+    const { h } = authServer(t, { limits: { authFailureDelayMs: 150 } })
+    await h.play(`${GREETED}
+      C: AUTH LOGIN
+      S: 334 ${b64('Username:')}
+    `)
+    const started = performance.now()
+    await h.play(`
+      C: *
+      S: 501 5.0.0 Authentication cancelled
+    `)
+    assert.ok(performance.now() - started >= 140)
+  })
+
+  test('failures from one address across connections reach maxAuthFailuresPerIp: AUTH then gets 421 before any mechanism runs', async (t) => {
+    let calls = 0
+    const server = new Server({
+      hostname: HOST,
+      auth: (request) => {
+        calls++
+        return check(request, undefined as never)
+      },
+      insecureAuthWithoutTls: true,
+      onError: () => {},
+      limits: { authFailureDelayMs: 0, maxAuthFailuresPerIp: 2 },
+    })
+    t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
+    const open = (remoteAddress: string): LineClient => {
+      const [serverSide, peer] = duplexPair()
+      t.after(() => peer.destroy())
+      void server.handle(serverSide, { remoteAddress })
+      return new LineClient(peer)
+    }
+    const attempt = async (client: LineClient): Promise<string> => {
+      await client.reply()
+      client.send('EHLO client.example')
+      await client.reply()
+      client.send(`AUTH PLAIN ${b64('\0bob\0wrong')}`)
+      return client.reply()
+    }
+    // Each connection stays under maxAuthFailures (3); the address as a whole does not.
+    assert.equal(await attempt(open('198.51.100.7')), '535 5.7.8 Authentication credentials invalid')
+    assert.equal(await attempt(open('198.51.100.7')), '535 5.7.8 Authentication credentials invalid')
+    assert.equal(await attempt(open('198.51.100.7')), `421 4.7.0 ${HOST} Error: too many authentication failures from your address, try again later`)
+    assert.equal(calls, 2)
+    // Another address is not affected.
+    assert.equal(await attempt(open('198.51.100.8')), '535 5.7.8 Authentication credentials invalid')
+  })
+
+  test('MAIL AUTH= from an unauthenticated client reaches the hook as <> (RFC 4954 §5); after AUTH it is kept', async (t) => {
+    const seen: (string | undefined)[] = []
+    const { h } = authServer(t, { newSession: () => ({ mail: (_from, params) => void seen.push(params.auth) }) })
+    await h.play(`${GREETED}
+      C: MAIL FROM:<a@example.test> AUTH=ceo@corp.example
+      S: 250 2.1.0 Sender OK
+      C: RSET
+      S: 250 2.0.0 OK
+      C: AUTH PLAIN ${b64('\0bob\0secret')}
+      S: 235 2.7.0 Authentication successful
+      C: MAIL FROM:<bob@example.test> AUTH=bob@example.test
+      S: 250 2.1.0 Sender OK
+    `)
+    assert.deepEqual(seen, ['<>', 'bob@example.test'])
   })
 
   test('a response line over maxAuthLineBytes gets 500 5.5.6', async (t) => {

@@ -334,6 +334,29 @@ describe('policy', () => {
     await h.closed
   })
 
+  test('a command line that trickles in a byte at a time still has to arrive within commandTimeoutMs', async (t) => {
+    const h = connect(t, { limits: { commandTimeoutMs: 300 } })
+    let received = ''
+    h.peer.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+    // One byte every 40 ms re-armed a per-read timeout for ever; the whole line gets 300 ms.
+    const signal = AbortSignal.timeout(4000)
+    while (!received.includes('421') && !signal.aborted) {
+      h.peer.write('N')
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    assert.equal(received, `220 ${HOST} ESMTP ready\r\n421 4.4.2 ${HOST} Error: timeout exceeded\r\n`)
+  })
+
+  test('the greeting option sets the text after "220 <hostname> ESMTP"', async (t) => {
+    const h = connect(t, { greeting: 'Welcome to the test relay' })
+    await h.play(`
+      S: 220 ${HOST} ESMTP Welcome to the test relay
+      C: QUIT
+      S: 221 2.0.0 ${HOST} closing connection
+    `)
+    assert.throws(() => connect(t, { greeting: 'two\r\nlines' }), /greeting must be one line of printable ASCII/)
+  })
+
   test('a session factory that throws SmtpError replaces the greeting', async (t) => {
     const h = connect(t, {
       newSession: () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHook } from 'node:async_hooks'
 import { test } from 'node:test'
 import type { Readable } from 'node:stream'
 import { MessageStream } from '../../src/server/message-stream.ts'
@@ -81,4 +82,36 @@ test('MessageStream: demand gives up with false when the consumer does not read 
   assert.equal(await stream.demand(20), false)
   // A read after the timeout wakes nobody and breaks nothing.
   assert.equal(stream.read()?.toString(), 'abcdef')
+})
+
+test('DATA passes on every decoded part of a read, then waits for the consumer once: no promise per dot-stuffed line', async (t) => {
+  let bytes = 0
+  const h = connect(t, {
+    newSession: () => ({
+      async data(stream) {
+        for await (const chunk of stream) bytes += (chunk as Buffer).length
+      },
+    }),
+  })
+  await h.play(`
+    S: 220 ${HOST} ESMTP ready
+    C: EHLO client.example
+    ${EHLO_REPLY}
+    C: MAIL FROM:<a@example.test>
+    S: 250 2.1.0 Sender OK
+    C: RCPT TO:<b@example.test>
+    S: 250 2.1.5 Recipient OK
+    C: DATA
+    S: 354 End data with <CR><LF>.<CR><LF>
+  `)
+  let promises = 0
+  const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) })
+  hook.enable()
+  t.after(() => hook.disable())
+  // 8192 dot-stuffed lines (about 200 KB) in one write: a few reads, thousands of decoded parts.
+  h.peer.write(`${'..stuffed line of text\r\n'.repeat(8192)}.\r\n`)
+  await h.play('S: 250 2.0.0 Message accepted')
+  hook.disable()
+  assert.equal(bytes, '.stuffed line of text\r\n'.length * 8192)
+  assert.ok(promises < 1000, `${promises} promises for one message of 8192 stuffed lines`)
 })

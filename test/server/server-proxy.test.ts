@@ -24,6 +24,14 @@ function v2Tcp6(source: string, destination: string, sourcePort: number, destina
   return Buffer.concat([V2_SIGNATURE, fixed, addresses])
 }
 
+/** A version 2 PROXY header for a client on a Unix socket (family 0x31): raw path bytes, NUL-padded. */
+function v2Unix(source: Buffer | string, destination = '/run/smtp.sock'): Buffer {
+  const addresses = Buffer.alloc(216)
+  Buffer.from(source).copy(addresses, 0)
+  Buffer.from(destination).copy(addresses, 108)
+  return Buffer.concat([V2_SIGNATURE, Buffer.from([0x21, 0x31, 0, 216]), addresses])
+}
+
 const V2_LOCAL = Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, 0, 0])])
 
 interface Started {
@@ -265,6 +273,32 @@ describe('proxyProtocol option', () => {
     while (s.server.connectionCount > 1 && !signal.aborted) await new Promise((resolve) => setImmediate(resolve))
     const fourth = await open('203.0.113.1')
     assert.match(await fourth.line.reply(), /^220 /)
+  })
+
+  test('a Unix socket path with CR LF in a version 2 header cannot add header lines to Received:', async (t) => {
+    const s = await start(t)
+    const socket = await dial(t, s.port)
+    socket.write(v2Unix('/tmp/x\r\nX-Injected-Header: yes\r\n\\'))
+    await sendMessage(new LineClient(socket))
+    const conn = s.conns[0]!
+    assert.equal(conn.remoteAddress, '/tmp/x\\x0d\\x0aX-Injected-Header:\\x20yes\\x0d\\x0a\\x5c')
+    assert.doesNotMatch(s.received[0]!, /\r\nX-Injected-Header/)
+    assert.equal(s.received[0]!.split('\r\n').filter((line) => line !== '' && !/^\t/.test(line)).length, 1)
+  })
+
+  test('every client behind a Unix socket counts under one key for maxConnectionsPerIp, whatever its path', async (t) => {
+    const s = await start(t, { limits: { maxConnectionsPerIp: 1 } })
+    const first = await dial(t, s.port)
+    const firstLine = new LineClient(first)
+    first.write(v2Unix(''))
+    assert.match(await firstLine.reply(), /^220 /)
+    for (const path of ['', '/run/other.sock']) {
+      const socket = await dial(t, s.port)
+      const line = new LineClient(socket)
+      socket.write(v2Unix(path))
+      assert.equal(await line.reply(), `421 4.7.0 ${HOST} Too many connections from your address, try again later`)
+      await untilClosed(socket)
+    }
   })
 
   test('refuses a proxyProtocol option without trusted proxies', () => {

@@ -98,6 +98,40 @@ describe('listening', () => {
   })
 })
 
+describe('options that are not options', () => {
+  const throwsNaming = (make: () => unknown, pattern: RegExp): void => assert.throws(make, (error: unknown) => error instanceof TypeError && pattern.test(error.message))
+
+  test('smtp-server habits get a TypeError that says what to write instead', () => {
+    throwsNaming(() => new Server({ onData: () => {} } as never), /new Server\(\): unknown option "onData"; use newSession: .*data\(message, envelope\)/)
+    throwsNaming(() => new Server({ authOptional: true } as never), /"authOptional"; .*requireAuth/)
+    throwsNaming(() => new Server({ size: 1000 } as never), /"size"; use limits: \{ maxMessageBytes \}/)
+    throwsNaming(() => new Server({ banner: 'hi' } as never), /"banner"; use greeting/)
+    throwsNaming(() => new Server({ secure: true } as never), /"secure"; use listen\(\{ implicitTls: true \}\)/)
+    for (const hook of ['onAuth', 'onMailFrom', 'onRcptTo', 'onConnect']) throwsNaming(() => new Server({ [hook]: () => {} } as never), new RegExp(`"${hook}"; use `))
+    throwsNaming(() => new Server({ disabledCommands: ['AUTH'] } as never), /"disabledCommands"; /)
+    throwsNaming(() => new Server({ hideSTARTTLS: true } as never), /"hideSTARTTLS"; /)
+    throwsNaming(() => new Server({ limits: { maxMessageSize: 10 } } as never), /limits: unknown option "maxMessageSize"; use maxMessageBytes/)
+  })
+
+  test('unknown keys and wrong types are a TypeError naming the key, in every options object', () => {
+    throwsNaming(() => new Server({ hostnmae: HOST } as never), /unknown option "hostnmae"; did you mean "hostname"\?/)
+    throwsNaming(() => new Server({ pipelining: 'yes' } as never), /option "pipelining" must be boolean, got string/)
+    throwsNaming(() => new Server({ limits: { maxRecipients: '5' } } as never), /limits: option "maxRecipients" must be number/)
+    throwsNaming(() => new Server({ limits: { countLoopbackPerIp: 1 } } as never), /"countLoopbackPerIp" must be boolean/)
+    throwsNaming(() => new Server({ tls: { key: serverKey, cert: serverCert, handshakeTimeout: 5 } } as never), /tls: unknown option "handshakeTimeout"/)
+    throwsNaming(() => new Server({ proxyProtocol: { trusted: ['127.0.0.1'], timeout: 5 } } as never), /proxyProtocol: unknown option "timeout"; did you mean "timeoutMs"\?/)
+    const server = new Server({ hostname: HOST })
+    throwsNaming(() => server.handle(duplexPair()[0], { remoteAdress: '192.0.2.1' } as never), /handle\(\): unknown option "remoteAdress"/)
+  })
+
+  test('listen() checks its options the same way', async () => {
+    const server = new Server({ hostname: HOST })
+    await assert.rejects(server.listen({ port: 0, secure: true } as never), /listen\(\): unknown option "secure"; use implicitTls: true/)
+    await assert.rejects(server.listen({ port: '25' } as never), /listen\(\): option "port" must be number/)
+    await assert.rejects(server.listen({ path: '/tmp/x.sock', host: 'localhost' } as never), /listen\(\): unknown option "host"/)
+  })
+})
+
 describe('connection limits', () => {
   test('answers connections over maxConnections with 421 4.7.0 and closes them', async (t) => {
     const { port, server } = await start(t, { limits: { maxConnections: 2 } })
@@ -118,7 +152,7 @@ describe('connection limits', () => {
   })
 
   test('answers connections over maxConnectionsPerIp with 421 4.7.0', async (t) => {
-    const { port } = await start(t, { limits: { maxConnectionsPerIp: 1 } })
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
     const first = await dial(t, { port })
     assert.equal(await first.client.reply(), `220 ${HOST} ESMTP ready`)
     const second = await dial(t, { port })
@@ -127,7 +161,7 @@ describe('connection limits', () => {
   })
 
   test('on an implicit TLS port, closes a connection over the limit without sending plain text', async (t) => {
-    const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1 } })
+    const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
     const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls: true })
     t.after(() => server.close({ signal: AbortSignal.timeout(1000) }))
     const first = tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
@@ -138,6 +172,26 @@ describe('connection limits', () => {
     second.socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
     await closedBy(second.socket)
     assert.equal(received, '')
+  })
+})
+
+describe('loopback and maxConnectionsPerIp', () => {
+  test('loopback is not counted by default: more parallel connections than maxConnectionsPerIp are all served', async (t) => {
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 2 } })
+    const dialed = await Promise.all(Array.from({ length: 5 }, () => dial(t, { port })))
+    for (const { client } of dialed) assert.equal(await client.reply(), `220 ${HOST} ESMTP ready`)
+    for (const { client } of dialed) {
+      client.send('NOOP')
+      assert.equal(await client.reply(), '250 2.0.0 OK')
+    }
+  })
+
+  test('countLoopbackPerIp counts loopback again', async (t) => {
+    const { port } = await start(t, { limits: { maxConnectionsPerIp: 2, countLoopbackPerIp: true } })
+    const dialed = await Promise.all(Array.from({ length: 3 }, () => dial(t, { port })))
+    const replies = await Promise.all(dialed.map(({ client }) => client.reply()))
+    assert.equal(replies.filter((reply) => reply === `220 ${HOST} ESMTP ready`).length, 2)
+    assert.equal(replies.filter((reply) => reply.startsWith('421 4.7.0 ')).length, 1)
   })
 })
 

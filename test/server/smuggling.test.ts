@@ -107,6 +107,84 @@ describe('SMTP smuggling', () => {
     })
   }
 
+  // BDAT has no terminator to fake, but a message stored with `\n.\n`, NUL or bare CR in it is
+  // re-emitted by any relay that forwards the file over DATA: the same rules hold for BDAT.
+  const BDAT_OPEN = (body: string): string => `
+    S: 220 ${HOST} ESMTP ready
+    C: EHLO client.example
+    ${EHLO_REPLY}
+    C: MAIL FROM:<a@example.test> BODY=${body}
+    S: 250 2.1.0 Sender OK
+    C: RCPT TO:<b@example.test>
+    S: 250 2.1.5 Recipient OK`
+  for (const body of ['7BIT', '8BITMIME']) {
+    for (const variant of VARIANTS) {
+      const hasBare = /\r(?!\n)|(?<!\r)\n/.test(variant)
+      const reason = hasBare ? 'Message contains a bare LF or CR; use CRLF line endings' : 'Message contains a NUL octet, which only BODY=BINARYMIME can carry'
+      test(`BDAT with BODY=${body}: ${show(variant)} is refused as DATA refuses it`, async (t) => {
+        const { h, seen } = counting(t)
+        await h.play(BDAT_OPEN(body))
+        const message = `Subject: first\r\n\r\nhello${variant}${SMUGGLED}`
+        h.peer.write(`BDAT ${message.length} LAST\r\n${message}NOOP\r\n`, 'latin1')
+        await h.play(`
+          S: 554 5.6.0 ${reason}
+          S: 250 2.0.0 OK
+        `)
+        assert.equal(seen.bodies.length, 0)
+        assert.equal((seen.streamErrors[0] as SmtpError).code, 554)
+      })
+    }
+  }
+
+  test('BDAT: a bare CR split across chunks, or ending the last one, is seen', async (t) => {
+    const { h, seen } = counting(t)
+    await h.play(`${BDAT_OPEN('8BITMIME')}
+      C: BDAT 2
+      C: a\\r\\
+      S: 250 2.0.0 2 octets received
+      C: BDAT 3 LAST
+      C: .\\r\\n\\
+      S: 554 5.6.0 Message contains a bare LF or CR; use CRLF line endings
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: BDAT 3 LAST
+      C: ab\\r\\
+      S: 554 5.6.0 Message contains a bare LF or CR; use CRLF line endings
+    `)
+    assert.equal(seen.bodies.length, 0)
+  })
+
+  test('BDAT with BODY=BINARYMIME carries NUL, bare CR and bare LF as they are', async (t) => {
+    const { h, seen } = counting(t)
+    await h.play(`${BDAT_OPEN('BINARYMIME')}
+      C: BDAT 6 LAST
+      C: \\n.\\n\\0\\r\\x00\\
+      S: 250 2.0.0 Message accepted
+    `)
+    assert.deepEqual([...seen.bodies[0]!], [0x0a, 0x2e, 0x0a, 0x00, 0x0d, 0x00])
+  })
+
+  test('BDAT with insecureAcceptBareLineEndings normalises bare line endings, as DATA does', async (t) => {
+    const { h, seen } = counting(t, { insecureAcceptBareLineEndings: true })
+    await h.play(`${BDAT_OPEN('8BITMIME')}
+      C: BDAT 9 LAST
+      C: a\\nb\\rc\\r\\nd\\r\\
+      S: 250 2.0.0 Message accepted
+    `)
+    assert.equal(seen.bodies[0]!.toString('latin1'), 'a\r\nb\r\nc\r\nd\r\n')
+  })
+
+  test('BDAT with a finite maxTextLineBytes refuses a longer line, as DATA does', async (t) => {
+    const { h } = counting(t, { limits: { maxTextLineBytes: 10 } })
+    await h.play(`${BDAT_OPEN('7BIT')}
+      C: BDAT 13 LAST
+      C: ${'x'.repeat(11)}\\r\\n\\
+      S: 554 5.6.0 Message has a line longer than 10 octets
+    `)
+  })
+
   test('a bare LF or CR cannot split a command line either', async (t) => {
     const { h, seen } = counting(t)
     await h.play(`

@@ -74,6 +74,34 @@ describe('STARTTLS (RFC 3207)', () => {
     assert.ok(conns[0]!.tls!.cipher.length > 0)
   })
 
+  test('refuses client-initiated TLS renegotiation after STARTTLS', async (t) => {
+    const { port } = await start(t)
+    const socket = await dial(t, port)
+    const plain = new LineClient(socket)
+    assert.equal(await plain.reply(), `220 ${HOST} ESMTP ready`)
+    plain.send('EHLO client.example')
+    await plain.reply()
+    plain.send('STARTTLS')
+    assert.equal(await plain.reply(), '220 2.0.0 Ready to start TLS')
+    plain.detach()
+    // TLS 1.3 has no renegotiation; 1.2 does, and each one costs the server a handshake.
+    const tls = tlsConnect({ socket, ca, servername: 'localhost', maxVersion: 'TLSv1.2' })
+    t.after(() => tls.destroy())
+    await once(tls, 'secureConnect')
+    tls.resume()
+    const outcome = await new Promise<Error | null | 'no answer'>((resolve) => {
+      const timer = setTimeout(() => resolve('no answer'), 5000)
+      const settle = (value: Error | null): void => {
+        clearTimeout(timer)
+        resolve(value)
+      }
+      if (!tls.renegotiate({}, (error) => settle(error ?? null))) settle(new Error('renegotiate() refused locally'))
+      tls.once('error', settle)
+      tls.once('close', () => settle(new Error('closed')))
+    })
+    assert.ok(outcome instanceof Error, `the renegotiation must be refused, got ${String(outcome)}`)
+  })
+
   test('refuses STARTTLS before EHLO, after a plain HELO, with arguments, or inside a transaction', async (t) => {
     const { port } = await start(t)
     const client = new LineClient(await dial(t, port))

@@ -429,6 +429,52 @@ describe('DATA', () => {
     assert.equal((seen.streamErrors[0] as SmtpError).code, 421)
   })
 
+  test('message data slower than minDataBytesPerSecond runs out of time even though bytes keep coming', async (t) => {
+    const { seen, options } = recording()
+    const h = connect(t, { ...options, limits: { dataTimeoutMs: 300, minDataBytesPerSecond: 500 } })
+    await h.play(`${HELLO}
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+    `)
+    let received = ''
+    h.peer.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+    // A byte every 40 ms earns 2 ms at 500 bytes/s: the 300 ms budget is spent after a few.
+    const signal = AbortSignal.timeout(4000)
+    while (!received.includes('421') && !signal.aborted) {
+      h.peer.write('x')
+      await new Promise((resolve) => setTimeout(resolve, 40))
+    }
+    assert.equal(received, `421 4.4.2 ${HOST} Error: timeout exceeded\r\n`)
+    assert.equal(seen.messages.length, 0)
+  })
+
+  test('message data that keeps up with minDataBytesPerSecond may take longer than dataTimeoutMs in all', async (t) => {
+    const { seen, options } = recording()
+    const h = connect(t, { ...options, limits: { dataTimeoutMs: 200, minDataBytesPerSecond: 500 } })
+    await h.play(`${HELLO}
+      C: MAIL FROM:<a@example.test>
+      S: 250 2.1.0 Sender OK
+      C: RCPT TO:<b@example.test>
+      S: 250 2.1.5 Recipient OK
+      C: DATA
+      S: 354 End data with <CR><LF>.<CR><LF>
+    `)
+    // 100 bytes every 50 ms (2000 bytes/s) for 500 ms: each read earns more than it waited.
+    for (let i = 0; i < 10; i++) {
+      h.peer.write(`${'y'.repeat(98)}\r\n`)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await h.play(`
+      C: .
+      S: 250 2.0.0 Message accepted
+    `)
+    assert.equal(seen.messages.length, 1)
+  })
+
   test('rejects lines over a finite maxTextLineBytes with 554', async (t) => {
     const h = connect(t, { limits: { maxTextLineBytes: 1000 } })
     await h.play(`${HELLO}
