@@ -125,7 +125,8 @@ export class QuotedPrintableDecoder implements BodyDecoder {
 }
 
 function decodeLines(input: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(input.length + 2)
+  // A bare LF or CR becomes CRLF: the output may be twice as long as the input.
+  const out = Buffer.allocUnsafe(input.length * 2)
   let length = 0
   // Index in `out` after the last byte that is not trailing whitespace of the current line.
   let keep = 0

@@ -277,13 +277,13 @@ export class MessageBuilder implements ScanSink {
     const defects = [...(pendingDefects.get(root) ?? []), ...draft.defects]
     const headers = root.headers!
     const common = readCommonFields(headers, (text) => defects.push(text))
-    const html = draft.htmls.length === 0 ? undefined : draft.htmls.join('\n')
+    const html = joinBodies(draft.htmls)
     const attachments = html === undefined ? draft.attachments : draft.attachments.map((attachment) => (attachment.contentId !== undefined && html.includes(`cid:${attachment.contentId}`) ? { ...attachment, isReferenced: true } : attachment))
     const isReport = root.contentType === 'multipart/report' || draft.reportBody !== undefined
     return {
       headers,
       ...common,
-      text: draft.texts.length === 0 ? undefined : draft.texts.join('\n'),
+      text: joinBodies(draft.texts),
       html,
       attachments,
       ...(isReport && draft.reportBody !== undefined ? { report: parseDeliveryStatus(draft.reportBody, draft.returnedHeaders) } : {}),
@@ -307,6 +307,14 @@ export class MessageBuilder implements ScanSink {
 const firstChildRaw = new WeakMap<Entity, Buffer>()
 const rawOf = new WeakMap<Entity, Buffer[]>()
 const pendingDefects = new WeakMap<Entity, string[]>()
+
+// Several inline text parts (multipart/mixed around text, an image, more text) read as one
+// text, one line apart; empty ones add nothing.
+function joinBodies(bodies: readonly string[]): string | undefined {
+  if (bodies.length === 0) return undefined
+  const present = bodies.filter((body) => body !== '')
+  return present.length === 0 ? '' : present.join('\n')
+}
 
 function newDraft(root: Entity): Draft {
   return { root, texts: [], htmls: [], attachments: [], defects: [], reportBody: undefined, returnedHeaders: undefined, signed: undefined, isTruncated: false }
