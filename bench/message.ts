@@ -1,8 +1,9 @@
 // Composing and DKIM-signing: smtpkit against nodemailer (MailComposer, nodemailer/lib/dkim) on the
-// same inputs, writing to nowhere. Each library runs each scenario in its own child process, so
-// CPU time and peak RSS belong to one library alone.
+// same inputs, writing to nowhere; parsing: smtpkit against mailparser and postal-mime. Each
+// library runs each scenario in its own child process, so CPU time and peak RSS belong to one
+// library alone.
 //
-//   node --import tsx bench/message.ts [--n 20000] [--big-mb 50] [--big-count 2] [--runs 1] [--only a,b,c,d] [--built]
+//   node --import tsx bench/message.ts [--n 20000] [--big-mb 50] [--big-count 2] [--giant-mb 1024] [--runs 1] [--only a,b,c,d,e,f,g] [--built]
 //
 // Environment variables BENCH_N, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_RUNS set the same;
 // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there. With --runs R each child runs
@@ -12,7 +13,9 @@
 //   (b) the same, DKIM-signed (rsa-sha256, relaxed/relaxed, 2048-bit key);
 //   (c) compose a message with a BIG_MB attachment, read by path from a file in os.tmpdir();
 //   (d) the same, DKIM-signed. nodemailer's signer is given `cacheDir: os.tmpdir()`, its documented
-//       setting for large messages: without it, it holds the whole message in memory.
+//       setting for large messages: without it, it holds the whole message in memory;
+//   (e), (f), (g): parsing, see bench/lib/parse-jobs.ts (small message; BIG_MB attachment; a
+//       GIANT_MB attachment streamed through parseParts, smtpkit only). BENCH_GIANT_MB sets --giant-mb.
 // --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
 // users run it, instead of through tsx.
 import { tmpdir } from 'node:os'
@@ -26,9 +29,11 @@ import type * as MessageModule from '../src/message/index.ts'
 import { benchAttachmentFile, benchDkimKey, DKIM_DOMAIN, DKIM_SELECTOR, smallMail } from './lib/message-inputs.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
+import { bigMessageFile, generatedAttachmentBytes, parser, smallMessageBytes, type ParseLibrary } from './lib/parse-jobs.ts'
 
-type Library = 'smtpkit' | 'nodemailer'
-type Scenario = 'a' | 'b' | 'c' | 'd'
+type Library = 'smtpkit' | 'nodemailer' | 'mailparser' | 'postal-mime'
+type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g'
+const PARSE_SCENARIOS: ReadonlySet<Scenario> = new Set(['e', 'f', 'g'])
 
 interface Job {
   readonly library: Library
@@ -37,6 +42,10 @@ interface Job {
   /** Attachment size for (c) and (d), 0 otherwise. */
   readonly attachmentBytes: number
   readonly attachmentPath: string
+  /** For (f): the message file to parse. */
+  readonly messagePath?: string | undefined
+  /** For (g): the size of the generated attachment. */
+  readonly giantBytes?: number | undefined
   /** Import smtpkit from this directory of compiled JavaScript instead of the TypeScript sources. */
   readonly builtDir?: string | undefined
 }
@@ -94,10 +103,22 @@ async function drain(source: AsyncIterable<Uint8Array>): Promise<number> {
   return bytes
 }
 
+async function parseProducer(job: Job): Promise<Produce> {
+  const scenario = job.scenario as 'e' | 'f' | 'g'
+  const parse = await parser(job.library as ParseLibrary, scenario, { bytes: scenario === 'e' ? await smallMessageBytes() : undefined, path: job.messagePath, giantBytes: job.giantBytes }, job.builtDir)
+  // The measuring loop drains what a producer yields; a parse yields one empty chunk per message
+  // and counts the bytes it read as output.
+  return () =>
+    (async function* () {
+      const bytes = await parse()
+      yield new Uint8Array(bytes)
+    })()
+}
+
 async function runChild(job: Job): Promise<void> {
-  const produce = job.library === 'smtpkit' ? await smtpkitProducer(job) : await nodemailerProducer(job)
+  const produce = PARSE_SCENARIOS.has(job.scenario) ? await parseProducer(job) : job.library === 'smtpkit' ? await smtpkitProducer(job) : await nodemailerProducer(job)
   // Warm-up, untimed: lets the JIT settle (the small scenarios) and opens the file once (the big ones).
-  const warmUp = job.attachmentBytes > 0 ? 1 : Math.min(1000, Math.ceil(job.messages / 10))
+  const warmUp = job.scenario === 'g' ? 0 : job.attachmentBytes > 0 ? 1 : Math.min(1000, Math.ceil(job.messages / 10))
   for (let i = 0; i < warmUp; i++) await drain(produce())
   globalThis.gc?.()
   const startRssBytes = process.memoryUsage.rss()
@@ -134,6 +155,7 @@ async function main(): Promise<void> {
       'n': { type: 'string' },
       'big-mb': { type: 'string' },
       'big-count': { type: 'string' },
+      'giant-mb': { type: 'string' },
       'runs': { type: 'string' },
       'only': { type: 'string' },
       'built': { type: 'boolean' },
@@ -146,29 +168,37 @@ async function main(): Promise<void> {
   const n = positiveInteger(values.n, 'BENCH_N', 20_000)
   const bigMb = positiveInteger(values['big-mb'], 'BENCH_BIG_MB', 50)
   const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 2)
+  const giantMb = positiveInteger(values['giant-mb'], 'BENCH_GIANT_MB', 1024)
   const runs = positiveInteger(values.runs, 'BENCH_RUNS', 1)
-  const only = new Set((values.only ?? 'a,b,c,d').split(','))
+  const only = new Set((values.only ?? 'a,b,c,d,e,f,g').split(','))
   const build = values.built === true ? await buildSmtpkit() : undefined
   // The compiled copy goes when the process does, however the run ends.
   if (build) process.once('exit', () => build.remove())
   const builtDir = build?.dir
   const attachmentBytes = bigMb << 20
-  const attachmentPath = only.has('c') || only.has('d') ? benchAttachmentFile(attachmentBytes) : ''
+  const attachmentPath = ['c', 'd', 'f'].some((id) => only.has(id)) ? benchAttachmentFile(attachmentBytes) : ''
+  const messagePath = only.has('f') ? await bigMessageFile(attachmentPath, attachmentBytes) : undefined
+  const giantBytes = generatedAttachmentBytes(giantMb << 20)
   benchDkimKey()
 
-  const scenarios: { id: Scenario; title: string; messages: number; attachmentBytes: number }[] = [
-    { id: 'a', title: `(a) compose ${n} × small`, messages: n, attachmentBytes: 0 },
-    { id: 'b', title: `(b) compose+sign ${n} × small`, messages: n, attachmentBytes: 0 },
-    { id: 'c', title: `(c) compose ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes },
-    { id: 'd', title: `(d) compose+sign ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes },
+  const composers = ['smtpkit', 'nodemailer'] as const
+  const parsers = ['smtpkit', 'mailparser', 'postal-mime'] as const
+  const scenarios: { id: Scenario; title: string; messages: number; attachmentBytes: number; libraries: readonly Library[] }[] = [
+    { id: 'a', title: `(a) compose ${n} × small`, messages: n, attachmentBytes: 0, libraries: composers },
+    { id: 'b', title: `(b) compose+sign ${n} × small`, messages: n, attachmentBytes: 0, libraries: composers },
+    { id: 'c', title: `(c) compose ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes, libraries: composers },
+    { id: 'd', title: `(d) compose+sign ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes, libraries: composers },
+    { id: 'e', title: `(e) parse ${n} × small`, messages: n, attachmentBytes: 0, libraries: parsers },
+    { id: 'f', title: `(f) parse ${bigCount} × ${bigMb} MB att.`, messages: bigCount, attachmentBytes, libraries: parsers },
+    { id: 'g', title: `(g) parseParts 1 × ${giantMb} MB att., streamed`, messages: 1, attachmentBytes: giantBytes, libraries: ['smtpkit'] },
   ]
-  const rows: string[][] = [['scenario', 'library', 'msg/s', 'att. MB/s', 'out MB/s', 'CPU ms/msg', 'start RSS MB', 'peak RSS MB', 'wall s']]
-  const ratios: string[][] = [['scenario', 'speed (wall) smtpkit÷nodemailer', 'speed (CPU) smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
+  const rows: string[][] = [['scenario', 'library', 'msg/s', 'att. MB/s', 'in/out MB/s', 'CPU ms/msg', 'start RSS MB', 'peak RSS MB', 'wall s']]
+  const ratios: string[][] = [['scenario', 'against', 'speed (wall) smtpkit÷other', 'speed (CPU) smtpkit÷other', 'peak RSS smtpkit÷other']]
   for (const scenario of scenarios.filter((s) => only.has(s.id))) {
     const results = new Map<Library, Measurement>()
     for (let run = 0; run < runs; run++) {
-      for (const library of ['smtpkit', 'nodemailer'] as const) {
-        const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, builtDir })
+      for (const library of scenario.libraries) {
+        const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, messages: scenario.messages, attachmentBytes: scenario.attachmentBytes, attachmentPath, messagePath, giantBytes, builtDir })
         const best = results.get(library)
         // Each figure from its least disturbed run: the shortest wall time and the least CPU
         // time; the highest peak RSS, to be safe.
@@ -182,7 +212,7 @@ async function main(): Promise<void> {
         console.error(`done: ${scenario.title} ${library} run ${run + 1}/${runs}: ${fmt(m.seconds, 2)} s, CPU ${fmt(m.cpuSeconds, 2)} s`)
       }
     }
-    for (const library of ['smtpkit', 'nodemailer'] as const) {
+    for (const library of scenario.libraries) {
       const m = results.get(library)!
       const big = scenario.attachmentBytes > 0
       rows.push([
@@ -192,19 +222,23 @@ async function main(): Promise<void> {
       ])
     }
     const ours = results.get('smtpkit')!
-    const theirs = results.get('nodemailer')!
-    ratios.push([
-      scenario.title,
-      fmt(theirs.seconds / ours.seconds, 2),
-      fmt(theirs.cpuSeconds / ours.cpuSeconds, 2),
-      fmt(ours.maxRssBytes / theirs.maxRssBytes, 2),
-    ])
+    for (const library of scenario.libraries.filter((name) => name !== 'smtpkit')) {
+      const theirs = results.get(library)!
+      ratios.push([
+        scenario.title,
+        library,
+        fmt(theirs.seconds / ours.seconds, 2),
+        fmt(theirs.cpuSeconds / ours.cpuSeconds, 2),
+        fmt(ours.maxRssBytes / theirs.maxRssBytes, 2),
+      ])
+    }
   }
   printTable(rows)
   console.log('')
   printTable(ratios)
   console.log('\nspeed > 1: smtpkit faster (wall: messages per second; CPU: CPU time per message, all threads).')
-  console.log('Target: speed > 1 everywhere, peak RSS flat in the attachment size.')
+  console.log('Targets: compose and sign faster than nodemailer; parse 3x mailparser and ahead of postal-mime; peak RSS flat')
+  console.log('in the attachment size; (g) peak RSS - start RSS under 64 MB.')
 }
 
 await main()

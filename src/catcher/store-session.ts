@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream'
+import { parseMessage } from '../message/index.ts'
 import { formatReceivedHeader, formatReturnPathHeader, SmtpError, type ConnectionInfo, type DataResult, type Envelope, type Session } from '../server/index.ts'
 import { formatEnvelopeHeader } from './envelope-header.ts'
 
@@ -41,8 +42,10 @@ export interface StoreSessionOptions {
 export function createStoreSession(conn: ConnectionInfo, options: StoreSessionOptions): Session {
   const { store, lmtp, log } = options
   return {
-    async data(message: Readable, envelope: Envelope): Promise<DataResult> {
+    async data(stream: Readable, envelope: Envelope): Promise<DataResult> {
       const to = envelope.recipients.map((r) => `<${r.address}>`).join(',')
+      const header: Buffer[] = []
+      const message = keepHeader(stream, header)
       let size: number
       let file: string
       if (store.kind === 'none') {
@@ -64,9 +67,27 @@ export function createStoreSession(conn: ConnectionInfo, options: StoreSessionOp
           throw new SmtpError(451, '4.3.0', 'Local error: message not stored, try again later', { cause: error })
         }
       }
-      log(`${new Date().toISOString()} [${conn.id}] from=<${envelope.from}> to=${to} size=${size} file=${file}`)
+      const { subject } = await parseMessage(header)
+      log(`${new Date().toISOString()} [${conn.id}] from=<${envelope.from}> to=${to} size=${size} file=${file} subject=${JSON.stringify(subject ?? '')}`)
       const text = store.kind === 'none' ? 'Ok: accepted and discarded' : `Ok: stored as ${file.replace(/^new\//, '')}`
       return lmtp ? envelope.recipients.map(() => text) : text
     },
+  }
+}
+
+// The header block of a message passing through, for the log line: at most 64 KiB, enough for
+// every Subject but a hostile one, which is then read as far as it goes.
+const MAX_HEADER_BYTES = 64 * 1024
+
+async function* keepHeader(message: AsyncIterable<Uint8Array>, header: Buffer[]): AsyncGenerator<Uint8Array> {
+  let kept = 0
+  for await (const chunk of message) {
+    if (kept < MAX_HEADER_BYTES) {
+      const piece = Buffer.from(chunk).subarray(0, MAX_HEADER_BYTES - kept)
+      header.push(piece)
+      kept += piece.length
+      if (Buffer.concat(header).includes('\r\n\r\n')) kept = MAX_HEADER_BYTES
+    }
+    yield chunk
   }
 }

@@ -29,6 +29,12 @@ export interface DkimKeyRecord {
 }
 
 const MIN_RSA_BITS = 1024
+// What a key may cost to verify. RFC 8301 §3.2 asks verifiers to handle 1024 to 4096 bits;
+// OpenSSL refuses moduli over 16384 bits and, over 3072 bits, exponents over 64 bits
+// (OPENSSL_RSA_MAX_MODULUS_BITS, OPENSSL_RSA_MAX_PUBEXP_BITS). Keys in use have e = 65537 (some
+// old ones 3); a 3071-bit exponent makes each verification about eight times slower.
+const MAX_RSA_BITS = 8192
+const MAX_RSA_EXPONENT = 2n ** 32n
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo, before the 32 raw key bytes (RFC 8410 §4).
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
@@ -90,6 +96,11 @@ function decodePublicKey(keyType: DkimKeyType, der: Buffer): KeyObject {
   if (key.asymmetricKeyType !== 'rsa') throw new Error(`key record k=rsa but p= holds a ${key.asymmetricKeyType} key`)
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0
   if (bits < MIN_RSA_BITS) throw new Error(`RSA key is ${bits} bits; RFC 8301 requires at least ${MIN_RSA_BITS}`)
+  if (bits > MAX_RSA_BITS) throw new Error(`RSA key is ${bits} bits; keys over ${MAX_RSA_BITS} bits are refused as too costly to verify`)
+  const exponent = key.asymmetricKeyDetails?.publicExponent ?? 0n
+  if (exponent < 3n || exponent > MAX_RSA_EXPONENT || exponent % 2n === 0n) {
+    throw new Error(`RSA public exponent ${exponent > 1_000_000_000_000n ? `of ${exponent.toString(2).length} bits` : exponent} is refused; keys use a small odd exponent such as 65537`)
+  }
   return key
 }
 
@@ -107,6 +118,38 @@ export function formatDkimKeyRecord(key: KeyObject): string {
   }
   if (publicKey.asymmetricKeyType === 'rsa') return `v=DKIM1; k=rsa; p=${spki.toString('base64')}`
   throw new TypeError(`DKIM keys are rsa or ed25519, not ${publicKey.asymmetricKeyType}`)
+}
+
+/** Bounds on one key lookup. */
+export interface LookupOptions {
+  /** Give up waiting after this long; the lookup is a temperror. */
+  readonly timeoutMs?: number
+  /** Stop waiting when aborted: the lookup rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined
+}
+
+const TIMED_OUT = Symbol('timed out')
+
+// A resolver that never settles must not hold the verification: race it against a timer and the
+// signal, and leave no timer or listener behind.
+function bounded<T>(promise: Promise<T>, options: LookupOptions): Promise<T> {
+  const { timeoutMs, signal } = options
+  if (timeoutMs === undefined && signal === undefined) return promise
+  return new Promise<T>((resolve, reject) => {
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => settle(() => reject(TIMED_OUT)), timeoutMs)
+    const onAbort = (): void => settle(() => reject(signal!.reason))
+    const settle = (action: () => void): void => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      action()
+    }
+    if (signal?.aborted) return onAbort()
+    signal?.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
+    )
+  })
 }
 
 /** The outcome of fetching a key: the record, or why there is none. */
@@ -128,16 +171,19 @@ export function getDefaultResolver(): TxtResolver {
 }
 
 /**
- * Fetches and parses the key at `<selector>._domainkey.<domain>` (RFC 6376 §6.1.2). Never
- * rejects: a missing name or record, a revoked or malformed key are `permerror`, any other DNS
- * failure `temperror`. Of several TXT records, the first that parses as a DKIM key is used.
+ * Fetches and parses the key at `<selector>._domainkey.<domain>` (RFC 6376 §6.1.2). A missing
+ * name or record, a revoked, malformed or too costly key are `permerror`; any other DNS failure,
+ * or no answer within `timeoutMs`, `temperror`. Of several TXT records, the first that parses as
+ * a DKIM key is used. Rejects only with the signal's reason, when `signal` aborts.
  */
-export async function fetchDkimKey(resolver: TxtResolver, selector: string, domain: string): Promise<KeyLookup> {
+export async function fetchDkimKey(resolver: TxtResolver, selector: string, domain: string, options: LookupOptions = {}): Promise<KeyLookup> {
   const name = `${selector}._domainkey.${domain}`
   let records: string[][]
   try {
-    records = await resolver(name)
+    records = await bounded(resolver(name), options)
   } catch (err) {
+    if (err === TIMED_OUT) return { ok: false, status: 'temperror', reason: `key lookup for ${name} timed out after ${options.timeoutMs} ms` }
+    if (options.signal?.aborted && err === options.signal.reason) throw err
     const code = (err as { code?: unknown } | null)?.code
     if (typeof code === 'string' && NOT_FOUND_CODES.has(code)) {
       return { ok: false, status: 'permerror', reason: `key not found (no TXT record at ${name})` }

@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { checkOptions } from '../options/check-options.ts'
 import { crlfNormalize } from '../protocol/dot-stuffing.ts'
 import { toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { keyTypeOf, verifyHeaderData } from './algorithm.ts'
@@ -48,6 +50,10 @@ export interface DkimVerifyOptions {
   readonly maxHeaderBytes?: number
   /** Signatures checked per message, top first; the rest get `neutral`. Default 10. */
   readonly maxSignatures?: number
+  /** How long to wait for each key lookup; a lookup that takes longer is a `temperror`. Default 15000 (the default resolver's own 5 s × 2 tries fit in it). */
+  readonly dnsTimeoutMs?: number
+  /** Stops the verification: reading and key lookups stop, and `dkimVerify` rejects with the signal's reason. */
+  readonly signal?: AbortSignal
 }
 
 /** Defaults for DKIM verification. */
@@ -55,7 +61,18 @@ export const dkimVerifyDefaults = Object.freeze({
   clockSkewSeconds: 300,
   maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   maxSignatures: 10,
+  dnsTimeoutMs: 15_000,
 })
+
+const OPTION_KINDS = {
+  resolver: 'function',
+  now: 'object',
+  clockSkewSeconds: 'number',
+  maxHeaderBytes: 'number',
+  maxSignatures: 'number',
+  dnsTimeoutMs: 'number',
+  signal: 'object',
+} as const
 
 /** A signature whose outcome is already known, or one waiting for its body hash and key. */
 type Pending =
@@ -72,10 +89,17 @@ type Pending =
  * bare LF and bare CR line endings (a message stored with Unix line ends) are read as CRLF
  * (RFC 5321 §2.3.8), as other verifiers do. The source is read to the end. Never rejects
  * because of what the message or DNS says; it rejects when reading the source fails, or with a
- * RangeError when the header block is larger than `maxHeaderBytes` (reading stops there).
- * Bad options reject with TypeError/RangeError before anything is read.
+ * RangeError when the header block is larger than `maxHeaderBytes` (reading stops there), or
+ * with the signal's reason when `signal` aborts. Key lookups wait at most `dnsTimeoutMs` each
+ * (then `temperror`); keys too costly to verify (RSA over 8192 bits, a public exponent that is
+ * not a small odd number such as 65537) are `permerror`. Bad options (an unknown key, a wrong
+ * type) reject with a TypeError naming the option, before anything is read.
  */
 export async function dkimVerify(source: MessageSource | RereadableSource, options: DkimVerifyOptions = {}): Promise<DkimResult[]> {
+  checkOptions('dkimVerify()', options, OPTION_KINDS, { timeout: 'use dnsTimeoutMs', minBitLength: 'smtpkit refuses RSA keys under 1024 bits (RFC 8301)' })
+  const signal = options.signal
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError('dkimVerify(): option "signal" must be an AbortSignal')
+  signal?.throwIfAborted()
   const resolver = options.resolver ?? getDefaultResolver()
   const now = options.now ?? new Date()
   if (!(now instanceof Date) || !Number.isFinite(now.getTime())) throw new TypeError('dkimVerify: now must be a valid Date')
@@ -83,7 +107,8 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
   const skew = options.clockSkewSeconds ?? dkimVerifyDefaults.clockSkewSeconds
   const maxSignatures = options.maxSignatures ?? dkimVerifyDefaults.maxSignatures
   const maxHeaderBytes = options.maxHeaderBytes ?? dkimVerifyDefaults.maxHeaderBytes
-  for (const [name, value] of [['clockSkewSeconds', skew], ['maxSignatures', maxSignatures], ['maxHeaderBytes', maxHeaderBytes]] as const) {
+  const lookup = { timeoutMs: options.dnsTimeoutMs ?? dkimVerifyDefaults.dnsTimeoutMs, signal }
+  for (const [name, value] of [['clockSkewSeconds', skew], ['maxSignatures', maxSignatures], ['maxHeaderBytes', maxHeaderBytes], ['dnsTimeoutMs', lookup.timeoutMs]] as const) {
     if (!(Number.isSafeInteger(value) && value >= 0)) throw new RangeError(`dkimVerify: ${name} must be a non-negative integer, got ${value}`)
   }
   const splitter = new HeaderBlockSplitter(maxHeaderBytes)
@@ -124,7 +149,9 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
         const keyName = `${tags.selector}._domainkey.${tags.domain}`
         let key = keyByName.get(keyName)
         if (!key) {
-          key = fetchDkimKey(resolver, tags.selector, tags.domain)
+          key = fetchDkimKey(resolver, tags.selector, tags.domain, lookup)
+          // Rejects only on abort, which the loop below reports; do not let it go unhandled meanwhile.
+          key.catch(() => {})
           keyByName.set(keyName, key)
         }
         return { field, tags, hasher, key }
@@ -134,6 +161,7 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
 
   // Signers hash the bytes as SMTP carries them, every line ending CRLF (RFC 6376 §5.3).
   for await (const chunk of crlfNormalize(toChunks(source))) {
+    signal?.throwIfAborted()
     if (splitter.block) {
       for (const hasher of hashers) hasher.update(chunk)
       continue
@@ -147,7 +175,15 @@ export async function dkimVerify(source: MessageSource | RereadableSource, optio
 
   const results: DkimResult[] = []
   for (const item of pending) {
-    results.push('result' in item ? item.result : await check(item, fields))
+    if ('result' in item) {
+      results.push(item.result)
+      continue
+    }
+    // Each RSA verification costs up to a few milliseconds of CPU: let other work run between
+    // signatures even when every key is already at hand.
+    await nextTurn()
+    signal?.throwIfAborted()
+    results.push(await check(item, fields))
   }
   return results
 }

@@ -30,7 +30,7 @@ describe('smtpkit send with smtpkit serve', { concurrency: 4 }, () => {
     assert.ok(stored)
     assert.match(stored.text, /^Return-Path: <alice@example\.test>\r\nReceived: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby \S+ with ESMTP id /)
     assert.match(stored.text, /\r\nSubject: Plain\r\n[\s\S]*\r\n\r\nhello plain\r\n$/)
-    const line = await serve.waitFor(/^\S+Z \[\w+\] from=<alice@example\.test> to=<bob@example\.test> size=(\d+) file=new\/(\S+)$/m)
+    const line = await serve.waitFor(/^\S+Z \[\w+\] from=<alice@example\.test> to=<bob@example\.test> size=(\d+) file=new\/(\S+) subject="Plain"$/m)
     assert.equal(line[2], stored.name)
   })
 
@@ -119,7 +119,7 @@ describe('smtpkit send with smtpkit serve', { concurrency: 4 }, () => {
     const serve = await startServe(t, ['--store', 'none'])
     const sent = await runCli(['send', '--server', serve.address, ...envelope, '--text', 'gone'])
     assert.equal(sent.code, 0, sent.stderr)
-    await serve.waitFor(/from=<alice@example\.test> to=<bob@example\.test> size=\d+ file=-$/m)
+    await serve.waitFor(/from=<alice@example\.test> to=<bob@example\.test> size=\d+ file=- subject=""$/m)
     assert.deepEqual(await serve.messages(), [])
   })
 

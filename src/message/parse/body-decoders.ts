@@ -39,10 +39,28 @@ export class Base64Decoder implements BodyDecoder {
 
   update(chunk: Uint8Array): Uint8Array {
     const out = Buffer.allocUnsafe(Math.ceil(((chunk.length + 4) * 3) / 4))
-    let length = 0
+    // Finish the line the last chunk left open byte by byte; then whole lines of a regular shape
+    // go to Node's native decoder; then the open line at the end, byte by byte again.
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    const firstLineEnd = bytes.indexOf(LF)
+    if (firstLineEnd === -1) return out.subarray(0, this.#decode(bytes, 0, bytes.length, out, 0))
+    let length = this.#decode(bytes, 0, firstLineEnd + 1, out, 0)
+    const start = firstLineEnd + 1
+    const end = bytes.lastIndexOf(LF) + 1
+    if (this.#count === 0 && end > start && isRegular(bytes, start, end)) {
+      length += out.write(bytes.toString('latin1', start, end), length, 'base64')
+    } else {
+      length = this.#decode(bytes, start, end, out, length)
+    }
+    return out.subarray(0, this.#decode(bytes, end, bytes.length, out, length))
+  }
+
+  // The byte-by-byte decoder: any input, any alignment. Returns the new length of `out`.
+  #decode(chunk: Uint8Array, from: number, to: number, out: Buffer, at: number): number {
+    let length = at
     let quantum = this.#quantum
     let count = this.#count
-    for (let i = 0; i < chunk.length; i++) {
+    for (let i = from; i < to; i++) {
       const value = BASE64[chunk[i]!]!
       if (value < 64) {
         quantum = (quantum << 6) | value
@@ -61,7 +79,7 @@ export class Base64Decoder implements BodyDecoder {
     }
     this.#quantum = quantum
     this.#count = count
-    return out.subarray(0, length)
+    return length
   }
 
   end(): Uint8Array {
@@ -71,6 +89,21 @@ export class Base64Decoder implements BodyDecoder {
     this.#count = 0
     return out.subarray(0, length)
   }
+}
+
+// Lines as senders write them: every line the same length, a multiple of 4 base64 characters,
+// then CRLF or LF, with no "=" (padding ends the data only at its very end). Only such lines go
+// to the native decoder, which skips line breaks but would stop at a "=".
+function isRegular(bytes: Buffer, start: number, end: number): boolean {
+  const firstEnd = bytes.indexOf(LF, start)
+  const stride = firstEnd + 1 - start
+  const chars = bytes[firstEnd - 1] === CR ? stride - 2 : stride - 1
+  if (chars <= 0 || chars % 4 !== 0 || (end - start) % stride !== 0) return false
+  for (let lineEnd = firstEnd; lineEnd < end; lineEnd += stride) {
+    if (bytes[lineEnd] !== LF || (stride - chars === 2 && bytes[lineEnd - 1] !== CR)) return false
+  }
+  const equals = bytes.indexOf(0x3d, start)
+  return equals === -1 || equals >= end
 }
 
 function flushPartial(out: Buffer, length: number, quantum: number, count: number): number {
@@ -125,7 +158,8 @@ export class QuotedPrintableDecoder implements BodyDecoder {
 }
 
 function decodeLines(input: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(input.length + 2)
+  // A bare LF or CR becomes CRLF: the output may be twice as long as the input.
+  const out = Buffer.allocUnsafe(input.length * 2)
   let length = 0
   // Index in `out` after the last byte that is not trailing whitespace of the current line.
   let keep = 0

@@ -1,4 +1,6 @@
 import { createHash, type Hash } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import { BodyFlow } from './body-flow.ts'
 import { createBodyDecoder, type BodyDecoder } from './body-decoders.ts'
 import { decodeCharset } from './charset.ts'
 import { readCommonFields } from './common-fields.ts'
@@ -69,8 +71,19 @@ interface Leaf {
   readonly decoder: BodyDecoder
   readonly chunks: Buffer[]
   readonly hash: Hash | undefined
+  /** The body handed to onAttachment, instead of keeping it in `chunks`. */
+  readonly stream: Readable | undefined
   size: number
 }
+
+/** What onAttachment learns about an attachment before its content arrives. */
+export type AttachmentInfo = Pick<ParsedAttachment, 'filename' | 'contentType' | 'charset' | 'disposition' | 'contentId' | 'headers'>
+
+/** Receives an attachment's decoded content as a stream; the promise it returns is awaited before parseMessage resolves. */
+export type AttachmentHandler = (attachment: AttachmentInfo, content: Readable) => unknown
+
+// Parts whose content the message itself needs, which are never handed out as streams.
+const KEPT_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status', 'text/rfc822-headers'])
 
 interface Container {
   readonly draft: Draft
@@ -83,12 +96,18 @@ interface Container {
 /** Builds a ParsedMessage from the scanner's events, keeping decoded bodies in memory up to a budget. */
 export class MessageBuilder implements ScanSink {
   readonly #maxDecodedBytes: number
+  readonly #onAttachment: AttachmentHandler | undefined
   #decodedBytes = 0
   #result: ParsedMessage | undefined
   isTruncated = false
+  /** Backpressure for attachments handed to onAttachment. */
+  readonly flow = new BodyFlow()
+  /** What onAttachment returned, for each attachment. */
+  readonly handlers: Promise<unknown>[] = []
 
-  constructor(maxDecodedBytes: number) {
+  constructor(maxDecodedBytes: number, onAttachment?: AttachmentHandler) {
     this.#maxDecodedBytes = maxDecodedBytes
+    this.#onAttachment = onAttachment
   }
 
   /** The message, once the scanner has ended. */
@@ -109,12 +128,14 @@ export class MessageBuilder implements ScanSink {
       return
     }
     const info = describePart(entity)
+    const isStreamed = this.#onAttachment !== undefined && info.role === 'attachment' && !KEPT_TYPES.has(info.contentType) && entity.parent?.contentType !== 'multipart/signed'
     const leaf: Leaf = {
       draft,
       info,
       decoder: createBodyDecoder(info.transferEncoding),
       chunks: [],
       hash: info.role === 'attachment' ? createHash('sha256') : undefined,
+      stream: isStreamed ? this.#handOut(info) : undefined,
       size: 0,
     }
     if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(info.transferEncoding)) {
@@ -164,8 +185,37 @@ export class MessageBuilder implements ScanSink {
     }
   }
 
+  /** Ends every attachment stream still open with `error`. */
+  failStreams(error: Error): void {
+    for (const stream of this.#streams) this.flow.fail(stream, error)
+    this.#streams.clear()
+    this.flow.release()
+  }
+
+  readonly #streams = new Set<Readable>()
+
+  #handOut(info: PartInfo): Readable {
+    const stream = this.flow.open()
+    this.#streams.add(stream)
+    const { filename, contentType, charset, disposition, contentId, headers } = info
+    const handled = Promise.resolve().then(() => this.#onAttachment!({ filename, contentType, charset, disposition, contentId, headers }, stream))
+    // A handler that returns without reading the stream lets the rest of it be discarded.
+    const settled = handled.finally(() => {
+      if (stream.readableFlowing === null) stream.resume()
+    })
+    settled.catch(() => {})
+    this.handlers.push(settled)
+    return stream
+  }
+
   #keep(leaf: Leaf, bytes: Uint8Array): void {
     if (bytes.length === 0) return
+    if (leaf.stream !== undefined) {
+      leaf.size += bytes.length
+      leaf.hash!.update(bytes)
+      this.flow.write(leaf.stream, bytes)
+      return
+    }
     this.#decodedBytes += bytes.length
     if (this.#decodedBytes > this.#maxDecodedBytes) {
       throw new MessageParseError('ERR_MESSAGE_TOO_LARGE', `message is larger than maxDecodedBytes (${this.#maxDecodedBytes} bytes decoded); raise maxDecodedBytes, or read large messages with parseParts`)
@@ -178,6 +228,12 @@ export class MessageBuilder implements ScanSink {
 
   #finishLeaf(entity: Entity, leaf: Leaf): void {
     const { draft, info } = leaf
+    if (leaf.stream !== undefined) {
+      this.flow.end(leaf.stream)
+      this.#streams.delete(leaf.stream)
+      this.#addAttachment(entity, draft, info, [], undefined, leaf.hash!.digest('hex'), leaf.size)
+      return
+    }
     const content = leaf.chunks.length === 1 ? leaf.chunks[0]! : Buffer.concat(leaf.chunks, leaf.size)
     if (info.role !== 'attachment') {
       const decoded = decodeCharset(content, info.charset)
@@ -196,7 +252,7 @@ export class MessageBuilder implements ScanSink {
     this.#addAttachment(entity, draft, info, [content], undefined, leaf.hash!.digest('hex'))
   }
 
-  #addAttachment(entity: Entity, draft: Draft, info: PartInfo, chunks: Buffer[], message: ParsedMessage | undefined, checksum?: string): void {
+  #addAttachment(entity: Entity, draft: Draft, info: PartInfo, chunks: Buffer[], message: ParsedMessage | undefined, checksum?: string, size?: number): void {
     const content = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
     if (message !== undefined && entity.parent !== undefined) {
       const container = entity.parent.slot as Container | undefined
@@ -209,7 +265,7 @@ export class MessageBuilder implements ScanSink {
       disposition: info.disposition,
       contentId: info.contentId,
       isReferenced: false,
-      size: content.length,
+      size: size ?? content.length,
       checksum: checksum ?? createHash('sha256').update(content).digest('hex'),
       content,
       headers: info.headers,
@@ -221,13 +277,13 @@ export class MessageBuilder implements ScanSink {
     const defects = [...(pendingDefects.get(root) ?? []), ...draft.defects]
     const headers = root.headers!
     const common = readCommonFields(headers, (text) => defects.push(text))
-    const html = draft.htmls.length === 0 ? undefined : draft.htmls.join('\n')
+    const html = joinBodies(draft.htmls)
     const attachments = html === undefined ? draft.attachments : draft.attachments.map((attachment) => (attachment.contentId !== undefined && html.includes(`cid:${attachment.contentId}`) ? { ...attachment, isReferenced: true } : attachment))
     const isReport = root.contentType === 'multipart/report' || draft.reportBody !== undefined
     return {
       headers,
       ...common,
-      text: draft.texts.length === 0 ? undefined : draft.texts.join('\n'),
+      text: joinBodies(draft.texts),
       html,
       attachments,
       ...(isReport && draft.reportBody !== undefined ? { report: parseDeliveryStatus(draft.reportBody, draft.returnedHeaders) } : {}),
@@ -251,6 +307,14 @@ export class MessageBuilder implements ScanSink {
 const firstChildRaw = new WeakMap<Entity, Buffer>()
 const rawOf = new WeakMap<Entity, Buffer[]>()
 const pendingDefects = new WeakMap<Entity, string[]>()
+
+// Several inline text parts (multipart/mixed around text, an image, more text) read as one
+// text, one line apart; empty ones add nothing.
+function joinBodies(bodies: readonly string[]): string | undefined {
+  if (bodies.length === 0) return undefined
+  const present = bodies.filter((body) => body !== '')
+  return present.length === 0 ? '' : present.join('\n')
+}
 
 function newDraft(root: Entity): Draft {
   return { root, texts: [], htmls: [], attachments: [], defects: [], reportBody: undefined, returnedHeaders: undefined, signed: undefined, isTruncated: false }

@@ -21,13 +21,31 @@ import { readSource, type ParseSource } from './read-source.ts'
  * `isTruncated`; more decoded content than `maxDecodedBytes` rejects with a MessageParseError
  * `ERR_MESSAGE_TOO_LARGE`. Bad options throw a TypeError or RangeError naming the option; a
  * failing source rejects with its error. Nothing in the message's bytes makes it reject otherwise.
+ *
+ * With `onAttachment`, each attachment's decoded content is handed to it as a Readable as soon
+ * as the attachment's header has arrived, instead of being kept: `content` is then empty, `size`
+ * and `checksum` are still given, and `maxDecodedBytes` does not count it. The source is read only
+ * as fast as the streams are, so memory stays flat; parseMessage resolves once every handler's
+ * promise has, and rejects with the first handler error. A stream the handler leaves unread is
+ * discarded once its handler returns. Attached messages, delivery-status parts and signatures
+ * are kept in memory as usual.
  */
 export async function parseMessage(source: ParseSource, options?: ParseMessageOptions): Promise<ParsedMessage> {
-  const limits = resolveParseOptions('parseMessage()', options, { maxDecodedBytes: 'number' })
-  const builder = new MessageBuilder(limits.maxDecodedBytes)
+  const limits = resolveParseOptions('parseMessage()', options, { maxDecodedBytes: 'number', onAttachment: 'function' })
+  const builder = new MessageBuilder(limits.maxDecodedBytes, options?.onAttachment)
   const scanner = new MimeScanner(builder, limits)
-  for await (const chunk of readSource(source)) scanner.push(chunk)
-  scanner.end()
+  try {
+    for await (const chunk of readSource(source)) {
+      scanner.push(chunk)
+      // Wait for the reader of a full attachment stream, or for its handler to fail.
+      if (builder.flow.isFull) await Promise.race([builder.flow.drained(), ...builder.handlers.map(async (handled) => handled.then(() => new Promise(() => {})))])
+    }
+    scanner.end()
+    await Promise.all(builder.handlers)
+  } catch (error) {
+    builder.failStreams(error instanceof Error ? error : new Error(String(error)))
+    throw error
+  }
   const message = builder.result
   return scanner.isTruncated ? { ...message, isTruncated: true } : message
 }

@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream'
 import { checkOptions } from '../../options/check-options.ts'
+import type { AttachmentInfo } from './message-builder.ts'
 
 /** Bounds on what the parser reads, for input from anyone. */
 export interface ParseLimits {
@@ -20,6 +22,11 @@ export interface ParseMessageOptions extends ParseLimits {
    * `onAttachment` do not count. Default 128 MiB.
    */
   readonly maxDecodedBytes?: number | undefined
+  /**
+   * Receives each attachment's decoded content as a stream instead of keeping it in memory; see
+   * parseMessage. Read or pipe the stream; the promise returned is awaited.
+   */
+  readonly onAttachment?: ((attachment: AttachmentInfo, content: Readable) => unknown) | undefined
 }
 
 /** Defaults for parseMessage and parseParts. */

@@ -180,7 +180,7 @@ describe('parseMessage: structure', () => {
 
   test('a part with no blank line after its header, and a part that is only a boundary away', async () => {
     const message = await parseMessage('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\nbody without blank line\r\n--b\r\n--b--\r\n')
-    assert.equal(message.text, 'body without blank line\n')
+    assert.equal(message.text, 'body without blank line')
   })
 
   test('a boundary that is a prefix of another line is not a delimiter', async () => {

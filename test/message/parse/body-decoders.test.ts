@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import fc from 'fast-check'
+import { Base64Decoder, QuotedPrintableDecoder, type BodyDecoder } from '../../../src/message/parse/body-decoders.ts'
+import { splitAt } from '../../helpers/split-at.ts'
+
+function decodeAll(decoder: BodyDecoder, pieces: readonly Uint8Array[]): Buffer {
+  return Buffer.concat([...pieces.map((piece) => decoder.update(piece)), decoder.end()])
+}
+
+describe('Base64Decoder', () => {
+  test('property: any line length, line end and chunking decode to the original bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.integer({ min: 1, max: 200 }), fc.constantFrom('\r\n', '\n'), fc.array(fc.nat(), { maxLength: 8 }), (bytes, width, lineEnd, cuts) => {
+        const encoded = Buffer.from(`${(Buffer.from(bytes).toString('base64').match(new RegExp(`.{1,${width}}`, 'g')) ?? []).join(lineEnd)}${lineEnd}`)
+        assert.deepEqual(decodeAll(new Base64Decoder(), splitAt(encoded, cuts)), Buffer.from(bytes))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  test('garbage, spaces, base64url letters and missing padding are tolerated', () => {
+    assert.equal(decodeAll(new Base64Decoder(), [Buffer.from(' aGVs\r\n bG8g*!\r\nd29y bGQ=')]).toString(), 'hello world')
+    assert.equal(decodeAll(new Base64Decoder(), [Buffer.from('-_8')]).toString('hex'), 'fbff')
+    assert.equal(decodeAll(new Base64Decoder(), [Buffer.from('YQ==YmM=')]).toString(), 'abc')
+  })
+})
+
+describe('QuotedPrintableDecoder', () => {
+  const cases: [string, string][] = [
+    ['caf=C3=A9', 'café'],
+    ['lower =c3=a9 case', 'lower é case'],
+    ['soft=\r\nbreak', 'softbreak'],
+    ['soft with space= \t\r\nbreak', 'soft with spacebreak'],
+    ['keep space =\r\nbefore', 'keep space before'],
+    ['trailing   \r\nspace', 'trailing\r\nspace'],
+    ['bare\nline ends\rmade CRLF', 'bare\r\nline ends\r\nmade CRLF'],
+    ['stray = sign and =ZZ', 'stray = sign and =ZZ'],
+  ]
+  for (const [input, output] of cases) {
+    test(`${JSON.stringify(input)} decodes to ${JSON.stringify(output)}`, () => {
+      assert.equal(decodeAll(new QuotedPrintableDecoder(), [Buffer.from(input)]).toString(), output)
+    })
+  }
+
+  test('property: any chunking gives the same output', () => {
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', ' ', '\t', '=', '=3D', '=\r\n', '\r\n', '\n', '\r', '=C3', '=a9', 'é'), { maxLength: 60 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cuts) => {
+        const input = Buffer.from(pieces.join(''))
+        assert.deepEqual(decodeAll(new QuotedPrintableDecoder(), splitAt(input, cuts)), decodeAll(new QuotedPrintableDecoder(), [input]))
+      }),
+      { numRuns: 500 },
+    )
+  })
+})
