@@ -131,9 +131,12 @@ export class Catcher implements MessageSink {
     const entry: Entry = { id: stored.id, size: stored.size, receivedAt: stored.receivedAt, isSeen: stored.isSeen, headBytes: head.bytes(), head: undefined, body: undefined, attachments: undefined }
     this.#add(entry, true)
     await this.#trim()
+    // Announced after the reply: the client's 250 does not wait for the header to be parsed.
     if (this.#listeners.size > 0 && this.#byId.has(entry.id)) {
-      const summary = await this.#summary(entry)
-      this.#emit({ type: 'new', message: summary })
+      void this.#summary(entry).then(
+        (summary) => this.#emit({ type: 'new', message: summary }),
+        () => {},
+      )
     }
     return { name: stored.name, bytes: stored.bytes }
   }

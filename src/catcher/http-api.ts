@@ -203,14 +203,14 @@ function matchesWait(summary: MessageSummary, wanted: { to?: string | undefined;
 /** Server-Sent Events: `new`, `delete`, `read` and `stats` (see the reference). */
 function streamEvents(request: IncomingMessage, response: ServerResponse, catcher: Catcher): void {
   response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' })
-  const send = (event: string, data: unknown): void => void response.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-  response.write('retry: 2000\n\n')
-  send('stats', { Total: catcher.total, Unread: catcher.unread })
+  const format = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
+  const stats = (): string => format('stats', { Total: catcher.total, Unread: catcher.unread })
+  response.write(`retry: 2000\n\n${stats()}`)
+  // One write per change: the event and the counts after it.
   const unsubscribe = catcher.subscribe((event) => {
-    if (event.type === 'new') send('new', formatSummary(event.message))
-    else if (event.type === 'delete') send('delete', { IDs: event.ids })
-    else send('read', { IDs: event.ids, Read: event.isSeen })
-    send('stats', { Total: catcher.total, Unread: catcher.unread })
+    const text =
+      event.type === 'new' ? format('new', formatSummary(event.message)) : event.type === 'delete' ? format('delete', { IDs: event.ids }) : format('read', { IDs: event.ids, Read: event.isSeen })
+    response.write(text + stats())
   })
   const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS)
   keepalive.unref()

@@ -88,8 +88,16 @@ export function applyCatcherServerOptions(values: CatcherValues, options: Server
 }
 
 /** Starts the web UI for `--ui`, printing where, and a warning when it is open beyond loopback without `--ui-auth`. */
-export async function startCatcherUi(values: CatcherValues, catcher: Catcher, version: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<RunningUi | undefined> {
+export async function startCatcherUi(values: CatcherValues, catcher: Catcher, readVersion: () => string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<RunningUi | undefined> {
   if (values.ui === undefined) return undefined
+  // The version is only shown by /api/v1/info: a copy of the code without its package.json
+  // (a bundle, the benchmark's build) still serves the UI.
+  let version = 'unknown'
+  try {
+    version = readVersion()
+  } catch {
+    // keep 'unknown'
+  }
   const { host, port } = parseHostPort(values.ui, '--ui')
   const authText = values['ui-auth']
   const auth = authText === undefined ? undefined : { username: authText.slice(0, authText.indexOf(':')), password: authText.slice(authText.indexOf(':') + 1) }

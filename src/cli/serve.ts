@@ -99,7 +99,7 @@ export async function runServe(args: string[], io: ServeIo = { stdout: process.s
   io.stdout.write(store.kind === 'maildir' ? `storing messages in ${store.root}\n` : 'discarding messages (--store none)\n')
   let ui
   try {
-    ui = catcher && (await startCatcherUi(values, catcher, readVersion(), io))
+    ui = catcher && (await startCatcherUi(values, catcher, readVersion, io))
   } catch (error) {
     io.stderr.write(`smtpkit serve: cannot start the web UI on ${values.ui}: ${(error as Error).message}\n`)
     stopRequested.cancel()

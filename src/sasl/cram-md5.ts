@@ -3,6 +3,7 @@ import { identityFromResult } from './auth-result.ts'
 import { MalformedSaslMessage } from './errors.ts'
 import type { Authenticate, ClientMechanism, ServerMechanism, ServerStep } from './mechanism.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
+import { checkCredentials } from './check-credentials.ts'
 
 /** Credentials for {@link cramMd5}. */
 export interface CramMd5Options {
@@ -18,6 +19,7 @@ export interface CramMd5Options {
  * attack, so prefer SCRAM-SHA-256. Throws a TypeError for an empty username.
  */
 export function cramMd5(options: CramMd5Options): ClientMechanism {
+  checkCredentials('cramMd5()', options, { username: 'string', password: 'string' })
   const { username, password } = options
   if (typeof username !== 'string' || username === '') throw new TypeError('CRAM-MD5 username must be a non-empty string')
   if (typeof password !== 'string') throw new TypeError('CRAM-MD5 password must be a string')

@@ -2,6 +2,7 @@ import { identityFromResult } from './auth-result.ts'
 import { MalformedSaslMessage } from './errors.ts'
 import type { Authenticate, ClientMechanism, ServerMechanism, ServerStep } from './mechanism.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
+import { checkCredentials } from './check-credentials.ts'
 
 /** Credentials for {@link login}. */
 export interface LoginOptions {
@@ -17,6 +18,7 @@ export interface LoginOptions {
  * Throws a TypeError for an empty username.
  */
 export function login(options: LoginOptions): ClientMechanism {
+  checkCredentials('login()', options, { username: 'string', password: 'string' })
   const { username, password } = options
   if (typeof username !== 'string' || username === '') throw new TypeError('LOGIN username must be a non-empty string')
   if (typeof password !== 'string') throw new TypeError('LOGIN password must be a string')

@@ -2,6 +2,7 @@ import { identityFromResult } from './auth-result.ts'
 import { MalformedSaslMessage } from './errors.ts'
 import type { Authenticate, ClientMechanism, ServerMechanism, ServerStep } from './mechanism.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
+import { checkCredentials } from './check-credentials.ts'
 
 /** Credentials for {@link plain}. */
 export interface PlainOptions {
@@ -21,6 +22,7 @@ const EMPTY = new Uint8Array(0)
  * Throws a TypeError for an empty username or password, or one containing NUL.
  */
 export function plain(options: PlainOptions): ClientMechanism {
+  checkCredentials('plain()', options, { username: 'string', password: 'string', authorizationId: 'string' })
   const { username, password, authorizationId = '' } = options
   // RFC 4616 §2: authcid and passwd are 1*SAFE, where SAFE is any UTF-8 character but NUL.
   checkField(username, 'PLAIN username', false)

@@ -11,6 +11,7 @@ import {
   type ClientFirst,
 } from './scram-message.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
+import { checkCredentials } from './check-credentials.ts'
 
 const NAME = 'SCRAM-SHA-256'
 const KEY_BYTES = 32
@@ -103,6 +104,7 @@ export function scramSha256(options: ScramSha256Options): ClientMechanism {
  * a repeated nonce destroys SCRAM's replay protection. Not exported from the package.
  */
 export function scramSha256WithTestNonce(options: ScramSha256Options, nonce: string): ClientMechanism {
+  checkCredentials('scramSha256()', options, { username: 'string', password: 'string', authorizationId: 'string', maxIterations: 'number' })
   const { username, password, authorizationId, maxIterations = scramDefaults.maxIterations } = options
   if (typeof username !== 'string' || typeof password !== 'string') throw new TypeError('SCRAM-SHA-256 username and password must be strings')
   const preparedUsername = saslPrep(username, 'SCRAM-SHA-256 username')

@@ -2,6 +2,7 @@ import { identityFromResult } from './auth-result.ts'
 import { AuthenticationFailed, MalformedSaslMessage } from './errors.ts'
 import type { Authenticate, ClientMechanism, FreshMechanismOptions, ServerMechanism, ServerStep } from './mechanism.ts'
 import { decodeUtf8, encodeUtf8 } from './utf8.ts'
+import { checkCredentials } from './check-credentials.ts'
 
 /** Credentials for {@link xoauth2}. */
 export interface Xoauth2Options {
@@ -48,6 +49,7 @@ const BEARER_TOKEN = /^[\x21-\x7e]+$/
  * refusal); calling `start()` on the mechanism returned here is then a TypeError.
  */
 export function xoauth2(options: Xoauth2Options): Xoauth2ClientMechanism {
+  checkCredentials('xoauth2()', options, { username: 'string', accessToken: ['string', 'function'] })
   const { username, accessToken } = options
   if (typeof username !== 'string' || username === '' || CONTROL.test(username)) {
     throw new TypeError('XOAUTH2 username must be a non-empty string without control characters')

@@ -130,3 +130,18 @@ describe('XOAUTH2 server', () => {
     assert.equal(called, false)
   })
 })
+
+describe('client mechanism options', () => {
+  test("each factory names an unknown key, with nodemailer's user and pass pointed to username and password", async () => {
+    const { plain } = await import('../../src/sasl/plain.ts')
+    const { login } = await import('../../src/sasl/login.ts')
+    const { cramMd5 } = await import('../../src/sasl/cram-md5.ts')
+    const { scramSha256 } = await import('../../src/sasl/scram-sha-256.ts')
+    assert.throws(() => plain({ user: 'u', pass: 'p' } as never), /plain\(\): unknown option "user"; use username/)
+    assert.throws(() => login({ username: 'u', pass: 'p' } as never), /login\(\): unknown option "pass"; use password/)
+    assert.throws(() => cramMd5({ username: 'u', password: 'p', salt: 'x' } as never), /cramMd5\(\): unknown option "salt"/)
+    assert.throws(() => scramSha256({ username: 'u', password: 'p', maxIterations: '5' } as never), /"maxIterations" must be number/)
+    assert.throws(() => xoauth2({ username: 'u', accessToken: 't', refreshToken: 'r' } as never), /"refreshToken".*accessToken: async/)
+    assert.throws(() => xoauth2({ username: 'u', accessToken: 5 } as never), /"accessToken" must be string or function/)
+  })
+})
