@@ -22,6 +22,7 @@ export {
   Client,
   ClientError,
   parseSmtpUrl,
+  verify,
   type AuthOption,
   type ClientErrorCode,
   type BdatOptions,
@@ -41,10 +42,12 @@ export {
   type SendRequest,
   type SendResult,
   type SendStage,
+  type SocketFactory,
   type StepOptions,
   type TlsMode,
   type TlsOptions,
   type TlsState,
+  type VerifyResult,
 } from './client/index.ts'
 // sendMail and Pool that also take compose's fields, in place of smtpkit/client's bytes-only ones.
 export { Pool, sendMail, type ComposeRequest, type MailRequest } from './mailer/index.ts'
@@ -68,9 +71,17 @@ export {
   type TlsInfo,
 } from './server/index.ts'
 
-// Message composition.
+// Message composition and parsing.
 export {
   compose,
+  parseMessage,
+  parseParts,
+  safeFilename,
+  MessageParseError,
+  type MessagePart,
+  type ParsedAttachment,
+  type ParsedMessage,
+  type ParseMessageOptions,
   type AddressInput,
   type AddressListInput,
   type Attachment,

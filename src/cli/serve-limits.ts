@@ -17,6 +17,7 @@ interface LimitFlag {
 export const limitFlags: Readonly<Record<string, LimitFlag>> = {
   'max-connections': { limit: 'maxConnections', kind: 'count', help: 'open connections in all' },
   'max-connections-per-ip': { limit: 'maxConnectionsPerIp', kind: 'count', help: 'open connections from one IP address' },
+  'count-loopback-per-ip': { limit: 'countLoopbackPerIp', kind: 'switch', help: 'hold loopback clients to --max-connections-per-ip too' },
   'max-recipients': { limit: 'maxRecipients', kind: 'count', help: 'recipients per message' },
   'max-message-bytes': { limit: 'maxMessageBytes', kind: 'bytes', help: 'largest message accepted' },
   'max-size': { limit: 'maxMessageBytes', kind: 'bytes', help: 'the same as --max-message-bytes' },
@@ -25,10 +26,13 @@ export const limitFlags: Readonly<Record<string, LimitFlag>> = {
   'max-auth-line-bytes': { limit: 'maxAuthLineBytes', kind: 'bytes', help: 'an AUTH line' },
   'command-timeout': { limit: 'commandTimeoutMs', kind: 'duration', help: 'wait for the next command' },
   'data-timeout': { limit: 'dataTimeoutMs', kind: 'duration', help: 'wait for more message data' },
+  'min-data-bytes-per-second': { limit: 'minDataBytesPerSecond', kind: 'count', help: 'slowest message data a client may send (0 allowed)' },
   'max-bad-commands': { limit: 'maxBadCommands', kind: 'count', help: 'protocol errors before the connection is closed' },
   'max-unauthenticated-commands': { limit: 'maxUnauthenticatedCommands', kind: 'count', help: 'commands before AUTH with --require-auth' },
   'max-transactions': { limit: 'maxTransactionsPerConnection', kind: 'count', help: 'messages per connection' },
   'max-auth-failures': { limit: 'maxAuthFailures', kind: 'count', help: 'failed logins before the connection is closed' },
+  'max-auth-failures-per-ip': { limit: 'maxAuthFailuresPerIp', kind: 'count', help: 'failed logins from one IP address per window' },
+  'auth-failure-window': { limit: 'authFailureWindowMs', kind: 'duration', help: 'the window of --max-auth-failures-per-ip' },
   'auth-failure-delay': { limit: 'authFailureDelayMs', kind: 'duration', help: 'pause before each failed-login reply (0 allowed)' },
   'max-pending-reply-bytes': { limit: 'maxPendingReplyBytes', kind: 'bytes', help: 'replies a client may leave unread' },
 }
@@ -51,7 +55,7 @@ export function limitsFromFlags(values: Readonly<Record<string, unknown>>): Part
     const option = `--${flag}`
     limits[limit] =
       kind === 'switch' ? value === true
-      : kind === 'count' ? parseInteger(String(value), option, { min: 1 })
+      : kind === 'count' ? parseInteger(String(value), option, { min: limit === 'minDataBytesPerSecond' ? 0 : 1 })
       : kind === 'bytes' ? parseByteSize(String(value), option)
       : parseDuration(String(value), option, limit === 'authFailureDelayMs' ? 0 : 1)
   }
