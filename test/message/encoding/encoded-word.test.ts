@@ -37,7 +37,8 @@ describe('encodeWords', () => {
 
   test('keeps every word within the length limit and every word valid UTF-8 on its own', () => {
     fc.assert(
-      fc.property(unicode, fc.integer({ min: 24, max: 75 }), (text, maxLength) => {
+      // Without U+FFFD in the input, a U+FFFD after decoding can only mean a split character.
+      fc.property(unicode.filter((text) => !text.includes('\ufffd')), fc.integer({ min: 24, max: 75 }), (text, maxLength) => {
         for (const word of encodeWords(text, { maxLength })) {
           assert.ok(word.length <= maxLength, `${word.length} > ${maxLength}`)
           // Each word decodes on its own, so no character is split across words.
