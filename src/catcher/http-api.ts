@@ -66,7 +66,7 @@ export async function handleApi(request: IncomingMessage, response: ServerRespon
   } else if (path.startsWith('/api/v1/message/')) {
     await messageRoute(request, response, url, options)
   } else if (path.startsWith('/view/') && path.endsWith('.html') && method === 'GET') {
-    const id = await resolveId(catcher, decodeURIComponent(path.slice('/view/'.length, -'.html'.length)))
+    const id = await resolveId(catcher, decodePathPart(path.slice('/view/'.length, -'.html'.length)))
     const mail = await catcher.parse(id)
     const html = renderMessageHtml(id, mail)
     response.writeHead(200, {
@@ -86,7 +86,7 @@ export async function handleApi(request: IncomingMessage, response: ServerRespon
 async function messageRoute(request: IncomingMessage, response: ServerResponse, url: URL, options: ApiOptions): Promise<void> {
   const { catcher } = options
   const [rawId = '', action = '', partId] = url.pathname.slice('/api/v1/message/'.length).split('/')
-  const id = await resolveId(catcher, decodeURIComponent(rawId))
+  const id = await resolveId(catcher, decodePathPart(rawId))
   const method = request.method ?? 'GET'
   if (action === '' && method === 'GET') {
     const [summary, mail, fields] = await Promise.all([catcher.summary(id), catcher.parse(id), catcher.headerFields(id)])
@@ -138,6 +138,14 @@ async function messageRoute(request: IncomingMessage, response: ServerResponse, 
     sendJson(response, 200, { To: to })
   } else {
     throw new HttpError(405, `${method} ${url.pathname} is not a route`)
+  }
+}
+
+function decodePathPart(text: string): string {
+  try {
+    return decodeURIComponent(text)
+  } catch {
+    throw new HttpError(400, `${JSON.stringify(text)} is not valid percent-encoding`)
   }
 }
 

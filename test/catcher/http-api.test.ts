@@ -153,6 +153,7 @@ describe('catcher API', { concurrency: 4 }, () => {
     assert.equal((await c.page('/api/v1/messages')).total, 1)
     assert.equal((await c.get('/api/v1/message/..%2F..%2Fetc%2Fpasswd/raw')).status, 404)
     assert.equal((await c.get('/view/nope.html')).status, 404)
+    assert.equal((await c.get('/api/v1/message/%E0%A4%A')).status, 400)
     assert.equal((await c.get('/api/v1/messages?limit=abc')).status, 400)
   })
 
