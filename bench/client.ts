@@ -1,31 +1,41 @@
-// Client throughput, CPU and memory: smtpkit against nodemailer, both sending to Postfix's
-// smtp-sink on loopback. Each library runs each scenario in its own child process, so CPU time
-// and peak RSS belong to one library alone.
+// Client throughput, CPU and memory: smtpkit against nodemailer, Python's smtplib, go-smtp's
+// client and a bare-Node floor client, all sending to Postfix's smtp-sink on loopback. Each
+// library runs each scenario in its own child process, so CPU time and peak RSS belong to one
+// library alone.
 //
+//   bench/setup-peers.sh (once, as root: Go with go-smtp, Postfix)
 //   node --import tsx bench/client.ts [--n 5000] [--k 8] [--big-mb 50] [--big-count 3] [--stream-mb 1024]
-//                                     [--only a,b,c,d] [--nodemailer-stream] [--built] [--repeat 1]
+//                                     [--only a,b,c,d,e,f] [--nodemailer-stream] [--built] [--repeat 1]
 //
 // Environment variables BENCH_N, BENCH_K, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_STREAM_MB and
 // BENCH_REPEAT (runs per library and scenario; the median of each figure is shown) set the same. Scenarios: (a) N small (~1 KB) messages one after another over one connection, (b) N over
 // K connections (smtpkit Pool, nodemailer pool), (c) BIG_COUNT messages of BIG_MB each, streamed,
-// (d) one STREAM_MB message from a generator (smtpkit; nodemailer too with --nodemailer-stream).
+// (d) one STREAM_MB message from a generator (smtpkit; nodemailer too with --nodemailer-stream),
+// (e) N 2 KB messages over one connection against smtplib (bench/peers/smtplib-client.py),
+// go-smtp (bench/peers/go-smtp-client.go) and the floor client (bench/lib/node-floor-client.ts,
+// plain and chained), (f) N 2 KB messages over K connections against smtplib and go-smtp. A peer
+// that is missing is skipped, saying why.
 // --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
 // users run it, instead of through tsx.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type * as ClientModule from '../src/client/index.ts'
+import { buildGoPeer } from './lib/build-go-peer.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
+import { sendWithNodeFloor } from './lib/node-floor-client.ts'
 import { startServerChild } from './lib/child-process.ts'
 import { readCpuSeconds } from './lib/proc-stats.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
-type Library = 'smtpkit' | 'nodemailer'
-type Scenario = 'a' | 'b' | 'c' | 'd'
+type Library = 'smtpkit' | 'nodemailer' | 'smtplib' | 'go-smtp' | 'node-floor' | 'node-floor-chained'
+type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f'
 
 interface Job {
   readonly library: Library
@@ -35,6 +45,8 @@ interface Job {
   readonly messages: number
   readonly connections: number
   readonly messageBytes: number
+  /** (e), (f): every message is this file's content. */
+  readonly messageFile: string
   /** Import smtpkit from this directory of compiled JavaScript instead of the TypeScript sources. */
   readonly builtDir: string | undefined
 }
@@ -45,7 +57,8 @@ interface Measurement {
   readonly seconds: number
   readonly cpuSeconds: number
   readonly maxRssBytes: number
-  readonly rssGrowthBytes: number
+  /** Node children only: the peers report their peak RSS alone. */
+  readonly rssGrowthBytes?: number
   /** smtp-sink's CPU seconds during the run (parent only): near `seconds`, the sink was the limit. */
   readonly sinkCpuSeconds?: number
 }
@@ -58,6 +71,13 @@ const LINE = Buffer.from(`${'The quick brown fox jumps over the lazy dog. '.repe
 function smallMessage(i: number): string {
   const body = LINE.toString('latin1').repeat(10)
   return `From: ${FROM}\r\nTo: ${TO}\r\nSubject: bench message ${i}\r\nMessage-ID: <${i}.bench@example.test>\r\n\r\n${body}`
+}
+
+/** A 2 KB message of CRLF lines, for (e) and (f): the same bytes for every library. */
+function twoKbMessage(): string {
+  const head = `From: ${FROM}\r\nTo: ${TO}\r\nSubject: bench message\r\nMessage-ID: <bench@example.test>\r\n\r\n`
+  const lines = LINE.toString('latin1').repeat(Math.ceil(2048 / LINE.length))
+  return head + lines.slice(0, 2048 - head.length - 2) + '\r\n'
 }
 
 /** `bytes` of message from a generator, in 64 KiB chunks of whole lines; nothing is kept. */
@@ -75,19 +95,22 @@ async function runSmtpkit(job: Job): Promise<number> {
   // __name() call; tsc's output is what users run.
   const { Client, Pool } = (job.builtDir ? await import(pathToFileURL(join(job.builtDir, 'client', 'index.js')).href) : await import('../src/client/index.ts')) as typeof ClientModule
   const options = { host: job.host, port: job.port, tls: 'none' as const, localName: 'bench.example.test' }
-  if (job.scenario === 'b') {
+  const fixed = job.scenario === 'e' || job.scenario === 'f' ? readFileSync(job.messageFile, 'latin1') : undefined
+  const messageAt = (i: number): string => fixed ?? smallMessage(i)
+  if (job.scenario === 'b' || job.scenario === 'f') {
     const pool = new Pool(options, { maxConnections: job.connections, maxMessagesPerConnection: job.messages + 1 })
-    await Promise.all(Array.from({ length: Math.min(job.connections * 4, 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: smallMessage(i) })))
+    await Promise.all(Array.from({ length: Math.min(job.connections * 4, 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
     return measure(job, async () => {
-      await Promise.all(Array.from({ length: job.messages }, (_, i) => pool.send({ from: FROM, to: TO, message: smallMessage(i) })))
+      await Promise.all(Array.from({ length: job.messages }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
       await pool.close()
     })
   }
   const client = await Client.connect(options)
-  if (job.scenario === 'a') for (let i = 0; i < 200; i++) await client.send({ from: FROM, to: TO, message: smallMessage(i) })
+  const small = job.scenario === 'a' || job.scenario === 'e'
+  if (small) for (let i = 0; i < 200; i++) await client.send({ from: FROM, to: TO, message: messageAt(i) })
   return measure(job, async () => {
     for (let i = 0; i < job.messages; i++) {
-      const message = job.scenario === 'a' ? smallMessage(i) : bigMessage(job.messageBytes)
+      const message = small ? messageAt(i) : bigMessage(job.messageBytes)
       await client.send({ from: FROM, to: TO, message })
     }
     await client.quit()
@@ -120,6 +143,24 @@ async function runNodemailer(job: Job): Promise<number> {
   })
 }
 
+async function runNodeFloor(job: Job): Promise<number> {
+  const message = readFileSync(job.messageFile, 'latin1')
+  const chained = job.library === 'node-floor-chained'
+  await sendWithNodeFloor(job.host, job.port, 200, message, chained)
+  return measure(job, () => sendWithNodeFloor(job.host, job.port, job.messages, message, chained))
+}
+
+/** Runs a peer (`command args... HOST PORT N C MESSAGE_FILE`) and reads the JSON line it prints. */
+async function runPeer(command: string, args: string[], job: Job): Promise<Measurement> {
+  const child = spawn(command, [...args, job.host, String(job.port), String(job.messages), String(job.connections), job.messageFile], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  const [code] = (await once(child, 'close')) as [number | null]
+  const line = out.trim().split('\n').at(-1)
+  if (code !== 0 || !line) throw new Error(`${job.library} scenario ${job.scenario} failed (exit ${String(code)}): ${out}`)
+  return JSON.parse(line) as Measurement
+}
+
 async function measure(job: Job, work: () => Promise<void>): Promise<number> {
   global.gc?.()
   const rssBefore = process.memoryUsage.rss()
@@ -134,7 +175,7 @@ async function measure(job: Job, work: () => Promise<void>): Promise<number> {
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
   const result: Measurement = {
     messages: job.messages,
-    bytes: job.scenario === 'a' || job.scenario === 'b' ? 0 : job.messages * job.messageBytes,
+    bytes: job.scenario !== 'c' && job.scenario !== 'd' ? 0 : job.messages * job.messageBytes,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
     // maxRSS is in kilobytes (getrusage(2)).
@@ -170,7 +211,7 @@ async function main(): Promise<void> {
   })
   if (values.child) {
     const job = JSON.parse(values.child) as Job
-    process.exitCode = job.library === 'smtpkit' ? await runSmtpkit(job) : await runNodemailer(job)
+    process.exitCode = job.library === 'smtpkit' ? await runSmtpkit(job) : job.library === 'nodemailer' ? await runNodemailer(job) : await runNodeFloor(job)
     return
   }
   const n = positiveInteger(values.n, 'BENCH_N', 5000)
@@ -178,7 +219,7 @@ async function main(): Promise<void> {
   const bigMb = positiveInteger(values['big-mb'], 'BENCH_BIG_MB', 50)
   const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 3)
   const streamMb = positiveInteger(values['stream-mb'], 'BENCH_STREAM_MB', 1024)
-  const only = new Set((values.only ?? 'a,b,c,d').split(','))
+  const only = new Set((values.only ?? 'a,b,c,d,e,f').split(','))
   const repeat = positiveInteger(values.repeat, 'BENCH_REPEAT', 1)
 
   const { startSmtpSink, smtpSinkPath, smtpSourcePath } = await import('../test/helpers/peers.ts')
@@ -195,6 +236,16 @@ async function main(): Promise<void> {
     throw err
   })
   type Target = { host: string; port: number; pid: number }
+  const messageFile = join(tmpdir(), `smtpkit-bench-client-${process.pid}.eml`)
+  writeFileSync(messageFile, twoKbMessage(), 'latin1')
+  // The peers (e, f) run as their own programs; one that is missing is skipped with its reason.
+  const peers = new Map<Library, { command: string; args: string[] }>()
+  const skipped: string[] = []
+  const go = only.has('e') || only.has('f') ? await buildGoPeer('go-smtp-client').catch((err: unknown) => { skipped.push(`go-smtp: ${(err as Error).message}`) }) : undefined
+  if (go) peers.set('go-smtp', { command: go.binary, args: [] })
+  // Debian's python3, not whatever python3 comes first on PATH.
+  if (existsSync('/usr/bin/python3')) peers.set('smtplib', { command: '/usr/bin/python3', args: [join(dirname(script), 'peers', 'smtplib-client.py')] })
+  else skipped.push('smtplib: /usr/bin/python3 is not installed (Debian package python3)')
   const scenarios: { id: Scenario; title: string; messages: number; bytes: number; libraries: Library[]; toFloor?: boolean }[] = [
     { id: 'a', title: `(a) ${n} × 1 KB, 1 connection`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
     { id: 'b', title: `(b) ${n} × 1 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'nodemailer'] },
@@ -202,41 +253,47 @@ async function main(): Promise<void> {
     // smtp-sink caps (c) (see its busy %), so (c) runs again to a sink that does not.
     { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB to node-floor`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'], toFloor: true },
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
+    { id: 'e', title: `(e) ${n} × 2 KB, 1 connection`, messages: n, bytes: 0, libraries: ['smtpkit', 'smtplib', 'go-smtp', 'node-floor', 'node-floor-chained'] },
+    { id: 'f', title: `(f) ${n} × 2 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'smtplib', 'go-smtp'] },
   ]
   let ceiling: number | undefined
   let floor: { port: number; pid: number; stop(): Promise<void> } | undefined
   const rows: string[][] = [['scenario', 'library', 'msg/s', 'MB/s', 'CPU s/1000 msg', 'CPU s/GB', 'peak RSS MB', 'RSS growth MB', 'wall s', 'sink busy %']]
-  const ratios: string[][] = [['scenario', 'msg/s smtpkit÷nodemailer', 'CPU/msg smtpkit÷nodemailer', 'peak RSS smtpkit÷nodemailer']]
+  const ratios: string[][] = [['scenario', 'smtpkit ÷', 'msg/s', 'CPU/msg', 'peak RSS']]
   try {
     for (const scenario of scenarios.filter((s) => only.has(s.id))) {
       if (scenario.toFloor) floor ??= await startServerChild('node-floor')
       const target: Target = scenario.toFloor ? { host: '127.0.0.1', port: floor!.port, pid: floor!.pid } : { host: sink.host, port: sink.port, pid: sink.child.pid! }
       const results = new Map<Library, Measurement>()
       // Runs alternate between the libraries, so a burst of load elsewhere hits both alike.
-      const runs = new Map<Library, Measurement[]>(scenario.libraries.map((library) => [library, []]))
+      const libraries = scenario.libraries.filter((library) => library !== 'smtplib' && library !== 'go-smtp' || peers.has(library))
+      const runs = new Map<Library, Measurement[]>(libraries.map((library) => [library, []]))
       for (let r = 0; r < repeat; r++) {
-        for (const library of scenario.libraries) {
+        for (const library of libraries) {
           const sinkCpuBefore = readCpuSeconds(target.pid)
-          const m = await runChildJob<Measurement, Job>(script, { library, scenario: scenario.id, host: target.host, port: target.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, builtDir })
+          const job: Job = { library, scenario: scenario.id, host: target.host, port: target.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, messageFile, builtDir }
+          const peer = peers.get(library)
+          const m = peer ? await runPeer(peer.command, peer.args, job) : await runChildJob<Measurement, Job>(script, job)
           runs.get(library)!.push({ ...m, sinkCpuSeconds: readCpuSeconds(target.pid) - sinkCpuBefore })
         }
       }
-      for (const library of scenario.libraries) {
+      for (const library of libraries) {
         const m = median(runs.get(library)!)
         results.set(library, m)
         const gb = m.bytes / (1 << 30)
         rows.push([
           scenario.title, library, fmt(m.messages / m.seconds, 0), m.bytes ? fmt(m.bytes / (1 << 20) / m.seconds, 0) : '-',
-          fmt((m.cpuSeconds / m.messages) * 1000, 3), m.bytes ? fmt(m.cpuSeconds / gb, 2) : '-', mb(m.maxRssBytes), mb(m.rssGrowthBytes), fmt(m.seconds, 2),
+          fmt((m.cpuSeconds / m.messages) * 1000, 3), m.bytes ? fmt(m.cpuSeconds / gb, 2) : '-', mb(m.maxRssBytes), mb(m.rssGrowthBytes ?? NaN), fmt(m.seconds, 2),
           fmt((100 * (m.sinkCpuSeconds ?? NaN)) / m.seconds, 0),
         ])
         console.error(`done: ${scenario.title} ${library}`)
       }
       const ours = results.get('smtpkit')
-      const theirs = results.get('nodemailer')
-      if (ours && theirs) {
+      for (const [library, theirs] of results) {
+        if (!ours || library === 'smtpkit') continue
         ratios.push([
           scenario.title,
+          library,
           fmt((ours.messages / ours.seconds) / (theirs.messages / theirs.seconds), 2),
           fmt((ours.cpuSeconds / ours.messages) / (theirs.cpuSeconds / theirs.messages), 2),
           fmt(ours.maxRssBytes / theirs.maxRssBytes, 2),
@@ -251,12 +308,16 @@ async function main(): Promise<void> {
     await sink.stop()
     await floor?.stop()
     build?.remove()
+    go?.remove()
+    rmSync(messageFile, { force: true })
   }
   printTable(rows)
   console.log('')
   printTable(ratios)
   if (ceiling !== undefined) console.log(`\n(c) smtp-sink's ceiling: Postfix's smtp-source sends ${bigCount} × ${bigMb} MB to it at ${fmt(ceiling, 0)} MB/s.`)
   console.log("sink busy %: the sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
+  for (const reason of skipped) console.log(`skipped ${reason}`)
+  console.log('node-floor, node-floor-chained (e): a canned-command client (bench/lib/node-floor-client.ts); chained sends the next MAIL/RCPT/DATA behind each final dot.')
   console.log('node-floor: a canned-reply sink on a bare net.Server (bench/lib/node-floor-server.ts), far faster than smtp-sink.')
   console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
 }

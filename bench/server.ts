@@ -27,11 +27,11 @@
 //                            run, write <dir>/<server>-<scenario>.cpuprofile, print a summary
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { smtpSinkPath, smtpSourcePath, startSmtpSink } from '../test/helpers/peers.ts'
+import { buildGoPeer } from './lib/build-go-peer.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { lineReader, spawnWithFileLimit, startServerChild, stopChild } from './lib/child-process.ts'
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
@@ -219,30 +219,13 @@ function printLoad(scenario: LoadScenario, results: LoadResult[]): void {
 // Debian's python3 with python3-aiosmtpd, not whatever python3 comes first on PATH.
 const PYTHON = '/usr/bin/python3'
 
-/** Builds bench/peers/go-smtp-server.go offline against Debian's go-smtp, into a temporary directory. */
-async function buildGoSmtp(): Promise<{ binary: string; remove(): void }> {
-  const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-go-'))
-  const binary = join(dir, 'go-smtp-server')
-  const child = spawn('go', ['build', '-o', binary, 'go-smtp-server.go'], {
-    cwd: join(root, 'bench/peers'),
-    env: { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(dir, 'cache') },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  })
-  const [code] = (await once(child, 'exit')) as [number | null]
-  if (code !== 0) {
-    rmSync(dir, { recursive: true, force: true })
-    throw new Error(`building go-smtp-server failed (exit ${String(code)}); run bench/setup-peers.sh (golang-go, golang-github-emersion-go-smtp-dev)`)
-  }
-  return { binary, remove: () => rmSync(dir, { recursive: true, force: true }) }
-}
-
 async function main(): Promise<void> {
   if (!smtpSourcePath()) throw new Error('smtp-source is not installed (Debian package postfix)')
   if (config.servers.includes('smtp-sink') && !smtpSinkPath()) throw new Error('smtp-sink is not installed (Debian package postfix)')
   if (config.servers.includes('aiosmtpd') && spawnSync(PYTHON, ['-c', 'import aiosmtpd']).status !== 0) {
     throw new Error('aiosmtpd is not installed for /usr/bin/python3; run bench/setup-peers.sh (python3-aiosmtpd)')
   }
-  const go = config.servers.includes('go-smtp') ? await buildGoSmtp() : undefined
+  const go = config.servers.includes('go-smtp') ? await buildGoPeer('go-smtp-server') : undefined
   goSmtpBinary = go?.binary
   if (config.profileDir) mkdirSync(config.profileDir, { recursive: true })
   if (config.smtpkitSource !== 'compiled' && config.smtpkitSource !== 'tsx') throw new RangeError(`BENCH_SMTPKIT_SOURCE must be compiled or tsx, got ${config.smtpkitSource}`)
