@@ -17,7 +17,7 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 export async function buildSmtpkit(): Promise<{ dir: string; remove(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-'))
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-  const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dir, '--declaration', 'false', '--sourceMap', 'false'], {
+  const child = spawn(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', dir, '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
   })
