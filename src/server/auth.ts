@@ -2,11 +2,11 @@ import type { EnhancedCode } from '../protocol/enhanced-code.ts'
 import { SmtpError } from '../protocol/errors.ts'
 import { decodeBase64Strict } from '../sasl/base64.ts'
 import { AuthenticationFailed, createServerMechanism, MalformedSaslMessage } from '../sasl/index.ts'
-import type { Connection } from './connection.ts'
+import type { ConnectionState, Wire } from './wire.ts'
 
 /** True when AUTH may be used on this connection now: over TLS, or with `insecureAuthWithoutTls`. */
-export function isAuthAllowed(conn: Connection): boolean {
-  return conn.info.isTls || conn.options.insecureAuthWithoutTls
+export function isAuthAllowed(wire: Wire, state: ConnectionState): boolean {
+  return state.info.isTls || state.options.insecureAuthWithoutTls
 }
 
 const AUTH_ARGS = /^([A-Za-z0-9_-]{1,20})(?: ([^ ]+))?$/
@@ -20,21 +20,21 @@ const AUTH_ARGS = /^([A-Za-z0-9_-]{1,20})(?: ([^ ]+))?$/
  * connection with `421 4.7.0`. A client address past `limits.maxAuthFailuresPerIp` gets that
  * `421` before any mechanism runs.
  */
-export async function auth(conn: Connection, args: string): Promise<void> {
-  const { options } = conn
+export async function auth(wire: Wire, state: ConnectionState, args: string): Promise<void> {
+  const { options } = state
   const match = AUTH_ARGS.exec(args)
-  if (!match) return conn.reply(501, '5.5.4', 'Syntax: AUTH <mechanism> [initial-response]')
+  if (!match) return wire.reply(501, '5.5.4', 'Syntax: AUTH <mechanism> [initial-response]')
   const name = match[1]!.toUpperCase()
-  if (!(options.authMechanisms as readonly string[]).includes(name)) return conn.reply(504, '5.5.4', 'Unrecognized authentication type')
+  if (!(options.authMechanisms as readonly string[]).includes(name)) return wire.reply(504, '5.5.4', 'Unrecognized authentication type')
   let response: Uint8Array | null = null
   if (match[2] !== undefined) {
     const decoded = match[2] === '=' ? Buffer.alloc(0) : decodeBase64Strict(match[2])
-    if (!decoded) return conn.reply(501, '5.5.2', 'Invalid base64 data in initial response')
+    if (!decoded) return wire.reply(501, '5.5.2', 'Invalid base64 data in initial response')
     response = decoded
   }
   // Checked before any mechanism runs: a SCRAM key derivation is work an attacker should not get.
-  if (conn.authFailuresByClient.isExhausted(conn.info)) {
-    return conn.closeWith(421, '4.7.0', `${options.hostname} Error: too many authentication failures from your address, try again later`)
+  if (state.authFailuresByClient.isExhausted(state.info)) {
+    return wire.closeWith(421, '4.7.0', `${options.hostname} Error: too many authentication failures from your address, try again later`)
   }
   const hook = options.auth!
   let mechanism
@@ -44,61 +44,61 @@ export async function auth(conn: Connection, args: string): Promise<void> {
     mechanism = createServerMechanism(
       name,
       async (request) => {
-        const result = await hook(request, conn.info)
+        const result = await hook(request, state.info)
         user = typeof result === 'object' && result !== null && 'user' in result ? result.user : undefined
         return result
       },
       { hostname: options.hostname },
     )
   } catch (error) {
-    conn.reportError(error)
+    wire.reportError(error)
   }
-  if (!mechanism) return conn.reply(454, '4.7.0', 'Temporary authentication failure')
+  if (!mechanism) return wire.reply(454, '4.7.0', 'Temporary authentication failure')
   for (;;) {
     let step
     try {
       step = await mechanism.next(response)
     } catch (error) {
       if (error instanceof AuthenticationFailed) {
-        conn.debugLine(`authentication failed: ${error.message}`)
-        return fail(conn, 535, '5.7.8', 'Authentication credentials invalid')
+        wire.debugLine(`authentication failed: ${error.message}`)
+        return fail(wire, state, 535, '5.7.8', 'Authentication credentials invalid')
       }
       if (error instanceof MalformedSaslMessage) {
-        conn.debugLine(`AUTH ${name}: ${error.message}`)
-        return fail(conn, 501, '5.5.2', 'Malformed authentication response')
+        wire.debugLine(`AUTH ${name}: ${error.message}`)
+        return fail(wire, state, 501, '5.5.2', 'Malformed authentication response')
       }
-      if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return conn.replyError(error)
-      conn.reportError(error)
+      if (error instanceof SmtpError && error.code >= 400 && error.code < 600) return wire.replyError(error)
+      wire.reportError(error)
       // RFC 4954 §6: 454 4.7.0 for a temporary failure of the authentication machinery.
-      return conn.reply(454, '4.7.0', 'Temporary authentication failure')
+      return wire.reply(454, '4.7.0', 'Temporary authentication failure')
     }
     if (step.done) {
-      conn.info.authenticatedAs = step.identity
-      conn.info.user = user
-      return conn.reply(235, '2.7.0', 'Authentication successful')
+      state.info.authenticatedAs = step.identity
+      state.info.user = user
+      return wire.reply(235, '2.7.0', 'Authentication successful')
     }
-    conn.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
-    const next = await conn.nextLine()
+    wire.replyRaw(334, Buffer.from(step.challenge).toString('base64'))
+    const next = await wire.nextLine()
     if (typeof next !== 'string') {
-      conn.debugLine('C: <redacted>')
-      if (next.length + 2 > options.limits.maxAuthLineBytes) return fail(conn, 500, '5.5.6', 'Authentication exchange line is too long')
+      wire.debugLine('C: <redacted>')
+      if (next.length + 2 > options.limits.maxAuthLineBytes) return fail(wire, state, 500, '5.5.6', 'Authentication exchange line is too long')
       const text = next.toString('latin1')
-      if (text === '*') return fail(conn, 501, '5.0.0', 'Authentication cancelled')
+      if (text === '*') return fail(wire, state, 501, '5.0.0', 'Authentication cancelled')
       const decoded = decodeBase64Strict(text)
-      if (!decoded) return fail(conn, 501, '5.5.2', 'Invalid base64 data')
+      if (!decoded) return fail(wire, state, 501, '5.5.2', 'Invalid base64 data')
       response = decoded
       continue
     }
     switch (next) {
       case 'too-long':
         // RFC 4954 §6 registers 5.5.6 for exactly this.
-        return fail(conn, 500, '5.5.6', 'Authentication exchange line is too long')
+        return fail(wire, state, 500, '5.5.6', 'Authentication exchange line is too long')
       case 'bare-line-ending':
-        return fail(conn, 501, '5.5.2', 'Bare LF or CR in authentication response')
+        return fail(wire, state, 501, '5.5.2', 'Bare LF or CR in authentication response')
       case 'timeout':
-        return conn.closeWith(421, '4.4.2', `${options.hostname} Error: timeout exceeded`)
+        return wire.closeWith(421, '4.4.2', `${options.hostname} Error: timeout exceeded`)
       default:
-        return conn.close()
+        return wire.close()
     }
   }
 }
@@ -109,15 +109,15 @@ export async function auth(conn: Connection, args: string): Promise<void> {
  * start and cancel for free. Counts it for the connection and the client address, waits
  * `limits.authFailureDelayMs`, and replies, or closes with `421 4.7.0` at the last allowed failure.
  */
-async function fail(conn: Connection, code: number, enhancedCode: EnhancedCode, text: string): Promise<void> {
-  const { limits, hostname } = conn.options
-  conn.authFailures++
-  conn.authFailuresByClient.record(conn.info)
+async function fail(wire: Wire, state: ConnectionState, code: number, enhancedCode: EnhancedCode, text: string): Promise<void> {
+  const { limits, hostname } = state.options
+  state.authFailures++
+  state.authFailuresByClient.record(state.info)
   // Slows down guessing; RFC 4954 §6 asks for the same reply whatever the reason.
   if (limits.authFailureDelayMs > 0) {
-    conn.flush()
-    await new Promise<void>((resolve) => conn.deadline.start(limits.authFailureDelayMs, resolve))
+    wire.flush()
+    await new Promise<void>((resolve) => wire.deadline.start(limits.authFailureDelayMs, resolve))
   }
-  if (conn.authFailures >= limits.maxAuthFailures) return conn.closeWith(421, '4.7.0', `${hostname} Error: too many authentication failures`)
-  conn.reply(code, enhancedCode, text)
+  if (state.authFailures >= limits.maxAuthFailures) return wire.closeWith(421, '4.7.0', `${hostname} Error: too many authentication failures`)
+  wire.reply(code, enhancedCode, text)
 }

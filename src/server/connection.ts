@@ -12,34 +12,10 @@ import { replyWire } from './reply-wire.ts'
 import { getProxiedAddresses, isTrustedProxy, readProxyHeader, type ProxyHeader } from './proxy-protocol.ts'
 import { dispatchCommand } from './commands.ts'
 import type { ConnectionAddresses, ResolvedServerOptions } from './server-options.ts'
-import type { ConnectionInfo, EnvelopeRecipient, Session } from './session.ts'
+import type { ConnectionInfo, Session } from './session.ts'
 import { describeTls, wrapInTls } from './starttls.ts'
-import { resetTransaction, type Delivery } from './transaction.ts'
-import type { MailParams } from '../protocol/params.ts'
-
-/**
- * Where a connection is in the protocol (RFC 5321 §3.3). `greeting`: no successful EHLO/HELO yet
- * (also after STARTTLS); `ready`: greeted, no transaction; `mail` and `rcpt`: a transaction after
- * MAIL, and after at least one accepted RCPT; `bdat`: between BDAT chunks; `closing`: nothing
- * more is read. Derived from the state ({@link Connection.phase}), never stored.
- */
-export type Phase = 'greeting' | 'ready' | 'mail' | 'rcpt' | 'bdat' | 'closing'
-
-/** The mail transaction in progress: everything MAIL and RCPT established, and a BDAT delivery. */
-export interface Transaction {
-  readonly from: string
-  readonly mailParams: MailParams
-  readonly recipients: EnvelopeRecipient[]
-  readonly bodyType: '7BIT' | '8BITMIME' | 'BINARYMIME'
-  readonly smtpUtf8: boolean
-  /** The message being received by BDAT, from the first chunk to LAST. */
-  bdat: Delivery | null
-}
-
-/** Why {@link Connection.nextLine} returned no line: a line error, or why reading stopped. */
-export type LineStop = 'too-long' | 'bare-line-ending' | 'shutdown' | ReadStop
-
-type MutableInfo = { -readonly [K in keyof ConnectionInfo]: ConnectionInfo[K] }
+import { resetTransaction } from './transaction.ts'
+import type { ConnectionState, LineStop, MutableInfo, Phase, Transaction, Wire } from './wire.ts'
 
 // Replies that mean the peer got the protocol wrong; they count towards limits.maxBadCommands.
 // Not 503: a refused MAIL (or a failed BDAT chunk) turns every command the client pipelined
@@ -65,7 +41,7 @@ const idPrefix = randomBytes(3).toString('hex')
  * peer, so a pipelined group (RFC 2920) gets its replies in one packet; reading stops while more
  * than `limits.maxPendingReplyBytes` of replies sit unread by the peer.
  */
-export class Connection {
+export class Connection implements Wire, ConnectionState {
   readonly options: ResolvedServerOptions
   readonly info: MutableInfo
   // Set once the connection stops reading: the one piece of the phase that is not in the
@@ -278,7 +254,7 @@ export class Connection {
         next = chunk
       }
       if (typeof next !== 'string') {
-        const pending = dispatchCommand(this, next)
+        const pending = dispatchCommand(this, this, next)
         if (pending) await pending
       } else switch (next) {
         case 'too-long':
@@ -613,7 +589,7 @@ export class Connection {
   async #closeSession(): Promise<void> {
     if (this.#sessionClosed) return
     this.#sessionClosed = true
-    if (this.transaction) await resetTransaction(this)
+    if (this.transaction) await resetTransaction(this, this)
     const { close } = this.session
     if (close) {
       const result = await this.runHook(() => close.call(this.session))

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
-import type { Connection } from './connection.ts'
+import type { ConnectionState, Wire } from './wire.ts'
 import type { ResolvedServerOptions } from './server-options.ts'
 import type { TlsInfo } from './session.ts'
 import { resetTransaction } from './transaction.ts'
@@ -12,16 +12,16 @@ import { Deadline } from './deadline.ts'
  * starts over: the EHLO name, any authentication and the transaction are forgotten, so the
  * client must send EHLO again.
  */
-export async function startTls(conn: Connection, args: string): Promise<void> {
-  if (args !== '') return conn.reply(501, '5.5.4', 'Syntax: STARTTLS (no parameters)')
-  conn.reply(220, '2.0.0', 'Ready to start TLS')
-  if (!(await conn.upgradeToTls())) return
-  await resetTransaction(conn)
-  conn.info.helo = undefined
-  conn.info.isEsmtp = false
-  conn.info.authenticatedAs = undefined
-  conn.info.user = undefined
-  conn.advertised = new Set()
+export async function startTls(wire: Wire, state: ConnectionState, args: string): Promise<void> {
+  if (args !== '') return wire.reply(501, '5.5.4', 'Syntax: STARTTLS (no parameters)')
+  wire.reply(220, '2.0.0', 'Ready to start TLS')
+  if (!(await wire.upgradeToTls())) return
+  await resetTransaction(wire, state)
+  state.info.helo = undefined
+  state.info.isEsmtp = false
+  state.info.authenticatedAs = undefined
+  state.info.user = undefined
+  state.advertised = new Set()
 }
 
 /**

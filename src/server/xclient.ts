@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { decodeXtext } from '../protocol/params.ts'
-import type { Connection } from './connection.ts'
+import type { ConnectionState, Wire } from './wire.ts'
 import { resetTransaction } from './transaction.ts'
 
 // Postfix's XCLIENT_README: attribute=value pairs, values in xtext; [UNAVAILABLE] and
@@ -14,44 +14,44 @@ const HELO_NAME = /^[^\s\x00-\x1f\x7f]+$/
  * client is: NAME, ADDR, PORT, PROTO, HELO, LOGIN. The transaction is dropped and the server
  * greets again with `220`, as Postfix does; what follows is the proxied client's session.
  */
-export async function xclient(conn: Connection, args: string): Promise<void> {
+export async function xclient(wire: Wire, state: ConnectionState, args: string): Promise<void> {
   const pairs = args.split(' ').filter((word) => word !== '')
-  if (pairs.length === 0) return conn.reply(501, '5.5.4', 'Syntax: XCLIENT attribute=value ...')
+  if (pairs.length === 0) return wire.reply(501, '5.5.4', 'Syntax: XCLIENT attribute=value ...')
   const update: { name?: string | undefined; addr?: string; port?: number; proto?: 'SMTP' | 'ESMTP'; helo?: string | undefined; login?: string | undefined } = {}
   for (const pair of pairs) {
     const match = ATTRIBUTE.exec(pair)
-    if (!match) return conn.reply(501, '5.5.4', `Bad XCLIENT attribute: ${pair}`)
+    if (!match) return wire.reply(501, '5.5.4', `Bad XCLIENT attribute: ${pair}`)
     const key = match[1]!.toUpperCase()
     let value: string
     try {
       value = decodeXtext(match[2]!)
     } catch {
-      return conn.reply(501, '5.5.4', `Bad xtext in XCLIENT attribute ${key}`)
+      return wire.reply(501, '5.5.4', `Bad xtext in XCLIENT attribute ${key}`)
     }
     const unknown = UNKNOWN.has(value)
     switch (key) {
       case 'NAME':
-        if (!unknown && !HELO_NAME.test(value)) return conn.reply(501, '5.5.4', 'Bad XCLIENT NAME')
+        if (!unknown && !HELO_NAME.test(value)) return wire.reply(501, '5.5.4', 'Bad XCLIENT NAME')
         update.name = unknown ? undefined : value
         break
       case 'ADDR': {
         const address = value.replace(/^IPV6:/i, '')
-        if (unknown || isIP(address) === 0) return conn.reply(501, '5.5.4', 'Bad XCLIENT ADDR: an IPv4 or IPv6 address')
+        if (unknown || isIP(address) === 0) return wire.reply(501, '5.5.4', 'Bad XCLIENT ADDR: an IPv4 or IPv6 address')
         update.addr = address
         break
       }
       case 'PORT': {
         const port = Number(value)
-        if (unknown || !/^\d{1,5}$/.test(value) || port > 65535) return conn.reply(501, '5.5.4', 'Bad XCLIENT PORT')
+        if (unknown || !/^\d{1,5}$/.test(value) || port > 65535) return wire.reply(501, '5.5.4', 'Bad XCLIENT PORT')
         update.port = port
         break
       }
       case 'PROTO':
-        if (value.toUpperCase() !== 'SMTP' && value.toUpperCase() !== 'ESMTP') return conn.reply(501, '5.5.4', 'Bad XCLIENT PROTO: SMTP or ESMTP')
+        if (value.toUpperCase() !== 'SMTP' && value.toUpperCase() !== 'ESMTP') return wire.reply(501, '5.5.4', 'Bad XCLIENT PROTO: SMTP or ESMTP')
         update.proto = value.toUpperCase() as 'SMTP' | 'ESMTP'
         break
       case 'HELO':
-        if (!unknown && !HELO_NAME.test(value)) return conn.reply(501, '5.5.4', 'Bad XCLIENT HELO')
+        if (!unknown && !HELO_NAME.test(value)) return wire.reply(501, '5.5.4', 'Bad XCLIENT HELO')
         update.helo = unknown ? undefined : value
         break
       case 'LOGIN':
@@ -62,8 +62,8 @@ export async function xclient(conn: Connection, args: string): Promise<void> {
         break
     }
   }
-  await resetTransaction(conn)
-  const { info } = conn
+  await resetTransaction(wire, state)
+  const { info } = state
   if ('name' in update) info.clientHostname = update.name
   if (update.addr !== undefined) info.remoteAddress = update.addr
   if (update.port !== undefined) info.remotePort = update.port
@@ -74,7 +74,7 @@ export async function xclient(conn: Connection, args: string): Promise<void> {
   // The proxied client greets anew; HELO and PROTO say how it greeted the proxy.
   info.helo = update.helo
   info.isEsmtp = update.helo !== undefined && update.proto !== 'SMTP'
-  conn.advertised = new Set()
-  conn.debugLine(`XCLIENT: now ${info.remoteAddress} port ${info.remotePort}${info.clientHostname ? ` (${info.clientHostname})` : ''}`)
-  conn.greet()
+  state.advertised = new Set()
+  wire.debugLine(`XCLIENT: now ${info.remoteAddress} port ${info.remotePort}${info.clientHostname ? ` (${info.clientHostname})` : ''}`)
+  wire.greet()
 }
