@@ -54,7 +54,10 @@ export async function* generatedMessage(bytes: number): AsyncGenerator<Buffer> {
   const raw = Buffer.alloc(BLOCK_BYTES)
   for (let i = 0; i < raw.length; i++) raw[i] = (i * 2654435761) >>> 24
   const block = Buffer.from(`${raw.toString('base64').match(/.{1,76}/g)!.join('\r\n')}\r\n`)
-  for (let sent = 0; sent < bytes; sent += BLOCK_BYTES) yield block
+  // Handed out 64 KiB at a time, as a socket or a file stream would.
+  for (let sent = 0; sent < bytes; sent += BLOCK_BYTES) {
+    for (let at = 0; at < block.length; at += 64 * 1024) yield block.subarray(at, at + 64 * 1024)
+  }
   yield Buffer.from('--g--\r\n')
 }
 

@@ -19,6 +19,13 @@ describe('Base64Decoder', () => {
     )
   })
 
+  test('a chunk of many lines (decoded natively, in slices) gives the exact bytes', () => {
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24))
+    const encoded = Buffer.from(`${bytes.toString('base64').match(/.{1,76}/g)!.join('\r\n')}\r\n`)
+    assert.deepEqual(decodeAll(new Base64Decoder(), [encoded]), bytes)
+    assert.deepEqual(decodeAll(new Base64Decoder(), splitAt(encoded, [77, 150_001])), bytes)
+  })
+
   test('garbage, spaces, base64url letters and missing padding are tolerated', () => {
     assert.equal(decodeAll(new Base64Decoder(), [Buffer.from(' aGVs\r\n bG8g*!\r\nd29y bGQ=')]).toString(), 'hello world')
     assert.equal(decodeAll(new Base64Decoder(), [Buffer.from('-_8')]).toString('hex'), 'fbff')
