@@ -165,17 +165,28 @@ export async function* crlfNormalize(source: AsyncIterable<Uint8Array> | Iterabl
   if (tail.length > 0) yield tail
 }
 
-/** Options of {@link DotDecoder}. */
-export interface DotDecoderOptions {
+/** Options of {@link DotDecoder} and {@link BdatDecoder}. */
+export interface BodyDecoderOptions {
   /**
    * The longest line, CRLF included and a stuffed dot not counted, before `sawLongLine` is set.
    * Default 1000 (RFC 5321 §4.5.3.1.6); `Infinity` turns the check off.
    */
   readonly maxLineBytes?: number | undefined
+  /** The most body bytes before `exceededMaxBytes` is set. Default `Infinity`. */
+  readonly maxBytes?: number | undefined
+  /**
+   * Deliver each bare CR and bare LF as CRLF, as {@link CrlfNormalizer} would (RFC 5321 §2.3.8
+   * forbids them; a server that accepts them anyway stores them repaired). They still set
+   * `sawBareLineEnding`, and never end a line or the data. Default false: delivered as they came.
+   */
+  readonly normalizeLineEndings?: boolean | undefined
 }
 
-/** Defaults of {@link DotDecoderOptions}. */
-export const dotDecoderDefaults = Object.freeze({ maxLineBytes: MAX_TEXT_LINE_OCTETS })
+/** Options of {@link DotDecoder}. */
+export type DotDecoderOptions = BodyDecoderOptions
+
+/** Defaults of {@link BodyDecoderOptions}. */
+export const dotDecoderDefaults = Object.freeze({ maxLineBytes: MAX_TEXT_LINE_OCTETS, maxBytes: Infinity, normalizeLineEndings: false })
 
 /** What {@link DotDecoder.decode} found in one chunk. */
 export interface DecodeResult {
@@ -185,45 +196,59 @@ export interface DecodeResult {
   readonly end: number
 }
 
+// Line endings the decoder adds to a body are new buffers each: the consumer owns what it is given.
+const crlf = (): Buffer => Buffer.from([CR, LF])
+const lfOnly = (): Buffer => Buffer.from([LF])
+
 // Where the decoder is in the byte stream; a chunk can end in any of these.
-const LINE_START = 0 // just after CRLF (or at the start of the body)
+const LINE_START = 0 // just after CRLF (or at the start of the body); DATA only
 const DOT_SEEN = 1 // after a '.' that began a line
 const DOT_CR = 2 // after '.' CR at a line start: the terminator if LF follows
 const IN_LINE = 3
 const AFTER_CR = 4 // after a CR inside a line, already passed on
 
 /**
- * Decodes the body of DATA (server side), one chunk at a time, from the first byte after the
- * DATA command's CRLF: finds the end of data and removes dot-stuffing (RFC 5321 §4.5.2).
- *
- * Data ends only at CRLF `.` CRLF, where the first CRLF may be the DATA line's own. Bare CR and
- * bare LF never end a line: they neither end the data nor make a following '.' a stuffed one, so
- * `\n.\n`, `\r.\r`, `\r\n.\n` and the other SMTP smuggling forms are body bytes (and set
- * {@link DotDecoder.sawBareLineEnding}, which a server should reject by default). The delivered
- * body ends with the CRLF before the dot; an empty message delivers no bytes.
+ * The one pass over a message body that the server makes, shared by DATA ({@link DotDecoder})
+ * and BDAT ({@link BdatDecoder}): line ends, dot-unstuffing and the end of data (DATA only),
+ * bare CR and LF, NUL, long lines and the byte count, all found in the same call per chunk.
+ * The searches are the Buffer's native `indexOf` for CR, LF and NUL, each resumed only once the
+ * scan has passed what it last found: a JavaScript loop over every byte would be an order of
+ * magnitude slower on big messages.
  *
  * State between chunks is a few numbers: nothing is buffered, and any split of the input into
- * chunks gives the same body and the same end. `decode` never throws on any bytes, only when
- * called again after the end was found.
+ * chunks gives the same body, the same findings and the same end.
  */
-export class DotDecoder {
+export abstract class BodyDecoder {
+  readonly #dotStuffed: boolean
   readonly #maxLineBytes: number
-  #state = LINE_START
+  readonly #maxBytes: number
+  readonly #normalize: boolean
+  #state: number
   #lineBytes = 0
   #done = false
   #bytes = 0
+  #lastByte = -1
   #sawBareLineEnding = false
   #sawLongLine = false
+  #sawNul = false
 
-  constructor(options: DotDecoderOptions = {}) {
+  constructor(dotStuffed: boolean, options: BodyDecoderOptions) {
     const max = options.maxLineBytes ?? dotDecoderDefaults.maxLineBytes
     if (!(max === Infinity || (Number.isSafeInteger(max) && max >= 2))) {
       throw new RangeError(`maxLineBytes must be an integer of at least 2 or Infinity, got ${max}`)
     }
+    const maxBytes = options.maxBytes ?? dotDecoderDefaults.maxBytes
+    if (!(maxBytes === Infinity || (Number.isSafeInteger(maxBytes) && maxBytes >= 0))) {
+      throw new RangeError(`maxBytes must be a non-negative integer or Infinity, got ${maxBytes}`)
+    }
+    this.#dotStuffed = dotStuffed
     this.#maxLineBytes = max
+    this.#maxBytes = maxBytes
+    this.#normalize = options.normalizeLineEndings ?? dotDecoderDefaults.normalizeLineEndings
+    this.#state = dotStuffed ? LINE_START : IN_LINE
   }
 
-  /** True once the terminating `.CRLF` was found. */
+  /** True once the end of the body was found (DATA's `.CRLF`, or {@link BdatDecoder.finish}). */
   get done(): boolean {
     return this.#done
   }
@@ -231,6 +256,11 @@ export class DotDecoder {
   /** Body bytes delivered so far. */
   get bytes(): number {
     return this.#bytes
+  }
+
+  /** True once more than `maxBytes` body bytes were delivered. */
+  get exceededMaxBytes(): boolean {
+    return this.#bytes > this.#maxBytes
   }
 
   /** True when the body had a CR not followed by LF, or an LF not preceded by CR (RFC 5321 §2.3.8). */
@@ -243,15 +273,18 @@ export class DotDecoder {
     return this.#sawLongLine
   }
 
-  /**
-   * Decodes the next chunk. Bytes after the terminator are not looked at: the caller handles
-   * `chunk.subarray(end)` as pipelined commands. Throws once the end has been found.
-   */
-  decode(chunk: Uint8Array): DecodeResult {
-    if (this.#done) throw new Error('DotDecoder.decode() called after the end of data was found')
+  /** True when the body held a NUL octet, which neither 7bit nor 8bit text may (RFC 2045 §2.7, §2.8). */
+  get sawNul(): boolean {
+    return this.#sawNul
+  }
+
+  protected decodeChunk(chunk: Uint8Array, name: string): DecodeResult {
+    if (this.#done) throw new Error(`${name}.decode() called after the end of the body`)
     const buf = toBuffer(chunk)
     const n = buf.length
     const max = this.#maxLineBytes
+    const normalize = this.#normalize
+    const afterLine = this.#dotStuffed ? LINE_START : IN_LINE
     const body: Buffer[] = []
     let state = this.#state
     let lineBytes = this.#lineBytes
@@ -267,6 +300,10 @@ export class DotDecoder {
         if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i)
         if (lf !== -1 && (cr === -1 || lf < cr)) {
           this.#sawBareLineEnding = true
+          if (normalize) {
+            body.push(buf.subarray(from, lf), crlf())
+            from = lf + 1
+          }
           i = lf + 1
         } else if (cr === -1) {
           i = n
@@ -277,9 +314,13 @@ export class DotDecoder {
           if (lineBytes + (cr - lineFrom) + 2 > max) this.#sawLongLine = true
           lineBytes = 0
           lineFrom = i = cr + 2
-          state = LINE_START
+          state = afterLine
         } else {
           this.#sawBareLineEnding = true
+          if (normalize) {
+            body.push(buf.subarray(from, cr + 1), lfOnly())
+            from = cr + 1
+          }
           i = cr + 1
         }
       } else if (state === LINE_START) {
@@ -306,7 +347,7 @@ export class DotDecoder {
         }
         // ".\r" then not LF: a bare CR; the dot was stuffing, the CR is body.
         this.#sawBareLineEnding = true
-        body.push(Buffer.from([CR]))
+        body.push(normalize ? crlf() : Buffer.from([CR]))
         lineBytes += 1
         state = IN_LINE
       } else {
@@ -315,9 +356,10 @@ export class DotDecoder {
           if (lineBytes - 1 + 2 > max) this.#sawLongLine = true
           lineBytes = 0
           lineFrom = ++i
-          state = LINE_START
+          state = afterLine
         } else {
           this.#sawBareLineEnding = true
+          if (normalize) body.push(lfOnly())
           state = IN_LINE
         }
       }
@@ -327,10 +369,85 @@ export class DotDecoder {
       lineBytes += n - lineFrom
       // The line is already too long even if it ends right now.
       if ((state === AFTER_CR ? lineBytes - 1 : lineBytes) + 2 > max) this.#sawLongLine = true
+      if (n > 0) this.#lastByte = buf[n - 1]!
+    }
+    // One native search per chunk until the first NUL; bytes after the terminator are not body.
+    if (!this.#sawNul) {
+      const nul = buf.indexOf(0)
+      if (nul !== -1 && (end === -1 || nul < end)) this.#sawNul = true
     }
     this.#state = state
     this.#lineBytes = lineBytes
     for (const part of body) this.#bytes += part.length
     return { body, end }
+  }
+
+  protected finishBody(name: string): Buffer {
+    if (this.#done) throw new Error(`${name}.finish() called twice`)
+    this.#done = true
+    if (this.#state !== AFTER_CR) return this.#normalize && this.#lastByte !== -1 && this.#lastByte !== LF ? this.#count(crlf()) : Buffer.alloc(0)
+    // A CR as the very last byte was a bare one.
+    this.#sawBareLineEnding = true
+    return this.#normalize ? this.#count(lfOnly()) : Buffer.alloc(0)
+  }
+
+  #count(tail: Buffer): Buffer {
+    this.#bytes += tail.length
+    return tail
+  }
+}
+
+/**
+ * Decodes the body of DATA (server side), one chunk at a time, from the first byte after the
+ * DATA command's CRLF: finds the end of data and removes dot-stuffing (RFC 5321 §4.5.2), the
+ * inverse of {@link DotEncoder}, and in the same pass notes what a server refuses (bare line
+ * endings, NUL, long lines, too many bytes).
+ *
+ * Data ends only at CRLF `.` CRLF, where the first CRLF may be the DATA line's own. Bare CR and
+ * bare LF never end a line: they neither end the data nor make a following '.' a stuffed one, so
+ * `\n.\n`, `\r.\r`, `\r\n.\n` and the other SMTP smuggling forms are body bytes (and set
+ * {@link BodyDecoder.sawBareLineEnding}, which a server should reject by default). The delivered
+ * body ends with the CRLF before the dot; an empty message delivers no bytes.
+ *
+ * `decode` never throws on any bytes, only when called again after the end was found.
+ */
+export class DotDecoder extends BodyDecoder {
+  constructor(options: DotDecoderOptions = {}) {
+    super(true, options)
+  }
+
+  /**
+   * Decodes the next chunk. Bytes after the terminator are not looked at: the caller handles
+   * `chunk.subarray(end)` as pipelined commands. Throws once the end has been found.
+   */
+  decode(chunk: Uint8Array): DecodeResult {
+    return this.decodeChunk(chunk, 'DotDecoder')
+  }
+}
+
+/**
+ * Reads the body of a BDAT message (server side, RFC 3030) chunk by chunk: no dot-stuffing and
+ * no terminator, as the sizes are declared, but the same findings as {@link DotDecoder} (bare
+ * line endings, NUL, long lines), so a message refused over DATA is refused over BDAT too; the
+ * inverse of {@link CrlfNormalizer} when `normalizeLineEndings` is set. `decode` returns the
+ * bytes to deliver (with `end` always -1); {@link BdatDecoder.finish} ends the body.
+ */
+export class BdatDecoder extends BodyDecoder {
+  constructor(options: BodyDecoderOptions = {}) {
+    super(false, options)
+  }
+
+  /** Reads the next bytes of the body. Throws after {@link BdatDecoder.finish}. */
+  decode(chunk: Uint8Array): DecodeResult {
+    return this.decodeChunk(chunk, 'BdatDecoder')
+  }
+
+  /**
+   * The end of the body (after `BDAT ... LAST`): a CR as its last byte is a bare one. Returns the
+   * bytes that finish the body: with `normalizeLineEndings`, the LF of a final bare CR or the
+   * CRLF of a last line that had none (as {@link CrlfNormalizer.end}); otherwise nothing.
+   */
+  finish(): Buffer {
+    return this.finishBody('BdatDecoder')
   }
 }

@@ -44,8 +44,11 @@ export {
   DotEncoder,
   dotEncode,
   CrlfNormalizer,
+  BdatDecoder,
+  BodyDecoder,
   DotDecoder,
   dotDecoderDefaults,
+  type BodyDecoderOptions,
   type DotDecoderOptions,
   type DecodeResult,
 } from './dot-stuffing.ts'

@@ -1,9 +1,8 @@
-import type { CrlfNormalizer } from '../protocol/dot-stuffing.ts'
+import type { BdatDecoder, BodyDecoder } from '../protocol/dot-stuffing.ts'
 import type { SmtpError } from '../protocol/errors.ts'
 import type { Deadline } from './deadline.ts'
 import { MessageStream } from './message-stream.ts'
 import type { DataResult, Envelope, Session } from './session.ts'
-import type { TextBodyCheck } from './text-body-check.ts'
 
 /** A session hook's outcome: its value, or the SmtpError that becomes the reply. */
 export type HookResult<T> = { ok: true; value: T } | { ok: false; error: SmtpError }
@@ -49,10 +48,11 @@ export class Delivery {
   }
 
   /**
-   * For a BDAT message that is not BINARYMIME: the content rules its chunks are held to, and the
-   * normaliser of bare line endings when `insecureAcceptBareLineEndings` lets them through.
+   * For a BDAT message that is not BINARYMIME: the decoder its chunks go through (which also
+   * repairs bare line endings when `insecureAcceptBareLineEndings` lets them through), and the
+   * reply for the first content rule it found broken.
    */
-  text: { readonly check: TextBodyCheck; readonly normalizer: CrlfNormalizer | undefined } | undefined
+  text: { readonly decoder: BdatDecoder; readonly failure: (decoder: BodyDecoder) => SmtpError | undefined } | undefined
 
   /** The error that ended delivery early (size, bare line ending, abort), if any. */
   get failure(): Error | undefined {
@@ -81,26 +81,28 @@ export class Delivery {
   pushChunkPart(chunk: Buffer): boolean {
     const text = this.text
     if (text === undefined || this.#failure !== undefined) return this.push(chunk)
-    text.check.scan(chunk)
-    const failure = text.check.failure(text.normalizer !== undefined)
+    const { body } = text.decoder.decode(chunk)
+    const failure = text.failure(text.decoder)
     if (failure) {
       this.abort(failure)
       return true
     }
-    return this.push(text.normalizer ? text.normalizer.encode(chunk) : chunk)
+    let wanted = true
+    for (const part of body) if (!this.push(part)) wanted = false
+    return wanted
   }
 
-  /** The last BDAT chunk has been read: a final bare CR, and the normaliser's final CRLF. */
+  /** The last BDAT chunk has been read: a final bare CR, and the final line ending when repairing. */
   endText(): boolean {
     const text = this.text
     if (text === undefined || this.#failure !== undefined) return true
-    text.check.end()
-    const failure = text.check.failure(text.normalizer !== undefined)
+    const tail = text.decoder.finish()
+    const failure = text.failure(text.decoder)
     if (failure) {
       this.abort(failure)
       return true
     }
-    return text.normalizer ? this.push(text.normalizer.end()) : true
+    return this.push(tail)
   }
 
   /** Ends delivery with `error`: the stream is destroyed with it, and nothing is delivered. */

@@ -1,16 +1,12 @@
 import { needsSmtpUtf8, parsePath, splitPathAndParams } from '../protocol/address.ts'
-import { CrlfNormalizer, DotDecoder } from '../protocol/dot-stuffing.ts'
+import { BdatDecoder, DotDecoder } from '../protocol/dot-stuffing.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { extensionsForMailParams, parseMailParams, parseRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import type { ReadStop } from './byte-reader.ts'
+import { bodyRuleFailure, tooBig } from './body-rules.ts'
 import { Delivery, type DeliveryContext } from './delivery.ts'
 import type { ConnectionState, Transaction, Wire } from './wire.ts'
-import { bareLineEndingError, longLineError, nulError, TextBodyCheck } from './text-body-check.ts'
 import type { Envelope } from './session.ts'
-
-function tooBig(): SmtpError {
-  return new SmtpError(552, '5.3.4', 'Message size exceeds fixed maximum message size')
-}
 
 /**
  * After a DATA message has failed, the rest of it is read and thrown away up to the terminator
@@ -180,23 +176,22 @@ export async function data(wire: Wire, state: ConnectionState, args: string): Pr
   wire.replyRaw(354, 'End data with <CR><LF>.<CR><LF>')
   const delivery = new Delivery(deliveryContext(wire, state), envelopeOf(tx, false))
   wire.startData()
-  const { maxMessageBytes, maxTextLineBytes } = options.limits
-  const decoder = new DotDecoder({ maxLineBytes: maxTextLineBytes })
-  const normalizer = options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined
+  const { limits, insecureAcceptBareLineEndings } = options
+  const { maxMessageBytes } = limits
+  // One pass over each byte finds the end, unstuffs, and notes every content rule broken.
+  const decoder = new DotDecoder({ maxLineBytes: limits.maxTextLineBytes, maxBytes: maxMessageBytes, normalizeLineEndings: insecureAcceptBareLineEndings })
   for (;;) {
     const chunk = await wire.readData()
     if (typeof chunk === 'string') return stopReading(wire, state, delivery, chunk)
     const { body, end } = decoder.decode(chunk)
     if (delivery.failure === undefined) {
-      if (decoder.bytes > maxMessageBytes) delivery.abort(tooBig())
-      else if (decoder.sawBareLineEnding && !normalizer) delivery.abort(bareLineEndingError())
-      else if (decoder.sawLongLine) delivery.abort(longLineError(maxTextLineBytes))
-      else if (hasNul(body)) delivery.abort(nulError('DATA cannot'))
+      const failure = bodyRuleFailure(decoder, limits, insecureAcceptBareLineEndings, 'DATA')
+      if (failure) delivery.abort(failure)
       else {
         // Every part goes on, then one wait if the consumer is behind: not a promise per part
         // (a stuffed dot splits the chunk at each dotted line).
         let wanted = true
-        for (const part of body) if (!delivery.push(normalizer ? normalizer.encode(part) : part)) wanted = false
+        for (const part of body) if (!delivery.push(part)) wanted = false
         if (!wanted && !(await delivery.demand())) return stopReading(wire, state, delivery, 'timeout')
       }
     } else if (decoder.bytes > 2 * maxMessageBytes + DISCARD_MARGIN_BYTES) {
@@ -207,13 +202,7 @@ export async function data(wire: Wire, state: ConnectionState, args: string): Pr
       break
     }
   }
-  if (normalizer && !delivery.push(normalizer.end()) && !(await delivery.demand())) return stopReading(wire, state, delivery, 'timeout')
   await complete(wire, state, tx, delivery)
-}
-
-function hasNul(parts: readonly Buffer[]): boolean {
-  for (const part of parts) if (part.includes(0)) return true
-  return false
 }
 
 const BDAT_ARGS = /^(\d{1,20})(?: +(LAST))? *$/i
@@ -241,9 +230,10 @@ export async function bdat(wire: Wire, state: ConnectionState, args: string): Pr
     delivery = tx.bdat = new Delivery(deliveryContext(wire, state), envelopeOf(tx, true))
     // The same content rules as DATA, but for BINARYMIME (RFC 3030 §3), which may carry anything.
     if (tx.bodyType !== 'BINARYMIME') {
+      const { limits, insecureAcceptBareLineEndings } = state.options
       delivery.text = {
-        check: new TextBodyCheck(state.options.limits.maxTextLineBytes),
-        normalizer: state.options.insecureAcceptBareLineEndings ? new CrlfNormalizer() : undefined,
+        decoder: new BdatDecoder({ maxLineBytes: limits.maxTextLineBytes, normalizeLineEndings: insecureAcceptBareLineEndings }),
+        failure: (decoder) => bodyRuleFailure(decoder, limits, insecureAcceptBareLineEndings, 'BDAT'),
       }
     }
   }

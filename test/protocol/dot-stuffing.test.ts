@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { CrlfNormalizer, DotDecoder, DotEncoder, dotEncode } from '../../src/protocol/dot-stuffing.ts'
+import { BdatDecoder, CrlfNormalizer, DotDecoder, DotEncoder, dotEncode } from '../../src/protocol/dot-stuffing.ts'
+import { ThreePassDotDecoder, ThreePassTextBodyCheck } from '../helpers/three-pass-body.ts'
 import { splitAt } from '../helpers/split-at.ts'
 
 const bytes = (s: string): Buffer => Buffer.from(s, 'latin1')
@@ -313,5 +314,154 @@ describe('DotDecoder', () => {
       }),
       { numRuns: 1000 },
     )
+  })
+})
+
+// The one-pass decoders against the composition they replaced (test/helpers/three-pass-body.ts):
+// the same body, end, findings and byte count on any input cut into any chunks.
+describe('one pass equals the three-pass composition', () => {
+  const textBytes = fc
+    .array(fc.oneof(fc.constantFrom(0x0d, 0x0a, 0x2e, 0x00, 0x61), fc.integer({ min: 0, max: 255 })), { maxLength: 120 })
+    .map((a) => Buffer.from(a))
+  const maxLine = fc.oneof(fc.integer({ min: 2, max: 12 }), fc.constant(Infinity))
+
+  interface Findings {
+    body: string
+    end: number
+    bytes: number
+    bare: boolean
+    long: boolean
+    nul: boolean
+  }
+
+  function oneDot(chunks: readonly Buffer[], maxLineBytes: number, normalize: boolean): Findings {
+    const decoder = new DotDecoder({ maxLineBytes, normalizeLineEndings: normalize })
+    const body: Buffer[] = []
+    let offset = 0
+    let end = -1
+    for (const chunk of chunks) {
+      const result = decoder.decode(chunk)
+      body.push(...result.body)
+      if (result.end !== -1) {
+        end = offset + result.end
+        break
+      }
+      offset += chunk.length
+    }
+    return { body: text(Buffer.concat(body)), end, bytes: decoder.bytes, bare: decoder.sawBareLineEnding, long: decoder.sawLongLine, nul: decoder.sawNul }
+  }
+
+  function threeDot(chunks: readonly Buffer[], maxLineBytes: number, normalize: boolean): Findings {
+    const decoder = new ThreePassDotDecoder(maxLineBytes)
+    const normalizer = normalize ? new CrlfNormalizer() : undefined
+    const body: Buffer[] = []
+    let nul = false
+    let offset = 0
+    let end = -1
+    for (const chunk of chunks) {
+      const result = decoder.decode(chunk)
+      for (const part of result.body) {
+        if (part.includes(0)) nul = true
+        body.push(normalizer ? Buffer.from(normalizer.encode(part)) : part)
+      }
+      if (result.end !== -1) {
+        end = offset + result.end
+        break
+      }
+      offset += chunk.length
+    }
+    if (normalizer && end !== -1) body.push(normalizer.end())
+    const joined = Buffer.concat(body)
+    return { body: text(joined), end, bytes: joined.length, bare: decoder.sawBareLineEnding, long: decoder.sawLongLine, nul }
+  }
+
+  function oneBdat(chunks: readonly Buffer[], maxLineBytes: number, normalize: boolean): Findings {
+    const decoder = new BdatDecoder({ maxLineBytes, normalizeLineEndings: normalize })
+    const body: Buffer[] = []
+    for (const chunk of chunks) {
+      const result = decoder.decode(chunk)
+      assert.equal(result.end, -1)
+      body.push(...result.body)
+    }
+    body.push(decoder.finish())
+    assert.equal(decoder.done, true)
+    return { body: text(Buffer.concat(body)), end: -1, bytes: decoder.bytes, bare: decoder.sawBareLineEnding, long: decoder.sawLongLine, nul: decoder.sawNul }
+  }
+
+  function threeBdat(chunks: readonly Buffer[], maxLineBytes: number, normalize: boolean): Findings {
+    const check = new ThreePassTextBodyCheck(maxLineBytes)
+    const normalizer = normalize ? new CrlfNormalizer() : undefined
+    const body: Buffer[] = []
+    for (const chunk of chunks) {
+      check.scan(chunk)
+      body.push(normalizer ? Buffer.from(normalizer.encode(chunk)) : chunk)
+    }
+    check.end()
+    if (normalizer) body.push(normalizer.end())
+    const joined = Buffer.concat(body)
+    return { body: text(joined), end: -1, bytes: joined.length, bare: check.sawBareLineEnding, long: check.sawLongLine, nul: check.sawNul }
+  }
+
+  test('DATA: DotDecoder equals DotDecoder, a NUL search and a CrlfNormalizer, on any chunking', () => {
+    fc.assert(
+      fc.property(textBytes, cuts, cuts, maxLine, fc.boolean(), (input, c1, c2, max, normalize) => {
+        const closed = Buffer.concat([input, bytes('\r\n.\r\nQUIT\r\n')])
+        for (const body of [input, closed]) {
+          const want = threeDot([body], max, normalize)
+          assert.deepEqual(oneDot(splitAt(body, c1), max, normalize), want)
+          assert.deepEqual(threeDot(splitAt(body, c2), max, normalize), want, 'the reference itself is chunking-independent')
+        }
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  test('BDAT: BdatDecoder equals a TextBodyCheck and a CrlfNormalizer, on any chunking', () => {
+    fc.assert(
+      fc.property(textBytes, cuts, maxLine, fc.boolean(), (input, c, max, normalize) => {
+        assert.deepEqual(oneBdat(splitAt(input, c), max, normalize), threeBdat([input], max, normalize))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  test('the byte limit: exceededMaxBytes once more than maxBytes body bytes came, stuffed dots not counted', () => {
+    const decoder = new DotDecoder({ maxBytes: 4 })
+    decoder.decode(bytes('..ab'))
+    assert.equal(decoder.exceededMaxBytes, false, '3 body bytes')
+    decoder.decode(bytes('\r\n'))
+    assert.equal(decoder.exceededMaxBytes, true, '5 body bytes')
+    assert.throws(() => new DotDecoder({ maxBytes: -1 }), RangeError)
+  })
+
+  test('a NUL after the terminator is a pipelined byte, not the body', () => {
+    const decoder = new DotDecoder()
+    decoder.decode(bytes('a\r\n.\r\n\x00'))
+    assert.equal(decoder.sawNul, false)
+    const bdat = new BdatDecoder()
+    bdat.decode(bytes('a\x00'))
+    assert.equal(bdat.sawNul, true)
+  })
+
+  test('normalised line endings are fresh buffers the consumer may change', () => {
+    const first = new DotDecoder({ normalizeLineEndings: true }).decode(bytes('a\nb\r\n.\r\n')).body
+    const added = first.find((part) => text(part) === '\r\n')!
+    added[0] = 0x41
+    const second = new DotDecoder({ normalizeLineEndings: true }).decode(bytes('a\nb\r\n.\r\n')).body
+    assert.equal(text(Buffer.concat(second)), 'a\r\nb\r\n')
+  })
+
+  test('BdatDecoder.finish: a last bare CR, and the final CRLF when normalising', () => {
+    const strict = new BdatDecoder()
+    strict.decode(bytes('a\r'))
+    assert.equal(strict.finish().length, 0)
+    assert.equal(strict.sawBareLineEnding, true)
+    assert.throws(() => strict.finish(), /twice/)
+    assert.throws(() => strict.decode(bytes('x')), /after the end/)
+    const repaired = new BdatDecoder({ normalizeLineEndings: true })
+    repaired.decode(bytes('a'))
+    assert.equal(text(repaired.finish()), '\r\n')
+    assert.equal(repaired.bytes, 3)
+    assert.equal(text(new BdatDecoder({ normalizeLineEndings: true }).finish()), '', 'an empty body stays empty')
   })
 })
