@@ -1,10 +1,21 @@
 // Streaming Content-Transfer-Encoding decoders (RFC 2045 §6), tolerant as real mail needs:
 // any line length, stray whitespace and garbage are skipped rather than refused.
 
-/** Turns encoded body bytes into decoded bytes, chunk by chunk, whatever the chunk boundaries. */
+/**
+ * Turns encoded body bytes into decoded bytes, chunk by chunk, whatever the chunk boundaries:
+ * into new buffers (`update`, `end`: for bodies handed out as streams), or into a buffer the
+ * caller provides (`updateInto`, `endInto`: for bodies kept whole, decoded straight into the one
+ * buffer that holds them, with no copy and no concatenation afterwards).
+ */
 export interface BodyDecoder {
   update(chunk: Uint8Array): Uint8Array
   end(): Uint8Array
+  /** The most bytes `updateInto` gives for `length` bytes of input, or `endInto` for 0. */
+  maxDecodedLength(length: number): number
+  /** Decodes `chunk` into `out` from `at` (with maxDecodedLength(chunk.length) bytes of room); returns where the decoded bytes end. */
+  updateInto(chunk: Uint8Array, out: Buffer, at: number): number
+  /** Decodes what the decoder holds back into `out` from `at`; returns where the decoded bytes end. */
+  endInto(out: Buffer, at: number): number
 }
 
 const EMPTY = new Uint8Array(0)
@@ -17,6 +28,19 @@ export class IdentityDecoder implements BodyDecoder {
 
   end(): Uint8Array {
     return EMPTY
+  }
+
+  maxDecodedLength(length: number): number {
+    return length
+  }
+
+  updateInto(chunk: Uint8Array, out: Buffer, at: number): number {
+    out.set(chunk, at)
+    return at + chunk.length
+  }
+
+  endInto(_out: Buffer, at: number): number {
+    return at
   }
 }
 
@@ -38,13 +62,22 @@ export class Base64Decoder implements BodyDecoder {
   #count = 0
 
   update(chunk: Uint8Array): Uint8Array {
-    const out = Buffer.allocUnsafe(Math.ceil(((chunk.length + 4) * 3) / 4))
+    const out = Buffer.allocUnsafe(this.maxDecodedLength(chunk.length))
+    return out.subarray(0, this.updateInto(chunk, out, 0))
+  }
+
+  maxDecodedLength(length: number): number {
+    // Up to 3 characters of a quantum are carried over from the chunk before.
+    return Math.ceil(((length + 4) * 3) / 4)
+  }
+
+  updateInto(chunk: Uint8Array, out: Buffer, at: number): number {
     // Finish the line the last chunk left open byte by byte; then whole lines of a regular shape
     // go to Node's native decoder; then the open line at the end, byte by byte again.
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
     const firstLineEnd = bytes.indexOf(LF)
-    if (firstLineEnd === -1) return out.subarray(0, this.#decode(bytes, 0, bytes.length, out, 0))
-    let length = this.#decode(bytes, 0, firstLineEnd + 1, out, 0)
+    if (firstLineEnd === -1) return this.#decode(bytes, 0, bytes.length, out, at)
+    let length = this.#decode(bytes, 0, firstLineEnd + 1, out, at)
     const start = firstLineEnd + 1
     const end = bytes.lastIndexOf(LF) + 1
     if (this.#count === 0 && end > start && isRegular(bytes, start, end)) {
@@ -56,7 +89,7 @@ export class Base64Decoder implements BodyDecoder {
     } else {
       length = this.#decode(bytes, start, end, out, length)
     }
-    return out.subarray(0, this.#decode(bytes, end, bytes.length, out, length))
+    return this.#decode(bytes, end, bytes.length, out, length)
   }
 
   // The byte-by-byte decoder: any input, any alignment. Returns the new length of `out`.
@@ -89,9 +122,14 @@ export class Base64Decoder implements BodyDecoder {
   end(): Uint8Array {
     if (this.#count < 2) return EMPTY
     const out = Buffer.allocUnsafe(2)
-    const length = flushPartial(out, 0, this.#quantum, this.#count)
+    return out.subarray(0, this.endInto(out, 0))
+  }
+
+  endInto(out: Buffer, at: number): number {
+    const length = flushPartial(out, at, this.#quantum, this.#count)
+    this.#quantum = 0
     this.#count = 0
-    return out.subarray(0, length)
+    return length
   }
 }
 
@@ -144,6 +182,21 @@ export class QuotedPrintableDecoder implements BodyDecoder {
   #held: Uint8Array = EMPTY
 
   update(chunk: Uint8Array): Uint8Array {
+    const out = Buffer.allocUnsafe(this.maxDecodedLength(chunk.length))
+    return out.subarray(0, this.updateInto(chunk, out, 0))
+  }
+
+  end(): Uint8Array {
+    const out = Buffer.allocUnsafe(this.maxDecodedLength(0))
+    return out.subarray(0, this.endInto(out, 0))
+  }
+
+  maxDecodedLength(length: number): number {
+    // A bare LF or CR becomes CRLF: the output may be twice as long as the input.
+    return (this.#held.length + length) * 2
+  }
+
+  updateInto(chunk: Uint8Array, out: Buffer, at: number): number {
     const input = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk])
     // Decode up to the last line break; the partial line waits for the rest (a "=" or trailing
     // whitespace at its end means something only once the line break is seen).
@@ -153,22 +206,21 @@ export class QuotedPrintableDecoder implements BodyDecoder {
     while (cut > 0 && input[cut - 1] !== LF && input[cut - 1] !== CR) cut--
     if (cut === 0 && input.length > MAX_HELD_LINE) cut = input.length - 3
     this.#held = input.subarray(cut)
-    return decodeLines(input.subarray(0, cut))
+    return decodeLines(input.subarray(0, cut), out, at)
   }
 
-  end(): Uint8Array {
+  endInto(out: Buffer, at: number): number {
     const rest = this.#held
     this.#held = EMPTY
-    return decodeLines(rest)
+    return decodeLines(rest, out, at)
   }
 }
 
-function decodeLines(input: Uint8Array): Uint8Array {
-  // A bare LF or CR becomes CRLF: the output may be twice as long as the input.
-  const out = Buffer.allocUnsafe(input.length * 2)
-  let length = 0
+// Decodes whole lines into `out` from `at` (room for twice the input); returns the new end.
+function decodeLines(input: Uint8Array, out: Buffer, at: number): number {
+  let length = at
   // Index in `out` after the last byte that is not trailing whitespace of the current line.
-  let keep = 0
+  let keep = at
   for (let i = 0; i < input.length; i++) {
     const byte = input[i]!
     if (byte === CR || byte === LF) {
@@ -201,7 +253,7 @@ function decodeLines(input: Uint8Array): Uint8Array {
       if (byte !== 0x20 && byte !== 0x09) keep = length
     }
   }
-  return out.subarray(0, length)
+  return length
 }
 
 /** The decoder for a Content-Transfer-Encoding value (lower-cased); unknown ones are read as they are. */

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream'
 import { BodyFlow } from './body-flow.ts'
 import { createBodyDecoder, type BodyDecoder } from './body-decoders.ts'
 import { decodeCharset } from './charset.ts'
+import { ContentBuffer } from './content-buffer.ts'
 import { readCommonFields } from './common-fields.ts'
 import { parseDeliveryStatus } from './delivery-status.ts'
 import { entityPath, type Entity } from './entity.ts'
@@ -69,10 +70,12 @@ interface Leaf {
   readonly draft: Draft
   readonly info: PartInfo
   readonly decoder: BodyDecoder
-  readonly chunks: Buffer[]
+  /** The decoded body, kept; undefined when it is handed to onAttachment. */
+  readonly content: ContentBuffer | undefined
   readonly hash: Hash | undefined
-  /** The body handed to onAttachment, instead of keeping it in `chunks`. */
+  /** The body handed to onAttachment, instead of keeping it in `content`. */
   readonly stream: Readable | undefined
+  /** Decoded bytes handed to `stream`. */
   size: number
 }
 
@@ -133,7 +136,7 @@ export class MessageBuilder implements ScanSink {
       draft,
       info,
       decoder: createBodyDecoder(info.transferEncoding),
-      chunks: [],
+      content: isStreamed ? undefined : new ContentBuffer(this.#maxDecodedBytes - this.#decodedBytes),
       hash: info.role === 'attachment' ? createHash('sha256') : undefined,
       stream: isStreamed ? this.#handOut(info) : undefined,
       size: 0,
@@ -146,7 +149,8 @@ export class MessageBuilder implements ScanSink {
 
   data(entity: Entity, bytes: Buffer): void {
     const leaf = entity.slot as Leaf
-    this.#keep(leaf, leaf.decoder.update(bytes))
+    if (leaf.content === undefined) this.#handOn(leaf, leaf.decoder.update(bytes))
+    else this.#keep(leaf, leaf.content, (out, at) => leaf.decoder.updateInto(bytes, out, at), bytes.length)
   }
 
   defect(entity: Entity, text: string): void {
@@ -157,7 +161,8 @@ export class MessageBuilder implements ScanSink {
   end(entity: Entity): void {
     const slot = entity.slot as Leaf | Container
     if ('info' in slot) {
-      this.#keep(slot, slot.decoder.end())
+      if (slot.content === undefined) this.#handOn(slot, slot.decoder.end())
+      else this.#keep(slot, slot.content, (out, at) => slot.decoder.endInto(out, at), 0)
       this.#finishLeaf(entity, slot)
     } else if (entity.kind === 'multipart' && entity.contentType === 'multipart/signed') {
       const first = firstChildRaw.get(entity)
@@ -208,22 +213,27 @@ export class MessageBuilder implements ScanSink {
     return stream
   }
 
-  #keep(leaf: Leaf, bytes: Uint8Array): void {
+  // A streamed attachment's decoded bytes go to its stream.
+  #handOn(leaf: Leaf, bytes: Uint8Array): void {
     if (bytes.length === 0) return
-    if (leaf.stream !== undefined) {
-      leaf.size += bytes.length
-      leaf.hash!.update(bytes)
-      this.flow.write(leaf.stream, bytes)
-      return
-    }
-    this.#decodedBytes += bytes.length
+    leaf.size += bytes.length
+    leaf.hash!.update(bytes)
+    this.flow.write(leaf.stream!, bytes)
+  }
+
+  // A kept body is decoded straight into its ContentBuffer, with room for `inputLength` bytes' worth.
+  #keep(leaf: Leaf, content: ContentBuffer, decode: (out: Buffer, at: number) => number, inputLength: number): void {
+    const at = content.length
+    const out = content.room(leaf.decoder.maxDecodedLength(inputLength))
+    const end = decode(out, at)
+    if (end === at) return
+    content.length = end
+    this.#decodedBytes += end - at
     if (this.#decodedBytes > this.#maxDecodedBytes) {
       throw new MessageParseError('ERR_MESSAGE_TOO_LARGE', `message is larger than maxDecodedBytes (${this.#maxDecodedBytes} bytes decoded); raise maxDecodedBytes, or read large messages with parseParts`)
     }
-    const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    leaf.chunks.push(chunk)
-    leaf.size += chunk.length
-    leaf.hash?.update(chunk)
+    // Hashed while the bytes are still in the cache.
+    leaf.hash?.update(out.subarray(at, end))
   }
 
   #finishLeaf(entity: Entity, leaf: Leaf): void {
@@ -234,7 +244,7 @@ export class MessageBuilder implements ScanSink {
       this.#addAttachment(entity, draft, info, [], undefined, leaf.hash!.digest('hex'), leaf.size)
       return
     }
-    const content = leaf.chunks.length === 1 ? leaf.chunks[0]! : Buffer.concat(leaf.chunks, leaf.size)
+    const content = leaf.content!.take()
     if (info.role !== 'attachment') {
       const decoded = decodeCharset(content, info.charset)
       if (decoded.fallback !== undefined) draft.defects.push(`part ${describePath(entity)}: ${decoded.fallback}`)

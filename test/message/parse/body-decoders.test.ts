@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
-import { Base64Decoder, QuotedPrintableDecoder, type BodyDecoder } from '../../../src/message/parse/body-decoders.ts'
+import { Base64Decoder, IdentityDecoder, QuotedPrintableDecoder, type BodyDecoder } from '../../../src/message/parse/body-decoders.ts'
 import { splitAt } from '../../helpers/split-at.ts'
 
 function decodeAll(decoder: BodyDecoder, pieces: readonly Uint8Array[]): Buffer {
@@ -59,4 +59,34 @@ describe('QuotedPrintableDecoder', () => {
       { numRuns: 500 },
     )
   })
+})
+
+describe('decoding into one buffer', () => {
+  // What parseMessage does for a kept body: every chunk decoded at the end of one buffer, with
+  // exactly the room maxDecodedLength promises and the bytes after it poisoned.
+  function decodeInto(decoder: BodyDecoder, pieces: readonly Uint8Array[]): Buffer {
+    const out = Buffer.alloc(pieces.reduce((sum, piece) => sum + decoder.maxDecodedLength(piece.length), decoder.maxDecodedLength(0)) * 2 + 16, 0xee)
+    let at = 0
+    for (const piece of pieces) {
+      const room = decoder.maxDecodedLength(piece.length)
+      const end = decoder.updateInto(piece, out.subarray(0, at + room), at)
+      assert.ok(end <= at + room, 'stays within the room it asked for')
+      at = end
+    }
+    at = decoder.endInto(out.subarray(0, at + decoder.maxDecodedLength(0)), at)
+    return out.subarray(0, at)
+  }
+
+  const encodings = { 'base64': () => new Base64Decoder(), 'quoted-printable': () => new QuotedPrintableDecoder(), 'identity': () => new IdentityDecoder() }
+  for (const [name, create] of Object.entries(encodings)) {
+    test(`property (${name}): the same bytes as chunk by chunk, for any input and chunking`, () => {
+      fc.assert(
+        fc.property(fc.array(fc.constantFrom('QUJD', 'ZA==', 'YQ', '=', '=3D', '=\r\n', '\r\n', '\n', '\r', ' ', '\t', '-_', '*', 'é', '=C3'), { maxLength: 80 }), fc.array(fc.nat(), { maxLength: 8 }), (pieces, cuts) => {
+          const input = splitAt(Buffer.from(pieces.join('')), cuts)
+          assert.deepEqual(decodeInto(create(), input), decodeAll(create(), input))
+        }),
+        { numRuns: 300 },
+      )
+    })
+  }
 })

@@ -146,6 +146,32 @@ describe('parseMessage: structure', () => {
     assert.deepEqual(message.defects, [])
   })
 
+  test('attachments of several megabytes, in base64, quoted-printable and binary, arrive byte for byte from 64 KiB chunks', async () => {
+    // Past 1 MiB a kept body grows in place; these cross that point mid-chunk.
+    const content = Buffer.from(Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * 2654435761) >>> 24))
+    const text = Buffer.from('line of text = with an equals sign\r\n'.repeat(80_000))
+    const qp = text.toString('latin1').replace(/=/g, '=3D')
+    const raw = Buffer.concat([
+      Buffer.from(crlf(['Content-Type: multipart/mixed; boundary=b', '', '--b', 'Content-Type: text/plain', '', 'see attached', '--b', 'Content-Type: application/octet-stream; name=a.bin', 'Content-Transfer-Encoding: base64', '', ''])),
+      Buffer.from(content.toString('base64').replace(/.{76}/g, '$&\r\n')),
+      Buffer.from(crlf(['', '--b', 'Content-Type: text/csv; name=b.csv', 'Content-Transfer-Encoding: quoted-printable', '', qp])),
+      Buffer.from(crlf(['', '--b', 'Content-Type: application/octet-stream; name=c.bin', 'Content-Transfer-Encoding: binary', '', ''])),
+      content,
+      Buffer.from('\r\n--b--\r\n'),
+    ])
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let at = 0; at < raw.length; at += 64 * 1024) yield raw.subarray(at, at + 64 * 1024)
+    }
+    const message = await parseMessage(chunks())
+    assert.deepEqual(message.attachments.map((attachment) => attachment.filename), ['a.bin', 'b.csv', 'c.bin'])
+    for (const [index, expected] of [content, text, content].entries()) {
+      const attachment = message.attachments[index]!
+      assert.ok(attachment.content.equals(expected), `${attachment.filename} has its exact bytes`)
+      assert.equal(attachment.size, expected.length)
+      assert.equal(attachment.checksum, createHash('sha256').update(expected).digest('hex'))
+    }
+  })
+
   test('LF-only and CR-only line ends parse like CRLF', async () => {
     const expected = summary(await parseMessage(multipart))
     assert.deepEqual(summary(await parseMessage(multipart.replace(/\r\n/g, '\n'))), expected)
@@ -312,6 +338,16 @@ describe('parseMessage: bounds on hostile input', () => {
   test('more decoded content than maxDecodedBytes rejects with ERR_MESSAGE_TOO_LARGE', async () => {
     const raw = `Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.alloc(3000).toString('base64')}`
     await assert.rejects(parseMessage(raw, { maxDecodedBytes: 1000 }), (error: unknown) => error instanceof MessageParseError && error.code === 'ERR_MESSAGE_TOO_LARGE')
+  })
+
+  test('maxDecodedBytes holds for a body of many megabytes, and across parts', async () => {
+    const body = Buffer.alloc(3 << 20, 7).toString('base64').replace(/.{76}/g, '$&\r\n')
+    const one = `Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}`
+    const tooLarge = (error: unknown): boolean => error instanceof MessageParseError && error.code === 'ERR_MESSAGE_TOO_LARGE'
+    await assert.rejects(parseMessage(one, { maxDecodedBytes: 2 << 20 }), tooLarge)
+    assert.equal((await parseMessage(one, { maxDecodedBytes: 3 << 20 })).attachments[0]!.size, 3 << 20)
+    const part = `--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${body}\r\n`
+    await assert.rejects(parseMessage(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${part}${part}--b--\r\n`, { maxDecodedBytes: 5 << 20 }), tooLarge)
   })
 
   test('options: unknown keys and wrong types are a TypeError naming them', async () => {
