@@ -10,16 +10,20 @@ const ENCODED_WORD = /=\?([^?\s*]+)(?:\*[^?\s]*)?\?([BbQq])\?([^?]*?)\?=/g
  * encoded-words is dropped (RFC 2047 §6.2); adjacent words in one charset are joined as bytes
  * before decoding, so a character split across two words (common, though §5 forbids it) comes
  * out whole. Words that touch other text without a space are decoded too. Text that is not an
- * encoded-word is left as it is; an unknown charset falls back as `decodeCharset` says.
+ * encoded-word is left as it is; an unknown charset falls back as `decodeCharset` says, and
+ * `onFallback` is told what was done.
  */
-export function decodeWords(text: string): string {
+export function decodeWords(text: string, onFallback?: (why: string) => void): string {
   if (!text.includes('=?')) return text
   let out = ''
   let last = 0
   let runCharset = ''
   let runBytes: Buffer[] = []
   const flush = (): void => {
-    if (runBytes.length > 0) out += decodeCharset(runBytes.length === 1 ? runBytes[0]! : Buffer.concat(runBytes), runCharset).text
+    if (runBytes.length === 0) return
+    const decoded = decodeCharset(runBytes.length === 1 ? runBytes[0]! : Buffer.concat(runBytes), runCharset)
+    if (decoded.fallback !== undefined) onFallback?.(decoded.fallback)
+    out += decoded.text
     runBytes = []
   }
   for (const match of text.matchAll(ENCODED_WORD)) {

@@ -32,11 +32,12 @@ export interface PartInfo {
 /**
  * Reads what a leaf's header says about it. text/plain and text/html parts are the message's
  * text unless their disposition is `attachment`; every other part is an attachment.
+ * `onDefect` hears of Content-Disposition parameters in a charset Node does not know.
  */
-export function describePart(entity: Entity): PartInfo {
+export function describePart(entity: Entity, onDefect?: (text: string) => void): PartInfo {
   const headers = entity.headers!
   const disposition = headers.get('content-disposition')
-  const parsed = disposition === undefined ? undefined : parseStructuredValue(disposition)
+  const parsed = disposition === undefined ? undefined : parseStructuredValue(disposition, onDefect)
   const dispositionType = parsed?.value === 'attachment' || parsed?.value === 'inline' ? parsed.value : parsed === undefined ? undefined : 'attachment'
   const filename = parsed?.parameters.get('filename') ?? entity.parameters.get('name')
   const contentId = headers.get('content-id')?.trim().replace(/^<(.*)>$/, '$1')
@@ -130,7 +131,7 @@ export class MessageBuilder implements ScanSink {
       entity.slot = { draft } satisfies Container
       return
     }
-    const info = describePart(entity)
+    const info = describePart(entity, (text) => this.defect(entity, text))
     const isStreamed = this.#onAttachment !== undefined && info.role === 'attachment' && !KEPT_TYPES.has(info.contentType) && entity.parent?.contentType !== 'multipart/signed'
     const leaf: Leaf = {
       draft,

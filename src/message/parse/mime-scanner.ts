@@ -222,11 +222,12 @@ export class MimeScanner {
 
   #finishHeader(): void {
     const entity = this.#top()
-    const headers = parseHeaderBlock(this.#header.length === 1 ? this.#header[0]! : Buffer.concat(this.#header))
+    const defect = (text: string): void => this.#sink.defect(entity, text)
+    const headers = parseHeaderBlock(this.#header.length === 1 ? this.#header[0]! : Buffer.concat(this.#header), defect)
     this.#header = []
     entity.headers = headers
     const contentType = headers.get('content-type')
-    const parsed = contentType === undefined ? undefined : parseStructuredValue(contentType)
+    const parsed = contentType === undefined ? undefined : parseStructuredValue(contentType, defect)
     if (parsed !== undefined && /^[^/\s]+\/[^/\s]+$/.test(parsed.value)) {
       entity.contentType = parsed.value
       entity.parameters = parsed.parameters

@@ -21,9 +21,9 @@ interface Segment {
  * parameters are joined and decoded: `name*=charset'lang'%XX`, continuations `name*0`, `name*1*`
  * in any order. An RFC 2231 value wins over a plain one of the same name. Values that hold
  * RFC 2047 encoded-words (forbidden by RFC 2047 §5, but common in `name=` and `filename=`) are
- * decoded too.
+ * decoded too. `onDefect` hears of a parameter in a charset Node does not know (decoded by a fallback).
  */
-export function parseStructuredValue(text: string): StructuredValue {
+export function parseStructuredValue(text: string, onDefect?: (text: string) => void): StructuredValue {
   const semicolon = indexOfUnquoted(text, 0)
   const value = (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase()
   const plain = new Map<string, string>()
@@ -62,8 +62,9 @@ export function parseStructuredValue(text: string): StructuredValue {
     }
   }
   const parameters = new Map<string, string>()
-  for (const [name, raw] of plain) parameters.set(name, raw.includes('=?') ? decodeWords(raw) : raw)
-  for (const [name, segments] of extended) parameters.set(name, joinSegments(segments))
+  const fallback = (name: string) => onDefect && ((why: string) => onDefect(`parameter ${name}: ${why}`))
+  for (const [name, raw] of plain) parameters.set(name, raw.includes('=?') ? decodeWords(raw, fallback(name)) : raw)
+  for (const [name, segments] of extended) parameters.set(name, joinSegments(segments, fallback(name)))
   return { value, parameters }
 }
 
@@ -93,7 +94,7 @@ function readQuoted(text: string, start: number): [string, number] {
 // RFC 2231 §3-4: segments in index order; the first extended one names the charset; only
 // extended segments are %-encoded. Bytes of all segments are decoded together, so a character
 // split across segments comes out whole.
-function joinSegments(segments: Segment[]): string {
+function joinSegments(segments: Segment[], onFallback: ((why: string) => void) | undefined): string {
   segments.sort((a, b) => a.index - b.index)
   let charset: string | undefined
   const bytes: Buffer[] = []
@@ -108,7 +109,9 @@ function joinSegments(segments: Segment[]): string {
     }
     bytes.push(segment.isExtended ? percentDecode(text) : Buffer.from(text, 'utf8'))
   }
-  return decodeCharset(Buffer.concat(bytes), charset).text
+  const decoded = decodeCharset(Buffer.concat(bytes), charset)
+  if (decoded.fallback !== undefined) onFallback?.(decoded.fallback)
+  return decoded.text
 }
 
 function percentDecode(text: string): Buffer {

@@ -73,9 +73,10 @@ const LF = 0x0a
 /**
  * Splits a header block (every line with its line break, CRLF, LF or CR) into fields. A line
  * that starts with a space or tab continues the field before it; a continuation before any field
- * is dropped. The raw text keeps the folding, with each line break written as CRLF.
+ * is dropped. The raw text keeps the folding, with each line break written as CRLF. `onDefect`
+ * hears of encoded-words in a charset Node does not know (decoded by a fallback).
  */
-export function parseHeaderBlock(block: Uint8Array): ParsedHeaders {
+export function parseHeaderBlock(block: Uint8Array, onDefect?: (text: string) => void): ParsedHeaders {
   const fields: HeaderField[] = []
   let lines: string[] = []
   const flush = (): void => {
@@ -86,7 +87,7 @@ export function parseHeaderBlock(block: Uint8Array): ParsedHeaders {
     if (colon <= 0) return
     const name = raw.slice(0, colon).trimEnd()
     const unfolded = raw.slice(colon + 1).replace(/\r\n/g, '').trim()
-    fields.push({ name, value: decodeWords(unfolded), raw })
+    fields.push({ name, value: decodeWords(unfolded, onDefect && ((why) => onDefect(`${name}: ${why}`))), raw })
   }
   let start = 0
   const length = block.length

@@ -19,7 +19,11 @@ export interface ParsedAttachment {
   readonly size: number
   /** SHA-256 of the decoded bytes, hex. */
   readonly checksum: string
-  /** The decoded bytes; empty when the attachment was handed to `onAttachment` as a stream. */
+  /**
+   * The decoded bytes; empty when the attachment was handed to `onAttachment` as a stream. A
+   * large one is a view of the resizable ArrayBuffer it was decoded into (`content.buffer` may be
+   * longer than `content`): use the Buffer, not its ArrayBuffer.
+   */
   readonly content: Buffer
   /** The part's own header fields. */
   readonly headers: ParsedHeaders

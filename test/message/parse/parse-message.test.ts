@@ -295,6 +295,26 @@ describe('parseMessage: structure', () => {
     assert.equal(unknown.text, 'café')
     assert.match(unknown.defects.join(), /unknown charset "x-martian", read as UTF-8/)
   })
+
+  test('an unknown charset in a header field or an RFC 2231 parameter falls back and says where', async () => {
+    const message = await parseMessage(crlf([
+      'Subject: =?x-martian?q?caf=C3=A9?=',
+      'Content-Type: multipart/mixed; boundary=b',
+      '',
+      '--b',
+      "Content-Type: application/octet-stream; name*=x-venusian''na%C3%AFve.bin",
+      "Content-Disposition: attachment; filename*=x-venusian''na%C3%AFve.bin",
+      '',
+      'x',
+      '--b--',
+      '',
+    ]))
+    assert.equal(message.subject, 'café')
+    assert.equal(message.attachments[0]?.filename, 'naïve.bin')
+    assert.match(message.defects.join('\n'), /^part \(message\): Subject: unknown charset "x-martian", read as UTF-8$/m)
+    assert.match(message.defects.join('\n'), /^part 1: parameter name: unknown charset "x-venusian", read as UTF-8$/m)
+    assert.match(message.defects.join('\n'), /^part 1: parameter filename: unknown charset "x-venusian", read as UTF-8$/m)
+  })
 })
 
 describe('parseMessage: bounds on hostile input', () => {
