@@ -21,7 +21,8 @@ import type { ConnectionState, LineStop, MutableInfo, Phase, Transaction, Wire }
 // Not 503: a refused MAIL (or a failed BDAT chunk) turns every command the client pipelined
 // after it into a 503, which RFC 2920 §3.1 and RFC 3030 §2 expect a server to take in stride.
 const BAD_COMMAND_CODES = new Set([500, 501, 502, 504, 555])
-// How long a closing connection waits for the peer to close before destroying the socket.
+// How long a closing connection waits for the peer to close before destroying the socket. On the
+// connection's Deadline, beside any wait still running (a data hook may outlive the socket).
 const CLOSE_GRACE_MS = 2000
 // Flush queued replies early when they reach this size, so one big pipelined read cannot build an
 // unbounded reply buffer (RFC 2920 §3.1 asks servers not to deadlock either way).
@@ -65,7 +66,10 @@ export class Connection implements Wire, ConnectionState {
   unauthenticatedCommands = 0
   /** Settles when the underlying stream has closed. */
   readonly closed: Promise<void>
-  /** The one timer behind the connection's read and hook timeouts; see {@link Deadline}. */
+  /**
+   * The connection's one timer: the PROXY header, reads, the TLS handshake, reverse DNS, hooks,
+   * the message consumer and the closing grace all wait on it; see {@link Deadline}.
+   */
   readonly deadline = new Deadline()
   #stream: Duplex
   #raw: Duplex
@@ -222,7 +226,7 @@ export class Connection implements Wire, ConnectionState {
     this.#proxyAbort = new AbortController()
     if (this.#stopped) this.#proxyAbort.abort()
     try {
-      result = await readProxyHeader(this.#stream, { timeoutMs, signal: this.#proxyAbort.signal })
+      result = await readProxyHeader(this.#stream, { timeoutMs, signal: this.#proxyAbort.signal, deadline: this.deadline })
     } catch (error) {
       const closedFirst = error instanceof ProtocolError && error.code === 'ERR_SMTP_CONNECTION_CLOSED'
       // A load balancer's TCP health check connects and closes: not worth an onError.
@@ -537,9 +541,8 @@ export class Connection implements Wire, ConnectionState {
     // that could lose the last reply; destroy if the peer does not close in time.
     this.#reader.detach()
     stream.resume()
-    const timer = setTimeout(() => stream.destroy(), CLOSE_GRACE_MS)
-    timer.unref()
-    stream.once('close', () => clearTimeout(timer))
+    // The stream's 'close' disposes of the Deadline, which ends this grace.
+    this.deadline.startClosing(CLOSE_GRACE_MS, () => stream.destroy())
   }
 
   /**

@@ -2,7 +2,7 @@ import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { checkOptions } from '../options/check-options.ts'
 import { ProtocolError } from '../protocol/errors.ts'
-import { MAX_TIMER_MS } from './deadline.ts'
+import { Deadline } from './deadline.ts'
 
 // HAProxy, "The PROXY protocol", versions 1 and 2 (haproxy.org/download/3.0/doc/proxy-protocol.txt).
 // Section numbers below refer to that document.
@@ -344,6 +344,8 @@ export interface ReadProxyHeaderOptions {
   readonly timeoutMs: number
   /** Stops waiting; the promise rejects with `signal.reason`. */
   readonly signal?: AbortSignal
+  /** The timer to run the timeout on: a connection passes its one timer. Default: one of its own. */
+  readonly deadline?: Deadline
 }
 
 /**
@@ -363,6 +365,9 @@ export interface ReadProxyHeaderOptions {
  */
 export function readProxyHeader(stream: Duplex, options: ReadProxyHeaderOptions): Promise<{ header: ProxyHeader; rest: Buffer }> {
   const { timeoutMs, signal } = options
+  // A Deadline of its own is disposed of at the end; it would otherwise keep its timer until due.
+  const ownDeadline = options.deadline === undefined ? new Deadline() : undefined
+  const deadline = options.deadline ?? ownDeadline!
   return new Promise((resolve, reject) => {
     if (!(timeoutMs > 0)) return reject(new RangeError(`timeoutMs must be a positive number, got ${String(timeoutMs)}`))
     if (signal?.aborted) return reject(signal.reason)
@@ -371,7 +376,8 @@ export function readProxyHeader(stream: Duplex, options: ReadProxyHeaderOptions)
     const finish = (error: unknown, result?: { header: ProxyHeader; rest: Buffer }): void => {
       if (settled) return
       settled = true
-      clearTimeout(timer)
+      deadline.stop(onTimeout)
+      ownDeadline?.dispose()
       stream.off('readable', onReadable)
       stream.off('end', onEnd)
       stream.off('close', onEnd)
@@ -399,9 +405,10 @@ export function readProxyHeader(stream: Duplex, options: ReadProxyHeaderOptions)
       finish(new ProtocolError('ERR_SMTP_CONNECTION_CLOSED', `the connection closed before a complete PROXY protocol header arrived (${buffered.length} bytes received)`))
     const onError = (error: Error): void => finish(error)
     const onAbort = (): void => finish(signal?.reason)
-    // A ref'd timer: the caller's socket is what should keep the process alive, but an in-memory
-    // stream has nothing else, and a pending header must still time out.
-    const timer = setTimeout(() => finish(new DOMException(`no complete PROXY protocol header within ${timeoutMs} ms (${buffered.length} bytes received)`, 'TimeoutError')), Math.min(timeoutMs, MAX_TIMER_MS))
+    // The Deadline's timer is ref'd: the caller's socket is what should keep the process alive,
+    // but an in-memory stream has nothing else, and a pending header must still time out.
+    const onTimeout = (): void => finish(new DOMException(`no complete PROXY protocol header within ${timeoutMs} ms (${buffered.length} bytes received)`, 'TimeoutError'))
+    deadline.start(timeoutMs, onTimeout)
     stream.on('readable', onReadable)
     stream.on('end', onEnd)
     stream.on('close', onEnd)

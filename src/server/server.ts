@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream'
 import { checkOptions, type OptionHints, type OptionKinds } from '../options/check-options.ts'
 import { formatReply } from '../protocol/reply.ts'
 import { Connection } from './connection.ts'
+import { Deadline } from './deadline.ts'
 import { AuthFailures } from './auth-failures.ts'
 import { clientKey, type ClientOrigin } from './client-key.ts'
 import { isTrustedProxy } from './proxy-protocol.ts'
@@ -197,11 +198,12 @@ export class Server {
     if (implicitTls) stream.end()
     else stream.end(formatReply(421, this.#options.enhancedStatusCodes ? '4.7.0' : undefined, text), 'latin1')
     stream.resume()
-    const timer = setTimeout(() => stream.destroy(), REFUSAL_GRACE_MS)
-    timer.unref()
+    // A refused stream never becomes a Connection; its one timer is a Deadline all the same.
+    const deadline = new Deadline()
+    deadline.startClosing(REFUSAL_GRACE_MS, () => stream.destroy())
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer)
+        deadline.dispose()
         this.#refusing.delete(stream)
         resolve()
       }

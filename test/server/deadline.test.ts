@@ -107,3 +107,56 @@ test('a delay beyond setTimeout’s range is capped instead of firing at once', 
   t.mock.timers.tick(1)
   assert.equal(fired, 0)
 })
+
+test('the closing grace fires after its delay, beside a wait that a later start does not make it lose', (t) => {
+  fakeClock(t)
+  const deadline = new Deadline(() => Date.now())
+  const fired: string[] = []
+  deadline.start(500, () => fired.push('hook'))
+  deadline.startClosing(200, () => fired.push('grace'))
+  // A wait started after the grace (a hook settling while the socket closes) does not replace it.
+  deadline.start(300, () => fired.push('later hook'))
+  t.mock.timers.tick(199)
+  assert.deepEqual(fired, [])
+  t.mock.timers.tick(1)
+  assert.deepEqual(fired, ['grace'])
+  t.mock.timers.tick(100)
+  assert.deepEqual(fired, ['grace', 'later hook'])
+  t.mock.timers.tick(1000)
+  assert.deepEqual(fired, ['grace', 'later hook'])
+})
+
+test('a wait that ends before the closing grace leaves the grace to fire on time', (t) => {
+  fakeClock(t)
+  const deadline = new Deadline(() => Date.now())
+  const fired: string[] = []
+  deadline.startClosing(2000, () => fired.push('grace'))
+  deadline.start(100, () => fired.push('read'))
+  t.mock.timers.tick(100)
+  assert.deepEqual(fired, ['read'])
+  t.mock.timers.tick(1899)
+  assert.deepEqual(fired, ['read'])
+  t.mock.timers.tick(1)
+  assert.deepEqual(fired, ['read', 'grace'])
+})
+
+test('dispose (the peer closed) ends the closing grace and clears the timer; a grace after dispose never starts', (t) => {
+  fakeClock(t)
+  const deadline = new Deadline(() => Date.now())
+  deadline.startClosing(2000, () => assert.fail('the grace outlived the stream'))
+  t.mock.timers.tick(500)
+  deadline.dispose()
+  deadline.startClosing(10, () => assert.fail('a grace started after dispose'))
+  t.mock.timers.tick(5000)
+})
+
+test('dispose ends the grace but keeps the timeout of a wait still running', (t) => {
+  fakeClock(t)
+  const deadline = new Deadline(() => Date.now())
+  let fired = 0
+  deadline.start(3000, () => fired++)
+  deadline.startClosing(2000, () => assert.fail('the grace outlived the stream'))
+  deadline.dispose()
+  t.mock.timers.tick(3000)
+  assert.equal(fired, 1)
+})

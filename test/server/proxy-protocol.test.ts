@@ -6,6 +6,7 @@ import { describe, test, type TestContext } from 'node:test'
 import { connect as tlsConnect, createSecureContext, TLSSocket } from 'node:tls'
 import fc from 'fast-check'
 import { ProtocolError } from '../../src/protocol/errors.ts'
+import { Deadline } from '../../src/server/deadline.ts'
 import {
   createTrustedProxyList,
   getProxiedAddresses,
@@ -551,6 +552,25 @@ describe('readProxyHeader', () => {
       return true
     })
     assert.equal(server.listenerCount('readable'), 0)
+  })
+
+  test('runs its timeout on the Deadline it is given (the connection’s one timer), not a timer of its own', async (t) => {
+    const [server, client] = pair(t)
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    client.write('PROXY TCP4 1.2')
+    let now = 0
+    const deadline = new Deadline(() => now)
+    let settled = false
+    const reading = readProxyHeader(server, { timeoutMs: 1000, deadline })
+    reading.catch(() => {}).finally(() => (settled = true))
+    // The timer fires, but on the Deadline's clock no time has passed: a setTimeout of the
+    // reader's own would have timed out here.
+    t.mock.timers.tick(1000)
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.equal(settled, false)
+    now = 1000
+    t.mock.timers.tick(1000)
+    await assert.rejects(reading, { name: 'TimeoutError', message: /within 1000 ms/ })
   })
 
   test('rejects with ERR_SMTP_CONNECTION_CLOSED when the peer closes first', async (t) => {

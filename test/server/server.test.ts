@@ -160,6 +160,26 @@ describe('connection limits', () => {
     await closedBy(second.socket)
   })
 
+  test('a refused client that keeps its side open is dropped after the refusal grace (2 s), on a Deadline', async (t) => {
+    const { server, port } = await start(t, { limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
+    const first = await dial(t, { port })
+    assert.equal(await first.client.reply(), `220 ${HOST} ESMTP ready`)
+    // allowHalfOpen: the client does not answer the server's FIN with its own.
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true })
+    t.after(() => socket.destroy())
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    const client = new LineClient(socket)
+    assert.match(await client.reply(), /^421 4\.7\.0 /)
+    const refused = performance.now()
+    await once(socket, 'end')
+    // The server's close waits for the refused socket; the grace ends the wait, not the signal.
+    await server.close({ signal: AbortSignal.timeout(10_000) })
+    const heldMs = performance.now() - refused
+    // Timers never fire early: the server held the half-open socket for the whole grace.
+    assert.ok(heldMs >= 1500 && heldMs < 9000, `held for ${Math.round(heldMs)} ms`)
+  })
+
   test('on an implicit TLS port, closes a connection over the limit without sending plain text', async (t) => {
     const server = new Server({ hostname: HOST, tls: { key: serverKey, cert: serverCert }, limits: { maxConnectionsPerIp: 1, countLoopbackPerIp: true } })
     const { port } = await server.listen({ host: '127.0.0.1', port: 0, implicitTls: true })
@@ -238,6 +258,27 @@ describe('QUIT over TCP', () => {
     for (let i = 0; i < 100 && server.connectionCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
     assert.equal(server.connectionCount, 0)
     assert.equal(socket.writableEnded, false)
+  })
+
+  test('a closing connection whose peer keeps its side open is destroyed after the close grace (2 s), on the Deadline', async (t) => {
+    const { server, port } = await start(t)
+    const socket = netConnect({ host: '127.0.0.1', port, allowHalfOpen: true })
+    t.after(() => socket.destroy())
+    socket.on('error', () => {})
+    await once(socket, 'connect')
+    const client = new LineClient(socket)
+    await client.reply()
+    // Bytes after QUIT make the close a graceful one: the server ends its side and waits.
+    socket.write('QUIT\r\nNOOP\r\n')
+    assert.match(await client.reply(), /^221 /)
+    const replied = performance.now()
+    await once(socket, 'end')
+    assert.equal(server.connectionCount, 1, 'the server waits for the peer to close')
+    // The client never closes (nor learns that the server did): the grace is what ends it.
+    for (let i = 0; i < 1000 && server.connectionCount > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+    const heldMs = performance.now() - replied
+    assert.equal(server.connectionCount, 0)
+    assert.ok(heldMs >= 1500, `held for ${Math.round(heldMs)} ms`)
   })
 
   test('bytes pipelined after QUIT are read and dropped, and the 221 still arrives', async (t) => {
