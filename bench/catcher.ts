@@ -1,6 +1,6 @@
 // Catcher benchmark: `smtpkit serve` ingesting into a Maildir without the web UI, with `--ui`,
-// and with `--ui` and a page open (a live event stream connected, so every message's header is
-// parsed and announced). Loaded by Postfix's smtp-source over loopback; the modes alternate
+// and with `--ui` and a page open (the live event stream connected, and the first page of the
+// list refreshed as the page script does when mail arrives). Loaded by Postfix's smtp-source over loopback; the modes alternate
 // round by round so the machine's load falls on each alike.
 //
 //   node --import tsx bench/catcher.ts
@@ -14,6 +14,7 @@
 //   BENCH_MESSAGES  messages per run (3000)
 //   BENCH_SESSIONS  parallel smtp-source sessions (20)
 //   BENCH_BYTES     payload of a message (2000)
+//   BENCH_CPU_PROF  a directory: each server child writes a V8 CPU profile there
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -35,10 +36,11 @@ const config = {
   bytes: positiveInteger(undefined, 'BENCH_BYTES', 2000),
 }
 
-async function run(main: string, mode: Mode): Promise<{ seconds: number; cpuSeconds: number; stored: number }> {
+async function run(main: string, mode: Mode): Promise<{ seconds: number; cpuSeconds: number; stored: number; refreshes: number }> {
   const maildir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-catcher-'))
   const args = ['serve', '--listen', '127.0.0.1:0', '--maildir', maildir, ...(mode === 'no UI' ? [] : ['--ui', '127.0.0.1:0'])]
-  const child = spawnWithFileLimit(process.execPath, [main, ...args], ['ignore', 'pipe', 'inherit'])
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, `--cpu-prof-name=${mode.replace(/\W+/g, '-')}-${Date.now()}.cpuprofile`] : []
+  const child = spawnWithFileLimit(process.execPath, [...profile, main, ...args], ['ignore', 'pipe', 'inherit'])
   const nextLine = lineReader(child, 'smtpkit serve')
   const events = new AbortController()
   try {
@@ -50,10 +52,47 @@ async function run(main: string, mode: Mode): Promise<{ seconds: number; cpuSeco
       ui ||= /^web UI on (\S+)$/.exec(line)?.[1] ?? ''
     }
     let stored = 0
+    let refreshes = 0
     if (mode === '--ui, page open') {
+      // What the page does: it listens to the live events and, for new mail, refreshes the first
+      // page of the list at most every 100 ms with one request in flight (src/catcher/ui-script.ts).
+      let refreshing = false
+      let again = false
+      let last = 0
+      const refresh = (): void => {
+        if (refreshing) return void (again = true)
+        refreshing = true
+        setTimeout(
+          () =>
+            void fetch(`${ui}/api/v1/messages?start=0&limit=50`, { signal: events.signal })
+              .then((r) => r.json())
+              .then(() => refreshes++)
+              .catch(() => {})
+              .finally(() => {
+                last = performance.now()
+                refreshing = false
+                if (again) {
+                  again = false
+                  refresh()
+                }
+              }),
+          Math.max(0, last + 100 - performance.now()),
+        )
+      }
       const response = await fetch(`${ui}/api/v1/events`, { signal: events.signal })
+      refresh()
       void (async () => {
-        for await (const chunk of response.body!) stored += (Buffer.from(chunk).toString().match(/^event: new$/gm) ?? []).length
+        let text = ''
+        for await (const chunk of response.body!) {
+          text += Buffer.from(chunk).toString()
+          const cut = text.lastIndexOf('\n\n')
+          if (cut === -1) continue
+          for (const match of text.slice(0, cut).matchAll(/^event: new\ndata: (.*)$/gm)) {
+            stored += (JSON.parse(match[1]!) as { IDs: string[] }).IDs.length
+            refresh()
+          }
+          text = text.slice(cut + 2)
+        }
       })().catch(() => {})
     }
     const cpuBefore = readCpuSeconds(child.pid!)
@@ -68,7 +107,7 @@ async function run(main: string, mode: Mode): Promise<{ seconds: number; cpuSeco
       for (let i = 0; i < 200 && stored < config.messages; i++) await new Promise((resolve) => setTimeout(resolve, 25))
       if (stored < config.messages) throw new Error(`the page heard of ${stored} of ${config.messages} messages`)
     }
-    return { seconds, cpuSeconds, stored }
+    return { seconds, cpuSeconds, stored, refreshes }
   } finally {
     events.abort()
     await stopChild(child)
@@ -89,7 +128,8 @@ async function main(): Promise<void> {
         const total = totals.get(mode)!
         total.seconds += result.seconds
         total.cpuSeconds += result.cpuSeconds
-        console.log(`round ${round + 1} ${mode}: ${(config.messages / result.seconds).toFixed(0)} msg/s, ${((result.cpuSeconds * 1000) / config.messages).toFixed(3)} CPU ms/msg`)
+        const page = mode === '--ui, page open' ? `, ${result.refreshes} list refreshes` : ''
+        console.log(`round ${round + 1} ${mode}: ${(config.messages / result.seconds).toFixed(0)} msg/s, ${((result.cpuSeconds * 1000) / config.messages).toFixed(3)} CPU ms/msg${page}`)
       }
     }
     const base = totals.get('no UI')!

@@ -1,5 +1,9 @@
 import type { Readable } from 'node:stream'
+import { readCommonFields, type CommonFields } from '../message/parse/common-fields.ts'
+import { parseHeaderBlock, type ParsedHeaders } from '../message/parse/parsed-headers.ts'
+import { isInlinePart } from './api-json.ts'
 import { ENVELOPE_FIELD, parseEnvelopeHeader, type CaughtEnvelope } from './envelope-header.ts'
+import { OutlineScanner, type MessageOutline } from './message-outline.ts'
 import type { MessageStore } from './message-store.ts'
 import { listMailboxes, type ApiAddress, type ParsedMail, type ParseMail } from './parsed-mail.ts'
 import { matchesSearch, needsBody, parseSearchQuery, type SearchableText } from './search-query.ts'
@@ -22,16 +26,19 @@ export interface MessageSummary {
   readonly receivedAt: Date
   readonly size: number
   /**
-   * Attachments: the exact count once the message has been parsed, before that 1 for a
-   * `multipart/mixed` message and 0 otherwise.
+   * Attachments offered as files (inline `cid:` parts not counted), from the MIME structure read
+   * when the message was indexed, and exact once it has been parsed.
    */
   readonly attachments: number
   readonly envelope: CaughtEnvelope | null
 }
 
-/** A change the catcher announces to subscribers (the page's live updates). */
+/**
+ * A change the catcher announces to subscribers (the page's live updates). A new message is
+ * announced by id alone: its summary is built only when someone asks for it.
+ */
 export type CatcherEvent =
-  | { readonly type: 'new'; readonly message: MessageSummary }
+  | { readonly type: 'new'; readonly id: string }
   | { readonly type: 'delete'; readonly ids: readonly string[] }
   | { readonly type: 'read'; readonly ids: readonly string[]; readonly isSeen: boolean }
 
@@ -59,23 +66,24 @@ interface Entry {
   readonly size: number
   readonly receivedAt: Date
   isSeen: boolean
-  // The header block captured while the message was delivered, until it is parsed.
-  headBytes: Buffer | undefined
+  // What was learnt while the message was delivered, until its header is read.
+  outline: MessageOutline | undefined
   head: Promise<Head> | undefined
   body: Promise<string> | undefined
+  // Files attached: from the outline, then from the parse.
   attachments: number | undefined
 }
 
 interface Head {
-  readonly fields: readonly (readonly [string, string])[]
-  readonly mail: ParsedMail | undefined
+  readonly headers: ParsedHeaders
+  readonly common: CommonFields | undefined
   readonly envelope: CaughtEnvelope | null
-  readonly isMixed: boolean
   readonly search: Omit<SearchableText, 'isSeen' | 'body'>
 }
 
-// A header block larger than this is cut: the summary needs only the common fields.
-const MAX_HEAD_BYTES = 64 * 1024
+// A message stored before start is read this far for its outline; past it, attachments further
+// on are counted when the message is opened.
+const MAX_OUTLINE_SCAN_BYTES = 16 * 1024 * 1024
 // Messages whose head (or body, for a search) is read at once.
 const READ_CONCURRENCY = 16
 // A body's text kept for searching, per message.
@@ -110,7 +118,7 @@ export class Catcher implements MessageSink {
   /** Opens a catcher over `store`, indexing what it already holds (names and sizes only). */
   static async open(options: CatcherOptions): Promise<Catcher> {
     const catcher = new Catcher(options)
-    for (const stored of await options.store.scan()) catcher.#add({ ...stored, headBytes: undefined, head: undefined, body: undefined, attachments: undefined }, false)
+    for (const stored of await options.store.scan()) catcher.#add({ ...stored, outline: undefined, head: undefined, body: undefined, attachments: undefined }, false)
     await catcher.#trim()
     return catcher
   }
@@ -126,18 +134,16 @@ export class Catcher implements MessageSink {
   }
 
   async deliver(message: AsyncIterable<Uint8Array>, prefix: Uint8Array): Promise<{ name: string; bytes: number }> {
-    const head = captureHead(prefix)
-    const stored = await this.#store.deliver(head.tap(message), prefix)
-    const entry: Entry = { id: stored.id, size: stored.size, receivedAt: stored.receivedAt, isSeen: stored.isSeen, headBytes: head.bytes(), head: undefined, body: undefined, attachments: undefined }
+    // The outline (header block, attachments) is read as the bytes go to disk: nothing is parsed
+    // on the way, and nothing is read back.
+    const scanner = new OutlineScanner()
+    scanner.write(prefix)
+    const stored = await this.#store.deliver(outlineTap(message, scanner), prefix)
+    const outline = scanner.end()
+    const entry: Entry = { id: stored.id, size: stored.size, receivedAt: stored.receivedAt, isSeen: stored.isSeen, outline, head: undefined, body: undefined, attachments: outline.isComplete ? outline.attachments : undefined }
     this.#add(entry, true)
     await this.#trim()
-    // Announced after the reply: the client's 250 does not wait for the header to be parsed.
-    if (this.#listeners.size > 0 && this.#byId.has(entry.id)) {
-      void this.#summary(entry).then(
-        (summary) => this.#emit({ type: 'new', message: summary }),
-        () => {},
-      )
-    }
+    if (this.#byId.has(entry.id)) this.#emit({ type: 'new', id: entry.id })
     return { name: stored.name, bytes: stored.bytes }
   }
 
@@ -183,7 +189,8 @@ export class Catcher implements MessageSink {
   /** The header fields of one message as stored (unfolded, undecoded), in order. */
   async headerFields(id: string): Promise<readonly (readonly [string, string])[] | undefined> {
     const entry = this.#byId.get(id)
-    return entry && (await this.#head(entry)).fields
+    if (!entry) return undefined
+    return [...(await this.#head(entry)).headers].map((field) => [field.name, field.raw.slice(field.raw.indexOf(':') + 1).replace(/\r\n/g, '').trimStart()] as const)
   }
 
   /** One message parsed (the last few are cached). Rejects when there is no such message. */
@@ -196,7 +203,7 @@ export class Catcher implements MessageSink {
     this.#parsed.set(id, parsed)
     if (this.#parsed.size > PARSED_CACHE_SIZE) this.#parsed.delete(this.#parsed.keys().next().value!)
     parsed.then(
-      (mail) => void (entry.attachments = mail.attachments.length),
+      (mail) => void (entry.attachments = mail.attachments.filter((part) => !isInlinePart(part)).length),
       () => this.#parsed.delete(id),
     )
     return parsed
@@ -255,7 +262,11 @@ export class Catcher implements MessageSink {
       const onAbort = (): void => finish(signal!.reason)
       // Subscribe before looking, so a message arriving during the look is not missed.
       const unsubscribe = this.subscribe((event) => {
-        if (event.type === 'new' && match(event.message)) finish(undefined, event.message)
+        if (event.type !== 'new') return
+        void this.summary(event.id).then(
+          (summary) => void (summary && match(summary) && finish(undefined, summary)),
+          (error: unknown) => finish(error),
+        )
       })
       signal?.addEventListener('abort', onAbort, { once: true })
       const candidates = this.#entries.filter((entry) => since === undefined || entry.receivedAt >= since)
@@ -310,34 +321,32 @@ export class Catcher implements MessageSink {
 
   #head(entry: Entry): Promise<Head> {
     entry.head ??= (async () => {
-      const bytes = entry.headBytes ?? (await this.#store.readHead(entry.id, MAX_HEAD_BYTES))
-      entry.headBytes = undefined
-      return this.#readHead(bytes)
+      let outline = entry.outline
+      entry.outline = undefined
+      if (outline === undefined) {
+        outline = await this.#readOutline(entry.id)
+        entry.attachments ??= outline.attachments
+      }
+      return readHead(outline.head)
     })()
     return entry.head
   }
 
-  async #readHead(bytes: Buffer): Promise<Head> {
-    const block = bytes.subarray(0, headerEnd(bytes) ?? bytes.length)
-    const fields = splitFields(block.toString('utf8'))
-    // The header block alone is a message with an empty body, which the parser decodes.
-    const mail = await this.#parse(Buffer.concat([block, Buffer.from('\r\n\r\n')])).catch(() => undefined)
-    const envelopeField = fields.find(([name]) => name.toLowerCase() === ENVELOPE_FIELD.toLowerCase())
-    const envelope = envelopeField ? (parseEnvelopeHeader(envelopeField[1]) ?? null) : null
-    const contentType = fields.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? ''
-    const addresses = (value: unknown): string =>
-      listMailboxes(value)
-        .map((a) => `${a.Name} <${a.Address}>`)
-        .join(', ')
-        .toLowerCase()
-    const to = [addresses(mail?.to), addresses(mail?.cc), ...(envelope?.to ?? [])].join(' ').toLowerCase()
-    return {
-      fields,
-      mail,
-      envelope,
-      isMixed: /^\s*multipart\/mixed\b/i.test(contentType),
-      search: { from: `${addresses(mail?.from)} ${envelope?.from ?? ''}`.toLowerCase(), to, subject: (mail?.subject ?? '').toLowerCase() },
+  // The outline of a message stored before start (or by another process), read from disk.
+  async #readOutline(id: string): Promise<MessageOutline> {
+    const scanner = new OutlineScanner()
+    const stream = this.#store.stream(id)
+    let read = 0
+    try {
+      for await (const chunk of stream) {
+        scanner.write(chunk as Buffer)
+        read += (chunk as Buffer).length
+        if (scanner.isDone || read >= MAX_OUTLINE_SCAN_BYTES) break
+      }
+    } finally {
+      stream.destroy()
     }
+    return scanner.end()
   }
 
   #body(entry: Entry): Promise<string> {
@@ -350,7 +359,7 @@ export class Catcher implements MessageSink {
 
   async #summary(entry: Entry): Promise<MessageSummary> {
     const head = await this.#head(entry)
-    const mail = head.mail
+    const mail = head.common
     const date = mail?.date instanceof Date && !Number.isNaN(mail.date.getTime()) ? mail.date : null
     return {
       id: entry.id,
@@ -366,55 +375,46 @@ export class Catcher implements MessageSink {
       date,
       receivedAt: entry.receivedAt,
       size: entry.size,
-      attachments: entry.attachments ?? (head.isMixed ? 1 : 0),
+      attachments: entry.attachments ?? 0,
       envelope: head.envelope,
     }
   }
 }
 
-/** Keeps the header block of a message as it streams past (up to {@link MAX_HEAD_BYTES}). */
-function captureHead(prefix: Uint8Array): { tap(message: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array>; bytes(): Buffer } {
-  const chunks: Buffer[] = [Buffer.from(prefix)]
-  let length = prefix.length
-  let isComplete = false
+/** Passes a message through, showing each chunk to `scanner` until it has learnt all it can. */
+async function* outlineTap(message: AsyncIterable<Uint8Array>, scanner: OutlineScanner): AsyncGenerator<Uint8Array> {
+  for await (const chunk of message) {
+    if (!scanner.isDone) scanner.write(chunk)
+    yield chunk
+  }
+}
+
+/**
+ * What the list and the search need of a header block: the common fields decoded (the parser's
+ * own header reader, without a parse of the message) and the envelope smtpkit recorded.
+ */
+function readHead(block: Buffer): Head {
+  const headers = parseHeaderBlock(block)
+  let common: CommonFields | undefined
+  try {
+    common = readCommonFields(headers, () => {})
+  } catch {
+    // A header too broken to read: the list shows the message without its fields.
+  }
+  // The first one is ours (written above the message's own header); read raw, as JSON.
+  const envelopeField = headers.getFields(ENVELOPE_FIELD)[0]?.raw
+  const envelope = envelopeField === undefined ? null : (parseEnvelopeHeader(envelopeField.slice(envelopeField.indexOf(':') + 1).replace(/\r\n/g, '')) ?? null)
+  const addresses = (value: unknown): string =>
+    listMailboxes(value)
+      .map((a) => `${a.Name} <${a.Address}>`)
+      .join(', ')
+  const to = [addresses(common?.to), addresses(common?.cc), ...(envelope?.to ?? [])].join(' ').toLowerCase()
   return {
-    async *tap(message) {
-      for await (const chunk of message) {
-        if (!isComplete) {
-          chunks.push(Buffer.from(chunk.subarray(0, MAX_HEAD_BYTES - length)))
-          length += Math.min(chunk.length, MAX_HEAD_BYTES - length)
-          // Search only around the new chunk's start, for a blank line split across chunks.
-          const joined = Buffer.concat(chunks.splice(0), length)
-          chunks.push(joined)
-          isComplete = length >= MAX_HEAD_BYTES || headerEnd(joined) !== undefined
-        }
-        yield chunk
-      }
-    },
-    bytes: () => Buffer.concat(chunks),
+    headers,
+    common,
+    envelope,
+    search: { from: `${addresses(common?.from)} ${envelope?.from ?? ''}`.toLowerCase(), to, subject: (common?.subject ?? '').toLowerCase() },
   }
-}
-
-/** The offset of the blank line that ends the header block (CRLF or bare LF), or undefined. */
-function headerEnd(bytes: Buffer): number | undefined {
-  const crlf = bytes.indexOf('\r\n\r\n')
-  const lf = bytes.indexOf('\n\n')
-  const ends = [crlf, lf].filter((i) => i !== -1)
-  return ends.length === 0 ? undefined : Math.min(...ends)
-}
-
-/** Splits a header block into `[name, unfolded value]` pairs (RFC 5322 §2.2.3), in order. */
-function splitFields(block: string): [string, string][] {
-  const fields: [string, string][] = []
-  for (const line of block.split(/\r?\n/)) {
-    if (/^[ \t]/.test(line) && fields.length > 0) {
-      fields[fields.length - 1]![1] += line
-    } else {
-      const colon = line.indexOf(':')
-      if (colon > 0) fields.push([line.slice(0, colon).trim(), line.slice(colon + 1).trimStart()])
-    }
-  }
-  return fields
 }
 
 /**

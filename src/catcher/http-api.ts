@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises'
 import { bareContentId, formatMessage, formatSummary } from './api-json.ts'
 import type { Catcher, MessageSummary } from './catcher.ts'
 import type { CaughtEnvelope } from './envelope-header.ts'
+import { startLiveEvents } from './live-events.ts'
 import { renderMessageHtml } from './message-view.ts'
 
 /** Relays a stored message to the real server `--release-to` names. */
@@ -211,20 +212,12 @@ function matchesWait(summary: MessageSummary, wanted: { to?: string | undefined;
 /** Server-Sent Events: `new`, `delete`, `read` and `stats` (see the reference). */
 function streamEvents(request: IncomingMessage, response: ServerResponse, catcher: Catcher): void {
   response.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' })
-  const format = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`
-  const stats = (): string => format('stats', { Total: catcher.total, Unread: catcher.unread })
-  response.write(`retry: 2000\n\n${stats()}`)
-  // One write per change: the event and the counts after it.
-  const unsubscribe = catcher.subscribe((event) => {
-    const text =
-      event.type === 'new' ? format('new', formatSummary(event.message)) : event.type === 'delete' ? format('delete', { IDs: event.ids }) : format('read', { IDs: event.ids, Read: event.isSeen })
-    response.write(text + stats())
-  })
+  const live = startLiveEvents(catcher, (text) => void response.write(text))
   const keepalive = setInterval(() => response.write(': keepalive\n\n'), KEEPALIVE_MS)
   keepalive.unref()
   response.once('close', () => {
     clearInterval(keepalive)
-    unsubscribe()
+    live.stop()
   })
   request.resume()
 }

@@ -147,7 +147,7 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
       let wake = (): void => {}
       const unsubscribe = catcher.subscribe((event) => {
         if (event.type !== 'new') return
-        arrived.push(event.message.id)
+        arrived.push(event.id)
         wake()
       })
       try {

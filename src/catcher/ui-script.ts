@@ -35,6 +35,10 @@ export const uiScript = String.raw`'use strict'
   function load() {
     var path = state.query ? '/api/v1/search?query=' + encodeURIComponent(state.query) + '&' : '/api/v1/messages?'
     return api('GET', path + 'start=' + state.start + '&limit=' + PAGE).then(function (page) {
+      // The selection stays on its message when new mail moves the rows.
+      var selected = state.messages[state.selected]
+      var at = selected ? page.messages.findIndex(function (m) { return m.ID === selected.ID }) : -1
+      if (at !== -1) state.selected = at
       state.messages = page.messages
       state.total = page.total
       state.unread = page.unread
@@ -217,22 +221,31 @@ export const uiScript = String.raw`'use strict'
     e.preventDefault()
   })
 
-  var refresh = 0
-  function reloadSoon() { clearTimeout(refresh); refresh = setTimeout(function () { load().catch(report) }, 150) }
+  // Live changes refresh the list at most once per REFRESH_MS (a search, which reads bodies,
+  // once per SEARCH_REFRESH_MS), with one request in flight: a burst of mail costs a few
+  // refreshes, not one per message.
+  var REFRESH_MS = 100, SEARCH_REFRESH_MS = 1000
+  var refreshing = false, again = false, lastRefresh = 0
+  function refresh() {
+    if (refreshing) { again = true; return }
+    refreshing = true
+    var wait = Math.max(0, lastRefresh + (state.query ? SEARCH_REFRESH_MS : REFRESH_MS) - Date.now())
+    setTimeout(function () {
+      load().catch(report).then(function () {
+        lastRefresh = Date.now()
+        refreshing = false
+        if (again) { again = false; refresh() }
+      })
+    }, wait)
+  }
   var events = new EventSource('/api/v1/events')
   events.addEventListener('new', function (e) {
-    var m = JSON.parse(e.data)
-    if (state.query || state.start > 0) return reloadSoon()
-    state.messages.unshift(m)
-    if (state.messages.length > PAGE) state.messages.pop()
-    if (state.selected >= 0) state.selected++
-    state.matched++
-    render()
+    refresh()
   })
   events.addEventListener('delete', function (e) {
     var ids = JSON.parse(e.data).IDs
     if (state.open && ids.indexOf(state.open.ID) !== -1) closeMessage()
-    reloadSoon()
+    refresh()
   })
   events.addEventListener('read', function (e) {
     var data = JSON.parse(e.data)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { Catcher } from '../../src/catcher/catcher.ts'
 import { MaildirStore } from '../../src/catcher/message-store.ts'
@@ -79,4 +80,26 @@ test('a foreign Maildir name is dated by its mtime, and a file without our envel
   )
   await catcher.setSeen(['delivered-by-someone-else'], false)
   assert.deepEqual(await readdir(join(root, 'cur')), ['delivered-by-someone-else:2,R'])
+})
+
+test('the attachment mark is read from the MIME structure, for mail delivered and mail found at start, before any parse', async (t) => {
+  const root = await generateMaildir(t, 0)
+  const related = (extra: string): string =>
+    `From: a@example.test\r\nSubject: ${extra}\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: multipart/related; boundary=r\r\n\r\n--r\r\nContent-Type: text/html\r\n\r\n<img src="cid:i@x">\r\n--r\r\nContent-Type: image/png\r\nContent-ID: <i@x>\r\n\r\npng\r\n--r--\r\n${extra === 'with pdf' ? '--m\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\npdf\r\n' : ''}--m--\r\n`
+  await writeFile(join(root, 'new', `${BASE_SECONDS}.M0P1Q1R00.host`), related('with pdf'))
+  await writeFile(join(root, 'new', `${BASE_SECONDS + 1}.M0P1Q2R00.host`), related('inline only'))
+  let parses = 0
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: (source) => (parses++, parseMail(source)) })
+  for (const subject of ['with pdf', 'inline only']) await catcher.deliver(Readable.from([Buffer.from(related(subject))]), Buffer.from('X-Trace: 1\r\n'))
+  const page = await catcher.list()
+  assert.deepEqual(
+    page.messages.map((m) => [m.subject, m.attachments]),
+    [
+      ['inline only', 0],
+      ['with pdf', 1],
+      ['inline only', 0],
+      ['with pdf', 1],
+    ],
+  )
+  assert.equal(parses, 0, 'the list parsed no message')
 })

@@ -171,11 +171,12 @@ describe('catcher API', { concurrency: 4 }, () => {
     assert.equal(timedOut.status, 408)
   })
 
-  test('live events: new, read and delete are streamed', async (t) => {
+  test('live events: new (every id once), read and delete are streamed', async (t) => {
     const c = await startCatcher(t)
     const controller = new AbortController()
     t.after(() => controller.abort())
-    const response = await c.get('/api/v1/events', { signal: controller.signal })
+    // A missing event fails the test in seconds rather than hanging it.
+    const response = await c.get('/api/v1/events', { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(20_000)]) })
     assert.equal(response.headers.get('content-type'), 'text/event-stream; charset=utf-8')
     const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
     let text = ''
@@ -188,8 +189,17 @@ describe('catcher API', { concurrency: 4 }, () => {
     }
     await until(/event: stats/)
     await c.send(simpleMessage('live'))
-    await until(/event: new\ndata: \{[^\n]*"Subject":"live"/)
+    await until(/event: new\ndata: \{"IDs":\["[^"]+"\]\}\n\nevent: stats\ndata: \{"Total":1,"Unread":1\}/)
     const id = (await c.page('/api/v1/messages')).messages[0]!.ID
+    assert.match(text, new RegExp(`"IDs":\\["${id.replace(/\W/g, '\\$&')}"\\]`))
+    // Ten messages sent at once: each id is announced once.
+    text = ''
+    await Promise.all(Array.from({ length: 10 }, (_, i) => c.send(simpleMessage(`burst ${i}`))))
+    await until(/"Total":11,/)
+    await until(/\n\n$/)
+    const announced = [...text.matchAll(/^event: new\ndata: (.*)$/gm)].map((m) => (JSON.parse(m[1]!) as { IDs: string[] }).IDs)
+    const burst = (await c.page('/api/v1/messages?limit=10')).messages.map((m) => m.ID)
+    assert.deepEqual(announced.flat().sort(), burst.sort())
     await c.get('/api/v1/messages', { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ IDs: [id], Read: true }) })
     await until(/event: read\ndata: \{"IDs":\[[^\]]+\],"Read":true\}/)
     await c.get('/api/v1/messages', { method: 'DELETE' })
