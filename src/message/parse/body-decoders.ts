@@ -197,7 +197,20 @@ export class QuotedPrintableDecoder implements BodyDecoder {
   }
 
   updateInto(chunk: Uint8Array, out: Buffer, at: number): number {
-    const input = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk])
+    let end = at
+    let input = chunk
+    if (this.#held.length > 0) {
+      const lineEnd = endOfHeldLine(this.#held, chunk)
+      if (lineEnd === -1) {
+        input = Buffer.concat([this.#held, chunk])
+      } else {
+        // The chunk's first line break ends the held line: only that much is joined to it, so
+        // the rest of a large chunk is not copied.
+        end = decodeLines(Buffer.concat([this.#held, chunk.subarray(0, lineEnd)]), out, end)
+        input = chunk.subarray(lineEnd)
+      }
+      this.#held = EMPTY
+    }
     // Decode up to the last line break; the partial line waits for the rest (a "=" or trailing
     // whitespace at its end means something only once the line break is seen).
     let cut = input.length
@@ -206,7 +219,7 @@ export class QuotedPrintableDecoder implements BodyDecoder {
     while (cut > 0 && input[cut - 1] !== LF && input[cut - 1] !== CR) cut--
     if (cut === 0 && input.length > MAX_HELD_LINE) cut = input.length - 3
     this.#held = input.subarray(cut)
-    return decodeLines(input.subarray(0, cut), out, at)
+    return decodeLines(input.subarray(0, cut), out, end)
   }
 
   endInto(out: Buffer, at: number): number {
@@ -214,6 +227,19 @@ export class QuotedPrintableDecoder implements BodyDecoder {
     this.#held = EMPTY
     return decodeLines(rest, out, at)
   }
+}
+
+// Where in `chunk` the line `held` begins ends (after its line break), or -1 when not within it.
+function endOfHeldLine(held: Uint8Array, chunk: Uint8Array): number {
+  // A held line that ends in CR is whole; an LF first in the chunk completes its CRLF.
+  if (held[held.length - 1] === CR) return chunk[0] === LF ? 1 : 0
+  let i = 0
+  while (i < chunk.length && chunk[i] !== LF && chunk[i] !== CR) i++
+  if (i === chunk.length) return -1
+  if (chunk[i] === LF) return i + 1
+  // A CR at the very end of the chunk may be the first half of a CRLF.
+  if (i + 1 === chunk.length) return -1
+  return chunk[i + 1] === LF ? i + 2 : i + 1
 }
 
 // Decodes whole lines into `out` from `at` (room for twice the input); returns the new end.

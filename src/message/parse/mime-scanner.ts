@@ -34,6 +34,8 @@ const MAX_PADDING = 1000
 // RFC 2046 §5.1.1 allows 70 characters; longer ones occur, far longer ones are not boundaries.
 const MAX_BOUNDARY = 998
 const IDENTITY_ENCODINGS = new Set(['', '7bit', '8bit', 'binary'])
+// How much of a chunk is joined to what the chunk before left unread.
+const JOIN_BYTES = 4096
 
 type DelimiterMatch = { readonly owner: Entity; readonly isClose: boolean; readonly end: number } | 'no' | 'more'
 
@@ -78,7 +80,20 @@ export class MimeScanner {
     if (this.#isEnded) throw new Error('MimeScanner: push after end')
     if (chunk.length === 0) return
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    this.#pending = this.#pending.length === 0 ? bytes : Buffer.concat([this.#pending, bytes])
+    if (this.#pending.length === 0) {
+      this.#pending = bytes
+      this.#run(false)
+      return
+    }
+    // What the last chunk left (a line break, the start of what may be a boundary line, part of
+    // a header line) is joined with the start of this chunk only, so that a large chunk is not
+    // copied whole; most of the time that settles it, and the rest is read where it is.
+    const head = Math.min(bytes.length, JOIN_BYTES)
+    this.#pending = Buffer.concat([this.#pending, bytes.subarray(0, head)])
+    this.#run(false)
+    if (head === bytes.length) return
+    const left = this.#pending.length
+    this.#pending = left <= head ? bytes.subarray(head - left) : Buffer.concat([this.#pending, bytes.subarray(head)])
     this.#run(false)
   }
 

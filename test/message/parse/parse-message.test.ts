@@ -189,6 +189,21 @@ describe('parseMessage: structure', () => {
     )
   })
 
+  test('property: any chunking of a message with bodies of many kilobytes gives the same message', async () => {
+    // Chunks longer than the bytes a held line break or boundary start is joined with (4 KiB).
+    const line = fc.constantFrom('text', '--b', '--bb', '--b-', '=', '=3D', '=\r\n', ' \t', 'x'.repeat(700), 'QUJD', 'é').map((piece) => piece)
+    const lineEnd = fc.constantFrom('\r\n', '\n', '\r')
+    const body = fc.array(fc.tuple(fc.array(line, { maxLength: 12 }), lineEnd).map(([pieces, end]) => pieces.join('') + end), { maxLength: 60 }).map((lines) => lines.join(''))
+    const part = fc.tuple(fc.constantFrom('base64', 'quoted-printable', '8bit'), body).map(([encoding, text]) => `--b\r\nContent-Type: application/x-y\r\nContent-Transfer-Encoding: ${encoding}\r\n\r\n${text}\r\n`)
+    await fc.assert(
+      fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 4 }), fc.array(fc.nat({ max: 200_000 }), { maxLength: 6 }), async (parts, cuts) => {
+        const bytes = Buffer.from(`Content-Type: multipart/mixed; boundary=b\r\n\r\n${parts.join('')}--b--\r\n`)
+        assert.deepEqual(summary(await parseMessage(splitAt(bytes, cuts))), summary(await parseMessage(bytes)))
+      }),
+      { numRuns: 150 },
+    )
+  })
+
   test('a missing close-delimiter, a boundary never seen, a header with no body all parse', async () => {
     const unclosed = await parseMessage('Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nfirst\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>x')
     assert.equal(unclosed.text, 'first')
@@ -375,6 +390,39 @@ describe('parseMessage: bounds on hostile input', () => {
     await assert.rejects(parseMessage('', { maxParts: '3' } as never), { name: 'TypeError', message: /"maxParts" must be number/ })
     await assert.rejects(parseMessage('', { maxParts: 0 }), RangeError)
   })
+
+  // Each source is 32 MiB of one hostile pattern after a header, handed out as the same 64 KiB
+  // buffer again and again: whatever the parser holds of it shows in arrayBuffers.
+  const hostile: [string, string, string][] = [
+    ['a boundary prefix on every line', 'Content-Type: multipart/mixed; boundary=bbbbbbbbbbbbbbbbbbbb\r\n\r\n', '\r\n--bbbbbbbbbbbbbbbbbbb'],
+    ['transport padding that never ends', 'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b', ' '],
+    ['a part header that never ends', 'Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nX-A: a\r\n', ' continued\r\n'],
+    ['a quoted-printable line that never ends', 'Content-Type: application/x-y\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n', '=4'],
+    ['empty parts without end', 'Content-Type: multipart/mixed; boundary=b\r\n\r\n', '--b\r\n\r\n'],
+    ['multiparts nested without end', 'Content-Type: multipart/mixed; boundary=b\r\n\r\n', '--b\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n'],
+    ['a text body larger than maxDecodedBytes', 'Content-Type: text/plain\r\n\r\n', 'text '],
+  ]
+  for (const [name, header, pattern] of hostile) {
+    test(`hostile input, ${name}: parses or rejects with ERR_MESSAGE_TOO_LARGE, holding no more than a few chunks`, async () => {
+      const chunk = Buffer.from(pattern.repeat(Math.ceil(65536 / pattern.length)))
+      const baseline = process.memoryUsage().arrayBuffers
+      let held = 0
+      async function* source(): AsyncGenerator<Buffer> {
+        yield Buffer.from(header)
+        for (let sent = 0; sent < 32 << 20; sent += chunk.length) {
+          held = Math.max(held, process.memoryUsage().arrayBuffers - baseline)
+          yield chunk
+        }
+      }
+      try {
+        const message = await parseMessage(source(), { maxDecodedBytes: 1 << 20 })
+        assert.ok(message.attachments.length <= 1000)
+      } catch (error) {
+        assert.ok(error instanceof MessageParseError && error.code === 'ERR_MESSAGE_TOO_LARGE', String(error))
+      }
+      assert.ok(held < 8 << 20, `held ${held} bytes of buffers`)
+    })
+  }
 
   test('property: arbitrary bytes parse without throwing', async () => {
     const pieces = fc.oneof(
