@@ -1,9 +1,12 @@
 // Opens many idle SMTP connections and holds them: `node --import tsx bench/lib/idle-clients.ts
-// HOST PORT COUNT`. Each waits for the server's 220 greeting; once all have it, prints
+// HOST PORT COUNT [greeting|ehlo]`. Each waits for the server's 220 greeting and, with `ehlo` (the
+// default), sends EHLO and waits for its last 250 line, so the server holds a session that has
+// advertised its extensions, as a real idle client leaves it; once all are there, prints
 // `{"connected":N,"failed":M}` and keeps the sockets open until stdin closes.
 import { connect, type Socket } from 'node:net'
 
-const [host = '127.0.0.1', portText = '', countText = '10000'] = process.argv.slice(2)
+const [host = '127.0.0.1', portText = '', countText = '10000', stage = 'ehlo'] = process.argv.slice(2)
+if (stage !== 'ehlo' && stage !== 'greeting') throw new RangeError(`the stage must be ehlo or greeting, got ${stage}`)
 const port = Number(portText)
 const count = Number(countText)
 // Connections being opened at once: enough to be quick, few enough for the listen backlog.
@@ -31,9 +34,22 @@ function open(): Promise<void> {
       resolve()
     }
     socket.setEncoding('latin1')
+    let greeted = false
     socket.on('data', (text: string) => {
       buffered += text
-      if (buffered.includes('\r\n')) done(buffered.startsWith('220'))
+      if (!buffered.endsWith('\r\n')) return
+      if (!greeted) {
+        if (!buffered.startsWith('220')) return done(false)
+        if (stage === 'greeting') return done(true)
+        greeted = true
+        buffered = ''
+        socket.write('EHLO idle.example.test\r\n')
+        return
+      }
+      // The last line of a multiline reply has a space after the code (RFC 5321 §4.2.1).
+      const start = buffered.lastIndexOf('\r\n', buffered.length - 3)
+      const last = start === -1 ? buffered : buffered.slice(start + 2)
+      if (/^\d{3} /.test(last)) done(buffered.startsWith('250'))
     })
     socket.once('error', () => done(false))
   })

@@ -14,6 +14,17 @@ export function readCpuTimes(pid: number): { userSeconds: number; systemSeconds:
   return { userSeconds: Number(fields[11]) / CLOCK_TICKS_PER_SECOND, systemSeconds: Number(fields[12]) / CLOCK_TICKS_PER_SECOND }
 }
 
+/**
+ * User plus system CPU seconds of the process's children that have exited and been waited for
+ * (cutime and cstime): for a load generator's CPU, read in the parent before and after it runs.
+ */
+export function readReapedChildrenCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  // Fields 16 and 17 of proc(5).
+  return (Number(fields[13]) + Number(fields[14])) / CLOCK_TICKS_PER_SECOND
+}
+
 /** User plus system CPU seconds the process (all its threads) has used so far. */
 export function readCpuSeconds(pid: number): number {
   const { userSeconds, systemSeconds } = readCpuTimes(pid)
