@@ -4,7 +4,7 @@ import { parseHeaderBlock, type ParsedHeaders } from '../message/parse/parsed-he
 import { isInlinePart } from './api-json.ts'
 import { ENVELOPE_FIELD, parseEnvelopeHeader, type CaughtEnvelope } from './envelope-header.ts'
 import { OutlineScanner, type MessageOutline } from './message-outline.ts'
-import type { MessageStore } from './message-store.ts'
+import type { MessageStore, StoredMessage } from './message-store.ts'
 import { listMailboxes, type ApiAddress, type ParsedMail, type ParseMail } from './parsed-mail.ts'
 import { matchesSearch, needsBody, parseSearchQuery, type SearchableText } from './search-query.ts'
 import type { MessageSink } from './store-session.ts'
@@ -59,6 +59,13 @@ export interface CatcherOptions {
   readonly parse: ParseMail
   /** Keep only the newest N messages, deleting older ones as new ones arrive. Default: keep all. */
   readonly maxMessages?: number | undefined
+  /**
+   * Follow changes other processes make to the store (mail they deliver into the Maildir, flags
+   * they set, files they remove) until {@link Catcher.close}. Default: false.
+   */
+  readonly watch?: boolean | undefined
+  /** How often the store is looked at in full when watching, for changes the file events missed. Default 10 s. */
+  readonly rescanMs?: number | undefined
 }
 
 interface Entry {
@@ -84,6 +91,9 @@ interface Head {
 // A message stored before start is read this far for its outline; past it, attachments further
 // on are counted when the message is opened.
 const MAX_OUTLINE_SCAN_BYTES = 16 * 1024 * 1024
+// File events arriving within this time are looked at together.
+const SYNC_DELAY_MS = 100
+const RESCAN_MS = 10_000
 // Messages whose head (or body, for a search) is read at once.
 const READ_CONCURRENCY = 16
 // A body's text kept for searching, per message.
@@ -108,6 +118,12 @@ export class Catcher implements MessageSink {
   readonly #listeners = new Set<(event: CatcherEvent) => void>()
   readonly #parsed = new Map<string, Promise<ParsedMail>>()
   #unread = 0
+  // Following the store: its watch, the periodic rescan, and the sync pending or running.
+  #watch: { close(): void } | undefined
+  #rescan: NodeJS.Timeout | undefined
+  #syncTimer: NodeJS.Timeout | undefined
+  #syncing: Promise<void> | undefined
+  #syncAgain = false
 
   private constructor(options: CatcherOptions) {
     this.#store = options.store
@@ -118,9 +134,82 @@ export class Catcher implements MessageSink {
   /** Opens a catcher over `store`, indexing what it already holds (names and sizes only). */
   static async open(options: CatcherOptions): Promise<Catcher> {
     const catcher = new Catcher(options)
-    for (const stored of await options.store.scan()) catcher.#add({ ...stored, outline: undefined, head: undefined, body: undefined, attachments: undefined }, false)
+    for (const stored of await options.store.scan()) catcher.#add(newEntry(stored), false)
     await catcher.#trim()
+    if (options.watch && options.store.watch && options.store.sync) {
+      catcher.#watch = options.store.watch(() => catcher.#syncSoon())
+      catcher.#rescan = setInterval(() => catcher.#syncSoon(), options.rescanMs ?? RESCAN_MS)
+      catcher.#rescan.unref()
+    }
     return catcher
+  }
+
+  /** Stops following the store (see {@link CatcherOptions.watch}); resolves once a sync under way is done. */
+  async close(): Promise<void> {
+    this.#watch?.close()
+    this.#watch = undefined
+    clearInterval(this.#rescan)
+    clearTimeout(this.#syncTimer)
+    this.#syncAgain = false
+    await this.#syncing
+  }
+
+  /**
+   * Looks at the store for changes made by others, and announces them. Called by the watch and
+   * the periodic rescan; tests call it to look at once.
+   */
+  async sync(): Promise<void> {
+    if (this.#syncing) {
+      this.#syncAgain = true
+      return this.#syncing
+    }
+    this.#syncing = (async () => {
+      try {
+        do {
+          this.#syncAgain = false
+          await this.#applyChanges()
+        } while (this.#syncAgain)
+      } finally {
+        this.#syncing = undefined
+      }
+    })()
+    return this.#syncing
+  }
+
+  #syncSoon(): void {
+    if (this.#watch === undefined) return
+    this.#syncTimer ??= setTimeout(() => {
+      this.#syncTimer = undefined
+      this.sync().catch(() => {
+        // The store could not be read just now (a directory being replaced): the next event or
+        // rescan tries again.
+      })
+    }, SYNC_DELAY_MS)
+  }
+
+  async #applyChanges(): Promise<void> {
+    const changes = await this.#store.sync?.()
+    if (!changes) return
+    const added = changes.added.filter((stored) => !this.#byId.has(stored.id))
+    for (const stored of added) this.#add(newEntry(stored), true)
+    const gone = changes.removed.flatMap((id) => this.#byId.get(id) ?? [])
+    this.#forget(gone)
+    const seen = new Map<boolean, string[]>([
+      [true, []],
+      [false, []],
+    ])
+    for (const { id, isSeen } of changes.seen) {
+      const entry = this.#byId.get(id)
+      if (!entry || entry.isSeen === isSeen) continue
+      entry.isSeen = isSeen
+      this.#unread += isSeen ? -1 : 1
+      seen.get(isSeen)!.push(id)
+    }
+    // Oldest first, as they would have arrived.
+    for (const stored of added.slice().sort((a, b) => a.receivedAt.getTime() - b.receivedAt.getTime())) if (this.#byId.has(stored.id)) this.#emit({ type: 'new', id: stored.id })
+    if (gone.length > 0) this.#emit({ type: 'delete', ids: gone.map((entry) => entry.id) })
+    for (const [isSeen, ids] of seen) if (ids.length > 0) this.#emit({ type: 'read', ids, isSeen })
+    await this.#trim()
   }
 
   /** Messages stored. */
@@ -282,6 +371,7 @@ export class Catcher implements MessageSink {
   }
 
   #add(entry: Entry, isNew: boolean): void {
+    if (this.#byId.has(entry.id)) return
     if (isNew) {
       // New mail is the newest almost always; a clock set back puts it in its place.
       let at = 0
@@ -300,6 +390,7 @@ export class Catcher implements MessageSink {
   }
 
   #forget(entries: readonly Entry[]): void {
+    entries = entries.filter((entry) => this.#byId.get(entry.id) === entry)
     if (entries.length === 0) return
     const gone = new Set(entries)
     this.#entries = this.#entries.filter((entry) => !gone.has(entry))
@@ -379,6 +470,10 @@ export class Catcher implements MessageSink {
       envelope: head.envelope,
     }
   }
+}
+
+function newEntry(stored: StoredMessage): Entry {
+  return { ...stored, outline: undefined, head: undefined, body: undefined, attachments: undefined }
 }
 
 /** Passes a message through, showing each chunk to `scanner` until it has learnt all it can. */

@@ -82,11 +82,11 @@ export class Maildir {
   }
 
   /**
-   * Streams `prefix` (trace headers) and then `message` into a new file and moves it into `new/`.
-   * Rejects, leaving nothing in `new/`, when the source or the disk fails.
+   * Streams `prefix` (trace headers) and then `message` into a new file and moves it into `new/`,
+   * named `name` ({@link uniqueName} by default). Rejects, leaving nothing in `new/`, when the
+   * source or the disk fails.
    */
-  async deliver(message: AsyncIterable<Uint8Array>, prefix?: Uint8Array): Promise<MaildirDelivery> {
-    const name = this.#uniqueName()
+  async deliver(message: AsyncIterable<Uint8Array>, prefix?: Uint8Array, name = this.uniqueName()): Promise<MaildirDelivery> {
     const tmpPath = join(this.root, 'tmp', name)
     const newPath = join(this.root, 'new', name)
     let file: FileHandle | undefined = await open(tmpPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600)
@@ -112,10 +112,20 @@ export class Maildir {
    * as maildir(5) says), newest first.
    */
   async scan(): Promise<MaildirEntry[]> {
+    return this.describe(await this.list())
+  }
+
+  /** The names (`new/NAME`, `cur/NAME:2,FLAGS`) of the messages in `new/` and `cur/`, unsorted, without a stat. */
+  async list(): Promise<string[]> {
     const files: string[] = []
     for (const sub of ['new', 'cur']) {
       for (const name of await readdir(join(this.root, sub))) if (!name.startsWith('.')) files.push(`${sub}/${name}`)
     }
+    return files
+  }
+
+  /** Stats message files (as {@link list} names them), newest first; a file gone meanwhile is left out. */
+  async describe(files: readonly string[]): Promise<MaildirEntry[]> {
     const entries: MaildirEntry[] = []
     let next = 0
     const worker = async (): Promise<void> => {
@@ -176,8 +186,8 @@ export class Maildir {
     })
   }
 
-  // time.M<usec>P<pid>Q<n>R<random>.host: unique across processes and restarts (maildir(5)).
-  #uniqueName(): string {
+  /** A new file name, `time.M<usec>P<pid>Q<n>R<random>.host`: unique across processes and restarts (maildir(5)). */
+  uniqueName(): string {
     const now = Date.now()
     const seconds = Math.floor(now / 1000)
     const micros = (now % 1000) * 1000
@@ -204,7 +214,8 @@ async function syncDirectory(path: string): Promise<void> {
   }
 }
 
-function splitName(name: string): { id: string; flags: string[] } {
+/** The unique part and the flags of a Maildir file name (`ID:2,FLAGS`, maildir(5)). */
+export function splitName(name: string): { id: string; flags: string[] } {
   const colon = name.indexOf(':2,')
   return colon === -1 ? { id: name, flags: [] } : { id: name.slice(0, colon), flags: [...name.slice(colon + 3)] }
 }

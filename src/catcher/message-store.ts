@@ -1,5 +1,8 @@
+import { watch, type FSWatcher } from 'node:fs'
+import { stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Readable } from 'node:stream'
-import { describeDelivery, Maildir, type MaildirEntry } from './maildir.ts'
+import { describeDelivery, Maildir, splitName, type MaildirEntry } from './maildir.ts'
 
 /** A stored message as the catcher indexes it. */
 export interface StoredMessage {
@@ -20,24 +23,51 @@ export interface MessageStore {
   stream(id: string): Readable
   setSeen(id: string, isSeen: boolean): Promise<void>
   remove(id: string): Promise<void>
+  /**
+   * Calls `onChange` when something else may have changed the store (a file written, renamed
+   * or removed by another process); {@link sync} then says what. Absent for a store only this
+   * process writes.
+   */
+  watch?(onChange: () => void): { close(): void }
+  /** What changed in the store since it was last scanned or synced, by others than this object. */
+  sync?(): Promise<StoreChanges>
 }
 
-/** A Maildir as a {@link MessageStore}: ids are the unique part of file names. */
+/** What {@link MessageStore.sync} found. */
+export interface StoreChanges {
+  readonly added: readonly StoredMessage[]
+  readonly removed: readonly string[]
+  /** Messages whose seen flag another process changed. */
+  readonly seen: readonly { readonly id: string; readonly isSeen: boolean }[]
+}
+
+/**
+ * A Maildir as a {@link MessageStore}: ids are the unique part of file names. Files another
+ * process delivers, renames or removes are found by {@link sync}; {@link watch} says when to look.
+ */
 export class MaildirStore implements MessageStore {
   readonly maildir: Maildir
   // id -> `new/NAME` or `cur/NAME:2,FLAGS`; only ids found here reach the file system, so no
   // request can name a path outside the Maildir.
   readonly #files = new Map<string, string>()
+  // Our own changes, which a sync must not mistake for someone else's: each operation's id is
+  // stamped when it starts and ends, and a sync leaves alone what was stamped since it began.
+  readonly #stamps = new Map<string, number>()
+  readonly #busy = new Set<string>()
+  #clock = 0
 
   constructor(root: string) {
     this.maildir = new Maildir(root)
   }
 
   async deliver(message: AsyncIterable<Uint8Array>, prefix: Uint8Array): Promise<StoredMessage & { name: string; bytes: number }> {
-    const delivery = await this.maildir.deliver(message, prefix)
-    const entry = describeDelivery(delivery)
-    this.#files.set(entry.id, entry.file)
-    return { ...toStored(entry), name: delivery.name, bytes: delivery.bytes }
+    const name = this.maildir.uniqueName()
+    return this.#change(name, async () => {
+      const delivery = await this.maildir.deliver(message, prefix, name)
+      const entry = describeDelivery(delivery)
+      this.#files.set(entry.id, entry.file)
+      return { ...toStored(entry), name: delivery.name, bytes: delivery.bytes }
+    })
   }
 
   async scan(): Promise<StoredMessage[]> {
@@ -60,14 +90,80 @@ export class MaildirStore implements MessageStore {
   }
 
   async setSeen(id: string, isSeen: boolean): Promise<void> {
-    this.#files.set(id, await this.maildir.setSeen(this.#file(id), isSeen))
+    await this.#change(id, async () => void this.#files.set(id, await this.maildir.setSeen(this.#file(id), isSeen)))
   }
 
   async remove(id: string): Promise<void> {
     const file = this.#files.get(id)
     if (file === undefined) return
-    this.#files.delete(id)
-    await this.maildir.remove(file)
+    await this.#change(id, async () => {
+      this.#files.delete(id)
+      await this.maildir.remove(file)
+    })
+  }
+
+  async sync(): Promise<StoreChanges> {
+    const began = this.#clock
+    const onDisk = new Map<string, string>()
+    for (const file of await this.maildir.list()) onDisk.set(splitName(file.slice(4)).id, file)
+    const isOurs = (id: string): boolean => this.#busy.has(id) || (this.#stamps.get(id) ?? -1) >= began
+    const fresh: string[] = []
+    const seen: { id: string; isSeen: boolean }[] = []
+    for (const [id, file] of onDisk) {
+      if (isOurs(id)) continue
+      const known = this.#files.get(id)
+      if (known === undefined) {
+        fresh.push(file)
+      } else if (known !== file) {
+        this.#files.set(id, file)
+        const isSeen = isSeenName(file)
+        if (isSeen !== isSeenName(known)) seen.push({ id, isSeen })
+      }
+    }
+    const removed: string[] = []
+    for (const id of this.#files.keys()) if (!onDisk.has(id) && !isOurs(id)) removed.push(id)
+    for (const id of removed) this.#files.delete(id)
+    const added: StoredMessage[] = []
+    for (const entry of await this.maildir.describe(fresh)) {
+      if (isOurs(entry.id) || this.#files.has(entry.id)) continue
+      this.#files.set(entry.id, entry.file)
+      added.push(toStored(entry))
+    }
+    for (const [id, stamp] of this.#stamps) if (stamp < began) this.#stamps.delete(id)
+    return { added, removed, seen }
+  }
+
+  watch(onChange: () => void): { close(): void } {
+    const watchers: FSWatcher[] = []
+    for (const sub of ['new', 'cur']) {
+      const watcher = watch(join(this.maildir.root, sub), { persistent: false }, (_, name) => this.#noticed(sub, name, onChange))
+      // A watch that fails (the directory removed, too many watches) leaves the periodic rescan.
+      watcher.on('error', () => watcher.close())
+      watchers.push(watcher)
+    }
+    return { close: () => watchers.forEach((watcher) => watcher.close()) }
+  }
+
+  // A file event: our own files in their place need no sync, unless one of them has gone.
+  #noticed(sub: string, name: string | Buffer | null, onChange: () => void): void {
+    if (typeof name !== 'string') return onChange()
+    const id = splitName(name).id
+    if (this.#busy.has(id)) return
+    const file = `${sub}/${name}`
+    if (this.#files.get(id) !== file) return onChange()
+    stat(join(this.maildir.root, file)).catch(() => onChange())
+  }
+
+  async #change<T>(id: string, operation: () => Promise<T>): Promise<T> {
+    const stampId = splitName(id).id
+    this.#busy.add(stampId)
+    this.#stamps.set(stampId, ++this.#clock)
+    try {
+      return await operation()
+    } finally {
+      this.#busy.delete(stampId)
+      this.#stamps.set(stampId, ++this.#clock)
+    }
   }
 
   #file(id: string): string {
@@ -75,6 +171,10 @@ export class MaildirStore implements MessageStore {
     if (file === undefined) throw new Error(`no message ${id}`)
     return file
   }
+}
+
+function isSeenName(file: string): boolean {
+  return splitName(file.slice(4)).flags.includes('S')
 }
 
 function toStored(entry: MaildirEntry): StoredMessage {

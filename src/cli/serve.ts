@@ -109,6 +109,7 @@ export async function runServe(args: string[], io: ServeIo = { stdout: process.s
   await stopRequested
   io.stdout.write('shutting down\n')
   await ui?.close()
+  await catcher?.close()
   const force = new AbortController()
   const onSecondSignal = (): void => force.abort(new Error('second signal'))
   process.once('SIGINT', onSecondSignal)

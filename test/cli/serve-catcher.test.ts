@@ -25,6 +25,29 @@ describe('smtpkit serve as a catcher', { concurrency: 2 }, () => {
     assert.equal(await serve.stop(), 0)
   })
 
+  test('--ui follows the Maildir: mail a second serve stores there appears, and a file removed by hand goes', async (t) => {
+    const first = await startServe(t, ['--ui', '127.0.0.1:0'])
+    const [, ui] = await first.waitFor(/^web UI on (\S+)$/m)
+    const second = await startServe(t, ['--maildir', first.maildir])
+    await sendMail({ host: second.host, port: second.port, tls: 'none' }, { from: 'app@example.test', to: 'user@example.test', message: 'Subject: via the second\r\n\r\nHi\r\n' })
+    // The long poll answers when the first serve has noticed the file.
+    const found = await fetch(`${ui}/api/v1/messages/wait?subject=via%20the%20second&timeout=20000`)
+    assert.equal(found.status, 200)
+    const { ID } = (await found.json()) as { ID: string }
+    const [file] = await first.messages()
+    assert.ok(file!.name.startsWith(ID))
+    const { unlink } = await import('node:fs/promises')
+    const { join } = await import('node:path')
+    await unlink(join(first.maildir, 'new', file!.name))
+    let total = 1
+    for (let i = 0; i < 400 && total !== 0; i++) {
+      total = ((await (await fetch(`${ui}/api/v1/messages`)).json()) as { total: number }).total
+      if (total !== 0) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    assert.equal(total, 0)
+    assert.equal(await first.stop(), 0)
+  })
+
   test('--ui beyond loopback without --ui-auth warns; --chaos and --auth-accept-any apply to SMTP', async (t) => {
     const serve = await startServe(t, ['--ui', '0.0.0.0:0', '--chaos', 'rcpt=452', '--auth-accept-any', '--insecure-auth-without-tls'])
     await serve.waitFor(/^web UI on /m)
