@@ -8,8 +8,8 @@ import { ReplyQueue, type ReplyWait } from './reply-queue.ts'
 
 /** One command to write: the wire text, what to log and show in errors, and how long to wait. */
 export interface CommandSpec {
-  /** The command line as written, CRLF included (from `formatCommand`). */
-  readonly line: string
+  /** The command line as written, CRLF included (from `formatCommand`); a Buffer for the fixed ones. */
+  readonly line: string | Buffer
   /** The command as logged and named in errors, AUTH data redacted, no CRLF. */
   readonly display: string
   /** How long to wait for the reply. */
@@ -60,8 +60,14 @@ export class ClientConnection {
   readonly #queue: ReplyQueue
   readonly #debug: ((line: string) => void) | undefined
   readonly #maxLine: number
-  #closed: Error | undefined
+  #closed: Error | (() => Error) | undefined
   #exclusive: Promise<void> | undefined
+  #lastReply: Reply | undefined
+  // What is queued for the next write: commands and the end of message data written in one tick
+  // go out in one write (RFC 2920 §3.1 groups; STYLE §2.5: one write per group).
+  #out: Buffer[] = []
+  #outBytes = 0
+  #flushQueued = false
   #detached = false
   #streaming: string | undefined
   readonly #closeListeners = new Set<(error: Error) => void>()
@@ -101,7 +107,29 @@ export class ClientConnection {
 
   /** Why the connection closed, or undefined while it is open. */
   get closedError(): Error | undefined {
+    // Built on first use: a connection that quit normally never needs its error's stack.
+    if (typeof this.#closed === 'function') this.#closed = this.#closed()
     return this.#closed
+  }
+
+  /** True once the connection is closed, by either side. */
+  get isClosed(): boolean {
+    return this.#closed !== undefined
+  }
+
+  /** How many replies are awaited. */
+  get awaiting(): number {
+    return this.#queue.size
+  }
+
+  /** Resolves once no reply is awaited. */
+  idle(): Promise<void> {
+    return this.#queue.idle()
+  }
+
+  /** The last reply read. */
+  get lastReply(): Reply | undefined {
+    return this.#lastReply
   }
 
   /** Waits for the server's greeting (RFC 5321 §4.3.1). */
@@ -122,9 +150,8 @@ export class ClientConnection {
   }
 
   /**
-   * Writes commands once the wire is free, all in one write, and returns one reply promise per
-   * command, in order. Resolves synchronously-fast: with nothing blocking, the write happens
-   * before the first await.
+   * Writes commands once the wire is free and returns one reply promise per command, in order.
+   * With nothing blocking, the commands are queued before the first await.
    */
   async sendWhenReady(commands: readonly CommandSpec[], signal?: AbortSignal): Promise<Promise<Reply>[]> {
     // Aborting while queued leaves the connection usable: nothing was written yet.
@@ -132,26 +159,72 @@ export class ClientConnection {
     return this.send(commands, signal)
   }
 
-  /** Writes commands now, in one write, bypassing {@link ready}: for the owner of {@link exclusive}. */
+  /**
+   * Queues commands for the next write, bypassing {@link ready} (for the owner of {@link lock}),
+   * and returns one reply promise per command. Everything queued in the same tick goes out in one
+   * write.
+   */
   send(commands: readonly CommandSpec[], signal?: AbortSignal): Promise<Reply>[] {
-    this.#throwIfClosed()
-    let text = ''
     const replies: Promise<Reply>[] = []
-    for (const command of commands) {
-      text += command.line
-      this.#debug?.(`C: ${command.display}`)
-      replies.push(
-        this.#queue.expect({
-          awaits: command.awaits ?? `reply to ${command.display}`,
-          timeoutMs: command.timeoutMs,
-          signal,
-          endsGroup: command.endsGroup,
-          startsTls: command.startsTls,
-        }),
-      )
-    }
-    this.#socket.write(text)
+    for (const command of commands) replies.push(this.command(command, signal))
     return replies
+  }
+
+  /** Queues one command for the next write (see {@link send}) and returns its reply. */
+  command(command: CommandSpec, signal?: AbortSignal): Promise<Reply> {
+    this.#throwIfClosed()
+    this.#debug?.(`C: ${command.display}`)
+    const reply = this.#queue.expect({
+      awaits: command.awaits ?? `reply to ${command.display}`,
+      timeoutMs: command.timeoutMs,
+      signal,
+      endsGroup: command.endsGroup,
+      startsTls: command.startsTls,
+    })
+    const { line } = command
+    this.#enqueue(typeof line === 'string' ? Buffer.from(line, 'utf8') : line)
+    return reply
+  }
+
+  /**
+   * Queues bytes already framed (the end of message data, a last BDAT chunk) for the next write,
+   * so that what follows in the same tick (the next message's MAIL, RCPT and DATA, RFC 2920 §3.1)
+   * shares the write.
+   */
+  queue(chunks: readonly Uint8Array[]): void {
+    this.#throwIfClosed()
+    for (const chunk of chunks) if (chunk.length > 0) this.#enqueue(chunk as Buffer)
+  }
+
+  #enqueue(bytes: Buffer): void {
+    this.#out.push(bytes)
+    this.#outBytes += bytes.length
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    process.nextTick(this.#flushQueuedOut)
+  }
+
+  readonly #flushQueuedOut = (): void => {
+    this.#flushQueued = false
+    if (!this.#closed) this.#flush()
+  }
+
+  /** Writes what is queued: small parts as one buffer, large ones corked. False when the socket wants draining. */
+  #flush(): boolean {
+    const out = this.#out
+    if (out.length === 0) return true
+    const size = this.#outBytes
+    this.#out = []
+    this.#outBytes = 0
+    const socket = this.#socket
+    if (out.length === 1) return socket.write(out[0]!)
+    // Copying up to 64 KiB costs less than a writev of many small buffers.
+    if (size <= 64 * 1024) return socket.write(Buffer.concat(out, size))
+    socket.cork()
+    let ok = true
+    for (const part of out) ok = socket.write(part) && ok
+    socket.uncork()
+    return ok
   }
 
   /** Queues a waiter for a reply to something already written (the DATA terminator, a BDAT chunk). */
@@ -165,14 +238,30 @@ export class ClientConnection {
    * message data, AUTH exchanges and STARTTLS, whose lines must not interleave with others.
    */
   async exclusive<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    for (let wait = this.ready(); wait; wait = this.ready()) await raceAbort(wait, signal)
-    let release = noop
-    this.#exclusive = new Promise<void>((resolve) => (release = resolve))
+    const release = await this.lock(signal)
     try {
       return await fn()
     } finally {
-      this.#exclusive = undefined
       release()
+    }
+  }
+
+  /**
+   * Takes the wire for a transaction once it is free: other callers' commands wait until the
+   * returned release function is called (it may be called more than once). A transaction
+   * releases it as soon as the end of its data is queued, so the next one can follow in the same
+   * write (RFC 2920 §3.1) while the reply is still awaited.
+   */
+  async lock(signal?: AbortSignal): Promise<() => void> {
+    for (let wait = this.ready(); wait; wait = this.ready()) await raceAbort(wait, signal)
+    let done = false
+    let unblock = noop
+    this.#exclusive = new Promise<void>((resolve) => (unblock = resolve))
+    return () => {
+      if (done) return
+      done = true
+      this.#exclusive = undefined
+      unblock()
     }
   }
 
@@ -192,17 +281,10 @@ export class ClientConnection {
    */
   write(chunks: string | Uint8Array | readonly Uint8Array[], timeoutMs: number, signal?: AbortSignal): Promise<void> | undefined {
     this.#throwIfClosed()
-    const socket = this.#socket
-    let ok: boolean
-    if (typeof chunks === 'string' || chunks instanceof Uint8Array) {
-      ok = socket.write(chunks)
-    } else {
-      socket.cork()
-      ok = true
-      for (const chunk of chunks) ok = socket.write(chunk) && ok
-      socket.uncork()
-    }
-    return ok ? undefined : this.#drain(timeoutMs, signal)
+    if (typeof chunks === 'string') this.#enqueue(Buffer.from(chunks, 'utf8'))
+    else if (chunks instanceof Uint8Array) this.#enqueue(chunks as Buffer)
+    else for (const chunk of chunks) if (chunk.length > 0) this.#enqueue(chunk as Buffer)
+    return this.#flush() ? undefined : this.#drain(timeoutMs, signal)
   }
 
   /** Logs a line through the debug hook, if any. */
@@ -248,7 +330,8 @@ export class ClientConnection {
    */
   end(): void {
     if (this.#closed) return
-    this.#shutdown(connectionClosed('the client quit'), (wait) => connectionClosed('the client quit', wait.awaits))
+    this.#flush()
+    this.#shutdown(() => connectionClosed('the client quit'), (wait) => connectionClosed('the client quit', wait.awaits))
     const socket = this.#socket
     socket.end(() => {
       socket.destroy()
@@ -266,7 +349,7 @@ export class ClientConnection {
   close(error?: Error): void {
     if (this.#closed) return
     if (error === undefined) {
-      this.#shutdown(connectionClosed('the client closed it'), (wait) => connectionClosed('the client closed it', wait.awaits))
+      this.#shutdown(() => connectionClosed('the client closed it'), (wait) => connectionClosed('the client closed it', wait.awaits))
     } else if (error instanceof SmtpError || error instanceof ClientError) {
       this.#shutdown(error, () => error)
     } else if (error instanceof ProtocolError) {
@@ -282,13 +365,18 @@ export class ClientConnection {
    * the end of message data that will never come is `ERR_SMTP_DELIVERY_UNKNOWN` instead (unless
    * the server said 421), since the server may have taken the message.
    */
-  #shutdown(closed: Error, makeError: (wait: ReplyWait) => Error): void {
+  #shutdown(closed: Error | (() => Error), makeError: (wait: ReplyWait) => Error): void {
     this.#closed = closed
+    this.#out = []
+    this.#outBytes = 0
     this.#queue.failAll((wait) => {
       const error = makeError(wait)
       return wait.afterData === true && !(error instanceof SmtpError) ? deliveryUnknown(wait.awaits, error) : error
     })
-    for (const listener of this.#closeListeners) listener(closed)
+    this.#queue.dispose()
+    if (this.#closeListeners.size === 0) return
+    const error = this.closedError!
+    for (const listener of this.#closeListeners) listener(error)
     this.#closeListeners.clear()
   }
 
@@ -298,7 +386,7 @@ export class ClientConnection {
   }
 
   #throwIfClosed(): void {
-    if (this.#closed) throw this.#closed
+    if (this.#closed) throw this.closedError
   }
 
   /**
@@ -342,7 +430,7 @@ export class ClientConnection {
       this.#closeListeners.add(onClose)
       // The peer's refusal can close the connection inside socket.write() (an in-memory Duplex
       // answers synchronously): no 'drain' or close would come any more.
-      if (this.#closed) onClose(this.#closed)
+      if (this.#closed) onClose(this.closedError!)
       else if (signal?.aborted) onAbort()
     })
   }
@@ -363,6 +451,7 @@ export class ClientConnection {
   }
 
   #dispatch(reply: Reply): void {
+    this.#lastReply = reply
     const wait = this.#queue.deliver(reply)
     if (reply.code === 421) {
       // RFC 5321 §3.8: the server is shutting down this channel; nothing else will be answered.

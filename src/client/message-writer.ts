@@ -11,7 +11,10 @@ export interface BodyWriteOptions {
   readonly signal?: AbortSignal | undefined
   /** How many replies follow the end of the data: 1, or one per accepted recipient in LMTP (RFC 2033 §4.2). */
   readonly replyCount: number
-  /** Called just before the end of the data is written: from then on the server may deliver the message. */
+  /**
+   * Called once the end of the data is queued for writing (it goes out at the end of this tick):
+   * from then on the server may deliver the message, and the next transaction may follow.
+   */
   readonly onEnd?: (() => void) | undefined
 }
 
@@ -139,6 +142,8 @@ export async function writeDataBody(
   source: MessageSource | RereadableSource,
   options: BodyWriteOptions,
 ): Promise<BodyWriteResult> {
+  if (typeof source === 'string') source = Buffer.from(source, 'utf8')
+  if (source instanceof Uint8Array && source.length <= COALESCE_BYTES) return writeWholeDataBody(conn, source, options)
   const { timeouts, signal } = options
   const encoder = new DotEncoder()
   const batch = new WriteBatch(conn, timeouts.dataBlock, signal, IDLE_FLUSH_MS)
@@ -160,10 +165,33 @@ export async function writeDataBody(
   // Waiters first: a peer may answer before write() even returns (an in-memory duplex does).
   const replies = expectEnd(conn, 'reply to DATA terminator', options)
   conn.setStreaming(undefined)
+  // Queued, not written: what the caller queues next in this tick (the next message's
+  // envelope) shares the write. The batch is at most 64 KiB, and every earlier write drained.
+  const tail = batch.take()
+  tail.push(encoder.end())
+  conn.queue(tail)
   options.onEnd?.()
-  const tail = batch.flush(encoder.end())
-  if (tail) await tail
   return { bytes, replies }
+}
+
+/**
+ * {@link writeDataBody} for a small body already in memory (at most one batch): encoded in one
+ * piece and queued with its terminator, with no await, no generator and no abort race per chunk.
+ * A larger one streams, so the data-block timeout and backpressure apply to it.
+ */
+function writeWholeDataBody(conn: ClientConnection, raw: Uint8Array, options: BodyWriteOptions): BodyWriteResult {
+  options.signal?.throwIfAborted()
+  const encoder = new DotEncoder()
+  const body = encoder.encode(raw)
+  const end = encoder.end()
+  if (conn.isLogging) {
+    conn.log(`C: <${raw.length} bytes of message data>`)
+    conn.log('C: .')
+  }
+  const replies = expectEnd(conn, 'reply to DATA terminator', options)
+  conn.queue([body, end])
+  options.onEnd?.()
+  return { bytes: raw.length, replies }
 }
 
 /** Options of {@link writeBdatBody}. */
@@ -197,6 +225,7 @@ export async function writeBdatBody(
   let bytes = 0
 
   const sendChunk = async (last: boolean): Promise<Promise<Reply>[]> => {
+    // The last chunk is queued, like the end of DATA, so the next message's envelope can share its write.
     const size = batch.size
     const command = `BDAT ${size}${last ? ' LAST' : ''}`
     conn.log(`C: ${command}`)
@@ -210,7 +239,12 @@ export async function writeBdatBody(
         if (reply.code !== 250 && !refused) refused = replyToError(reply, command)
       }, () => {})
     }
-    const drained = conn.write([Buffer.from(`${command}\r\n`, 'latin1'), ...parts], timeouts.dataBlock, signal)
+    const framed = [Buffer.from(`${command}\r\n`, 'latin1'), ...parts]
+    if (last) {
+      conn.queue(framed)
+      return replies
+    }
+    const drained = conn.write(framed, timeouts.dataBlock, signal)
     if (drained) await drained
     return replies
   }
@@ -245,9 +279,9 @@ export async function writeBdatBody(
     conn.setStreaming(undefined)
     throw err
   }
-  options.onEnd?.()
   const replies = await sendChunk(true)
   conn.setStreaming(undefined)
+  options.onEnd?.()
   await Promise.all(pending)
   if (refused) throw refused
   return { bytes, replies }

@@ -22,28 +22,51 @@ export interface ReplyWait {
 interface Waiter extends ReplyWait {
   resolve(reply: Reply): void
   reject(error: unknown): void
-  timer: ReturnType<typeof setTimeout> | undefined
+  /** When the reply is overdue, on {@link ReplyQueue}'s clock. */
+  readonly deadline: number
 }
+
+// setTimeout fires at once for delays over 2^31-1 ms (about 24.8 days).
+const MAX_TIMER_MS = 2 ** 31 - 1
 
 const markHandled = (): void => {}
 
 /**
  * The FIFO of replies a client waits for. Commands are written in order and replies come back in
  * the same order (RFC 5321 §4.1, RFC 2920 §3), so each command queues one waiter and each reply
- * settles the oldest waiter. Each waiter carries its own timeout and the caller's signal; when
- * either fires, `onAbort` is called so the owner can destroy the connection, since a reply stream
+ * settles the oldest waiter. Each waiter carries its own deadline and the caller's signal; when
+ * either passes, `onAbort` is called so the owner can destroy the connection, since a reply stream
  * that lost a reply cannot be resynchronised.
+ *
+ * One timer serves every waiter (RFC 5321 §4.5.3.2 timeouts almost never fire, and a timer per
+ * reply cost a setTimeout and a clearTimeout per command): it is armed for the earliest deadline,
+ * re-armed earlier only when a new waiter needs it, and when it fires before any deadline passed
+ * (the waiter it was armed for was answered) it re-arms for the earliest one left. While nothing
+ * is awaited it is unref'd, so an idle connection does not hold the process.
  */
 export class ReplyQueue {
   #waiters: Waiter[] = []
+  #head = 0
+  #groupEnders = 0
   #idle: Array<() => void> = []
+  #timer: ReturnType<typeof setTimeout> | undefined
+  #timerDue = 0
+  #timerRef = false
   // One abort listener per signal, however many replies wait on it: a pipelined group of 100
   // RCPTs would otherwise trip Node's MaxListenersExceeded warning.
   readonly #signals = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>()
   readonly #onAbort: (error: unknown, wait: ReplyWait) => void
+  readonly #now: () => number
 
-  constructor(onAbort: (error: unknown, wait: ReplyWait) => void) {
+  /** `now` is a monotonic clock in milliseconds; tests may pass a fake one. */
+  constructor(onAbort: (error: unknown, wait: ReplyWait) => void, now: () => number = () => performance.now()) {
     this.#onAbort = onAbort
+    this.#now = now
+  }
+
+  /** How many replies are awaited. */
+  get size(): number {
+    return this.#waiters.length - this.#head
   }
 
   /**
@@ -51,13 +74,13 @@ export class ReplyQueue {
    * does not pipeline and any reply is pending.
    */
   blocks(pipelining: boolean): boolean {
-    if (this.#waiters.length === 0) return false
-    return !pipelining || this.#waiters.some((w) => w.endsGroup === true)
+    if (this.size === 0) return false
+    return !pipelining || this.#groupEnders > 0
   }
 
   /** Resolves when no reply is awaited any more (settled or failed). */
   idle(): Promise<void> {
-    if (this.#waiters.length === 0) return Promise.resolve()
+    if (this.size === 0) return Promise.resolve()
     return new Promise((resolve) => this.#idle.push(resolve))
   }
 
@@ -67,14 +90,13 @@ export class ReplyQueue {
    * caller still sees the rejection when it awaits.
    */
   expect(wait: ReplyWait): Promise<Reply> {
-    // Every command and every LMTP reply passes here: one fixed-shape object and no closures per
-    // waiter beyond the promise's own (the bench's profile showed this among the client's costs).
     let resolve!: (reply: Reply) => void
     let reject!: (error: unknown) => void
     const promise = new Promise<Reply>((res, rej) => {
       resolve = res
       reject = rej
     })
+    const now = this.#now()
     const waiter: Waiter = {
       awaits: wait.awaits,
       timeoutMs: wait.timeoutMs,
@@ -84,23 +106,81 @@ export class ReplyQueue {
       afterData: wait.afterData,
       resolve,
       reject,
-      timer: undefined,
+      deadline: now + wait.timeoutMs,
     }
-    waiter.timer = setTimeout(this.#onTimeout, wait.timeoutMs, waiter)
     promise.catch(markHandled)
     this.#waiters.push(waiter)
+    if (waiter.endsGroup === true) this.#groupEnders++
+    this.#armFor(now, waiter.deadline)
     const { signal } = wait
     if (signal?.aborted) this.#abort(waiter, signal.reason)
     else if (signal) this.#watch(signal, waiter)
     return promise
   }
 
-  readonly #onTimeout = (waiter: Waiter): void => {
-    this.#abort(waiter, new DOMException(`no ${waiter.awaits} within ${waiter.timeoutMs} ms`, 'TimeoutError'))
+  /** Settles the oldest waiter with `reply`; returns what it awaited, or undefined if none did. */
+  deliver(reply: Reply): ReplyWait | undefined {
+    if (this.size === 0) return undefined
+    const waiter = this.#waiters[this.#head]!
+    this.#waiters[this.#head++] = undefined as unknown as Waiter
+    this.#compact()
+    this.#forget(waiter)
+    waiter.resolve(reply)
+    this.#checkIdle()
+    return waiter
   }
 
-  #cleanup(waiter: Waiter): void {
-    clearTimeout(waiter.timer)
+  /** Rejects every waiter, each with the error `makeError` builds for what it awaited. */
+  failAll(makeError: (wait: ReplyWait) => unknown): void {
+    const waiters = this.#waiters.slice(this.#head)
+    this.#waiters = []
+    this.#head = 0
+    for (const waiter of waiters) {
+      this.#forget(waiter)
+      waiter.reject(makeError(waiter))
+    }
+    this.#checkIdle()
+  }
+
+  /** Stops the timer for good (the connection closed). */
+  dispose(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #armFor(now: number, deadline: number): void {
+    if (!this.#timerRef && this.#timer !== undefined) {
+      this.#timer.ref()
+      this.#timerRef = true
+    }
+    if (this.#timer !== undefined && deadline >= this.#timerDue) return
+    clearTimeout(this.#timer)
+    const delay = Math.min(Math.max(deadline - now, 0), MAX_TIMER_MS)
+    this.#timerDue = now + delay
+    this.#timer = setTimeout(this.#fire, delay)
+    this.#timerRef = true
+  }
+
+  readonly #fire = (): void => {
+    this.#timer = undefined
+    if (this.size === 0) return
+    const now = this.#now()
+    let earliest = Number.POSITIVE_INFINITY
+    let overdue: Waiter | undefined
+    for (let i = this.#head; i < this.#waiters.length; i++) {
+      const waiter = this.#waiters[i]!
+      if (waiter.deadline <= now) {
+        overdue = waiter
+        break
+      }
+      if (waiter.deadline < earliest) earliest = waiter.deadline
+    }
+    if (overdue) this.#abort(overdue, new DOMException(`no ${overdue.awaits} within ${overdue.timeoutMs} ms`, 'TimeoutError'))
+    else this.#armFor(now, earliest)
+  }
+
+  #forget(waiter: Waiter): void {
+    if (waiter.endsGroup === true) this.#groupEnders--
     if (waiter.signal) this.#unwatch(waiter.signal, waiter)
   }
 
@@ -110,7 +190,7 @@ export class ReplyQueue {
       const waiters = new Set<Waiter>()
       // The oldest waiter on this signal takes the abort; the owner then fails the rest.
       const onAbort = (): void => {
-        const first = this.#waiters.find((w) => waiters.has(w))
+        const first = this.#waiters.find((w, i) => i >= this.#head && waiters.has(w))
         if (first) this.#abort(first, signal.reason)
       }
       entry = { waiters, onAbort }
@@ -129,40 +209,35 @@ export class ReplyQueue {
     this.#signals.delete(signal)
   }
 
-  /** Settles the oldest waiter with `reply`; returns what it awaited, or undefined if none did. */
-  deliver(reply: Reply): ReplyWait | undefined {
-    const waiter = this.#waiters.shift()
-    if (!waiter) return undefined
-    this.#cleanup(waiter)
-    waiter.resolve(reply)
-    this.#checkIdle()
-    return waiter
-  }
-
-  /** Rejects every waiter, each with the error `makeError` builds for what it awaited. */
-  failAll(makeError: (wait: ReplyWait) => unknown): void {
-    const waiters = this.#waiters
-    this.#waiters = []
-    for (const waiter of waiters) {
-      this.#cleanup(waiter)
-      waiter.reject(makeError(waiter))
-    }
-    this.#checkIdle()
-  }
-
   #abort(waiter: Waiter, error: unknown): void {
-    const index = this.#waiters.indexOf(waiter)
+    const index = this.#waiters.indexOf(waiter, this.#head)
     if (index === -1) return
     this.#waiters.splice(index, 1)
-    this.#cleanup(waiter)
+    this.#forget(waiter)
     waiter.reject(error)
     this.#onAbort(error, waiter)
     this.#checkIdle()
   }
 
+  // Delivered waiters leave holes at the front; the array is cut once they are half of it.
+  #compact(): void {
+    if (this.#head === this.#waiters.length) {
+      this.#waiters = []
+      this.#head = 0
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#waiters.length) {
+      this.#waiters = this.#waiters.slice(this.#head)
+      this.#head = 0
+    }
+  }
+
   #checkIdle(): void {
-    if (this.#waiters.length > 0) return
+    if (this.size > 0) return
+    if (this.#timer !== undefined && this.#timerRef) {
+      this.#timer.unref()
+      this.#timerRef = false
+    }
     const idle = this.#idle
+    if (idle.length === 0) return
     this.#idle = []
     for (const resolve of idle) resolve()
   }
