@@ -1,17 +1,17 @@
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { formatPath } from '../protocol/address.ts'
 import { formatCommand } from '../protocol/command.ts'
 import { SmtpError } from '../protocol/errors.ts'
-import { tlsRequired } from './errors.ts'
+import { ClientError, deliveryUnknown, tlsRequired } from './errors.ts'
 import { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
-import { formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
+import type { MailParams, RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
+import { dataCommand, emptyDataEnd, isRcptOk, mailCommand, rcptCommand, resetCommand } from './commands.ts'
 import { checkClientOptions, checkConnectOptions, checkSendRequest } from './check-client-options.ts'
 import { chooseMechanism, isPasswordAuth, mechanismForExchange, runAuthExchange } from './auth.ts'
 import { dial, openThrough, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
-import { ClientConnection, type CommandSpec } from './connection.ts'
+import { ClientConnection, raceAbort, type CommandSpec } from './connection.ts'
 import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
 import {
   checkLocalName,
@@ -26,10 +26,21 @@ import {
   type ConnectOptions,
   type StepOptions,
 } from './options.ts'
-import { collectDataReplies, runSend, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
+import { collectDataReplies, planTransaction, shapeRecipients, shapeResult, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
+
+const STARTTLS = Buffer.from('STARTTLS\r\n')
 
 /** The key of {@link Client}'s send without option checks, for the Pool, which checked already. */
 export const sendChecked = Symbol('smtpkit.Client.sendChecked')
+
+/**
+ * The key of a Client's chaining state (RFC 2920 §3.1, a send following the previous one's end of
+ * data in one write), for the Pool: `'on'` when the server offers PIPELINING and the `pipelining`
+ * option allows it; `'off'` without; `'refused'` once the server answered a chained transaction
+ * badly (a 503 to a MAIL sent behind the end of data), after which this connection sends one group
+ * per message. Internal: not exported by the package.
+ */
+export const chaining = Symbol('smtpkit.Client.chaining')
 
 /**
  * An SMTP (or LMTP) client connection, driven one verb at a time like Go's `net/smtp.Client`, or
@@ -47,9 +58,9 @@ export class Client {
   readonly #timeouts: ClientTimeouts
   #extensions = new Extensions()
   #greeting: Reply | undefined
-  #lastReply: Reply | undefined
   #helloName: string
   #accepted: string[] = []
+  #chainRefused = false
 
   private constructor(socket: Duplex, options: ClientOptions, timeouts: ClientTimeouts) {
     this.#options = options
@@ -132,7 +143,12 @@ export class Client {
 
   /** The last reply read. */
   get lastReply(): Reply | undefined {
-    return this.#lastReply
+    return this.#conn.lastReply
+  }
+
+  /** See {@link chaining}. */
+  get [chaining](): 'on' | 'off' | 'refused' {
+    return this.#chainRefused ? 'refused' : this.#conn.pipelining ? 'on' : 'off'
   }
 
   /** True when the connection is encrypted (implicit TLS or after STARTTLS). */
@@ -162,7 +178,7 @@ export class Client {
 
   /** True once the connection is closed, by either side. */
   get isClosed(): boolean {
-    return this.#conn.closedError !== undefined
+    return this.#conn.isClosed
   }
 
   /** The name the server's certificate is checked against: `serverName` or the host connected to. */
@@ -197,7 +213,7 @@ export class Client {
     if (host === undefined) throw new TypeError('startTls needs serverName (or tlsOptions.servername) to check the certificate against')
     const { signal } = options
     return this.#conn.exclusive(async () => {
-      const reply = await this.#exchange({ line: 'STARTTLS\r\n', display: 'STARTTLS', timeoutMs: this.#timeouts.command, endsGroup: true, startsTls: true }, signal, true)
+      const reply = await this.#exchange({ line: STARTTLS, display: 'STARTTLS', timeoutMs: this.#timeouts.command, endsGroup: true, startsTls: true }, signal, true)
       if (reply.code !== 220) throw replyToError(reply, 'STARTTLS')
       await this.#conn.upgrade((raw) =>
         upgradeToTls(raw, { host, tlsOptions, insecureSkipTlsVerify: this.#options.insecureSkipTlsVerify, timeoutMs: this.#timeouts.connect, signal }))
@@ -239,7 +255,6 @@ export class Client {
       if (!(chosen.canRefresh === true && err instanceof SmtpError && err.code !== 421 && !this.isClosed)) throw err
       reply = await attempt(true)
     }
-    this.#lastReply = reply
     return reply
   }
 
@@ -249,18 +264,18 @@ export class Client {
    * a TypeError and nothing is sent; a refusal is an {@link SmtpError}.
    */
   async mail(from: string, params: MailParams = {}, options: StepOptions = {}): Promise<Reply> {
-    const args = [`FROM:${formatPath(from)}`, ...formatMailParams(params)]
-    const reply = await this.#exchange(this.#command('MAIL', args, this.#timeouts.mail), options.signal)
-    if (reply.code !== 250) throw replyToError(reply, `MAIL ${args.join(' ')}`)
+    const command = mailCommand(from, params, this.#timeouts.mail)
+    const reply = await this.#exchange(command, options.signal)
+    if (reply.code !== 250) throw replyToError(reply, command.display)
     this.#accepted = []
     return reply
   }
 
   /** Adds a recipient: `RCPT TO:<to>` with DSN `params`. 250 and 251 accept; anything else is an {@link SmtpError}. */
   async rcpt(to: string, params: RcptParams = {}, options: StepOptions = {}): Promise<Reply> {
-    const args = [`TO:${formatPath(to)}`, ...formatRcptParams(params)]
-    const reply = await this.#exchange(this.#command('RCPT', args, this.#timeouts.rcpt), options.signal)
-    if (reply.code !== 250 && reply.code !== 251) throw replyToError(reply, `RCPT ${args.join(' ')}`)
+    const command = rcptCommand(to, params, this.#timeouts.rcpt)
+    const reply = await this.#exchange(command, options.signal)
+    if (!isRcptOk(reply)) throw replyToError(reply, command.display)
     this.#accepted.push(to)
     return reply
   }
@@ -274,10 +289,10 @@ export class Client {
   async data(message: MessageSource | RereadableSource, options: StepOptions = {}): Promise<DataReply> {
     const { signal } = options
     return this.#conn.exclusive(async () => {
-      const start = await this.#exchange({ line: 'DATA\r\n', display: 'DATA', timeoutMs: this.#timeouts.dataStart, endsGroup: true }, signal, true)
+      const start = await this.#exchange(dataCommand(this.#timeouts.dataStart), signal, true)
       if (start.code !== 354) throw replyToError(start, 'DATA')
       const recipients = this.#transactionRecipients()
-      const written = await writeDataBody(this.#conn, message, { timeouts: this.#timeouts, signal, replyCount: recipients.length })
+      const written = await this.#writeBody(message, { bdat: false, binary: false, replyCount: recipients.length, signal })
       return this.#finishData(written, recipients, 'DATA')
     }, signal)
   }
@@ -290,14 +305,7 @@ export class Client {
     const { signal } = options
     return this.#conn.exclusive(async () => {
       const recipients = this.#transactionRecipients()
-      const written = await writeBdatBody(this.#conn, message, {
-        timeouts: this.#timeouts,
-        signal,
-        replyCount: recipients.length,
-        binary: options.binary === true,
-        chunkBytes: this.#options.chunkBytes ?? clientDefaults.chunkBytes,
-        pipelining: this.#conn.pipelining,
-      })
+      const written = await this.#writeBody(message, { bdat: true, binary: options.binary === true, replyCount: recipients.length, signal })
       return this.#finishData(written, recipients, 'BDAT')
     }, signal)
   }
@@ -311,7 +319,7 @@ export class Client {
 
   /** Aborts the current transaction (RSET). */
   async reset(options: StepOptions = {}): Promise<Reply> {
-    const reply = await this.#exchange(this.#command('RSET', [], this.#timeouts.command), options.signal)
+    const reply = await this.#exchange(resetCommand(this.#timeouts.command), options.signal)
     if (reply.code !== 250) throw replyToError(reply, 'RSET')
     this.#accepted = []
     return reply
@@ -370,25 +378,133 @@ export class Client {
     return this[sendChecked](request)
   }
 
-  /** {@link send} for a request already checked (the Pool's). Internal: not exported by the package. */
+  /**
+   * {@link send} for a request already checked (the Pool's). Internal: not exported by the package.
+   *
+   * The transaction is the steps above, from the same command builders: it takes the wire, queues
+   * MAIL, every RCPT and DATA (one write with PIPELINING, RFC 2920 §3.1; otherwise one command at
+   * a time, stopping at a refused MAIL and sending DATA only for an accepted recipient), shapes the
+   * result from the replies, and writes the body. It gives the wire up as soon as the end of the
+   * data is queued, so the next send on this connection follows in the same write (chaining).
+   */
   async [sendChecked](request: SendRequest): Promise<SendResult> {
-    return this.#conn.exclusive(() =>
-      runSend(request, {
-        conn: this.#conn,
-        extensions: this.#extensions,
-        timeouts: this.#timeouts,
-        isLmtp: this.isLmtp,
-        chunking: this.#options.chunking !== false,
-        chunkBytes: this.#options.chunkBytes ?? clientDefaults.chunkBytes,
-        serverName: this.#options.serverName,
-        onReply: (reply) => (this.#lastReply = reply),
-      }), request.signal)
+    const { signal } = request
+    signal?.throwIfAborted()
+    const release = await this.#conn.lock(signal)
+    try {
+      return await this.#transaction(request, release)
+    } finally {
+      release()
+    }
+  }
+
+  async #transaction(request: SendRequest, release: () => void): Promise<SendResult> {
+    const { signal } = request
+    const conn = this.#conn
+    const timeouts = this.#timeouts
+    // With the chain refused, a send waits for the previous message's reply before its MAIL.
+    if (this.#chainRefused && conn.awaiting > 0) await raceAbort(conn.idle(), signal)
+    const plan = planTransaction(request, {
+      extensions: this.#extensions,
+      timeouts,
+      chunking: this.#options.chunking !== false,
+      serverName: this.#options.serverName,
+    })
+    // Replies still awaited while this envelope is queued can only be a previous message's
+    // end of data: this transaction is chained behind it.
+    const chained = conn.awaiting > 0
+    let mailReply: Reply
+    const rcptReplies: Reply[] = []
+    let dataStart: Reply | undefined
+    if (conn.pipelining) {
+      const mailP = conn.command(plan.mail, signal)
+      const rcptPs = plan.rcpts.map((rcpt) => conn.command(rcpt, signal))
+      const dataP = plan.useBdat ? undefined : conn.command(dataCommand(timeouts.dataStart), signal)
+      mailReply = await mailP
+      for (const reply of rcptPs) rcptReplies.push(await reply)
+      if (dataP) dataStart = await dataP
+    } else {
+      mailReply = await conn.command(plan.mail, signal)
+      if (mailReply.code !== 250) throw replyToError(mailReply, plan.mail.display)
+      for (const rcpt of plan.rcpts) rcptReplies.push(await conn.command(rcpt, signal))
+      if (!plan.useBdat && rcptReplies.some(isRcptOk)) dataStart = await conn.command(dataCommand(timeouts.dataStart), signal)
+    }
+    // RFC 2920 §3.1: a pipelined DATA that got 354 must be answered with the terminator, even
+    // though there is nothing to send; the server then refuses the empty message.
+    const endEmptyData = async (): Promise<void> => {
+      if (dataStart?.code === 354) await conn.command(emptyDataEnd(timeouts.dataEnd), signal)
+    }
+    if (mailReply.code !== 250) {
+      await endEmptyData()
+      if (chained && mailReply.code === 503) {
+        // The server did not take a MAIL behind the previous message's end of data (RFC 2920
+        // §3.1 allows it): nothing of this message was accepted, so it is sent again, alone,
+        // and so is every later one on this connection.
+        this.#chainRefused = true
+        return this.#transaction(request, release)
+      }
+      throw replyToError(mailReply, plan.mail.display)
+    }
+    const server = this.#options.serverName ?? 'the server'
+    const { accepted, rejected, error } = shapeRecipients(plan, rcptReplies, server)
+    if (error) {
+      await endEmptyData()
+      await conn.command(resetCommand(timeouts.command), signal)
+      throw error
+    }
+    if (dataStart && dataStart.code !== 354) {
+      await conn.command(resetCommand(timeouts.command), signal)
+      throw replyToError(dataStart, 'DATA')
+    }
+
+    const onProgress = request.onProgress
+    let ended = false
+    const onEnd = (): void => {
+      ended = true
+      onProgress?.('sent')
+    }
+    onProgress?.('data')
+    const verb = plan.useBdat ? 'BDAT' : 'DATA'
+    try {
+      let written: BodyWriteResult
+      try {
+        written = await this.#writeBody(request.message, { bdat: plan.useBdat, binary: plan.binary, replyCount: this.isLmtp ? accepted.length : 1, signal, onEnd })
+      } catch (err) {
+        // A refused BDAT chunk leaves the transaction open; the connection still is.
+        if (plan.useBdat && err instanceof SmtpError && !conn.isClosed) await conn.command(resetCommand(timeouts.command), signal)
+        throw err
+      }
+      release()
+      const final = await collectDataReplies(written.replies, this.isLmtp ? accepted : undefined, verb)
+      return shapeResult(accepted, rejected, final, written.bytes)
+    } catch (err) {
+      // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
+      // stays its reason.
+      const settled = err instanceof SmtpError || err instanceof AggregateError || (signal?.aborted === true && err === signal.reason) ||
+        (err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN')
+      if (ended && !settled) throw deliveryUnknown(`reply to the end of the ${verb} data`, err instanceof Error ? err : new Error(String(err)))
+      throw err
+    }
+  }
+
+  /** Writes a message body as DATA content or BDAT chunks; the caller holds the wire. */
+  #writeBody(
+    message: MessageSource | RereadableSource,
+    how: { bdat: boolean; binary: boolean; replyCount: number; signal: AbortSignal | undefined; onEnd?: () => void },
+  ): Promise<BodyWriteResult> {
+    const options = { timeouts: this.#timeouts, signal: how.signal, replyCount: how.replyCount, onEnd: how.onEnd }
+    if (!how.bdat) return writeDataBody(this.#conn, message, options)
+    return writeBdatBody(this.#conn, message, {
+      ...options,
+      binary: how.binary,
+      chunkBytes: this.#options.chunkBytes ?? clientDefaults.chunkBytes,
+      pipelining: this.#conn.pipelining,
+    })
   }
 
   async #readGreeting(signal: AbortSignal | undefined): Promise<void> {
     const greeting = await this.#conn.expectGreeting(this.#timeouts.greeting, signal)
     this.#greeting = greeting
-    this.#lastReply = greeting
     // RFC 5321 §3.1: 554 (or anything but 220) means the server will not serve us.
     if (greeting.code !== 220) throw replyToError(greeting, 'greeting')
   }
@@ -418,9 +534,7 @@ export class Client {
   async #exchange(spec: CommandSpec, signal: AbortSignal | undefined, direct = false): Promise<Reply> {
     signal?.throwIfAborted()
     const [reply] = direct ? this.#conn.send([spec], signal) : await this.#conn.sendWhenReady([spec], signal)
-    const got = await reply!
-    this.#lastReply = got
-    return got
+    return reply!
   }
 
   #transactionRecipients(): string[] {
@@ -430,8 +544,6 @@ export class Client {
 
   async #finishData(written: BodyWriteResult, recipients: readonly string[], verb: string): Promise<DataReply> {
     this.#accepted = []
-    const result = await collectDataReplies(written.replies, this.isLmtp ? recipients : undefined, verb)
-    this.#lastReply = result
-    return result
+    return collectDataReplies(written.replies, this.isLmtp ? recipients : undefined, verb)
   }
 }

@@ -1,13 +1,12 @@
-import { formatPath, needsSmtpUtf8, toAsciiAddress } from '../protocol/address.ts'
-import { formatCommand } from '../protocol/command.ts'
+import { needsSmtpUtf8, toAsciiAddress } from '../protocol/address.ts'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import type { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
-import { extensionsForMailParams, formatMailParams, formatRcptParams, type MailParams, type RcptParams } from '../protocol/params.ts'
+import { extensionsForMailParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
-import type { ClientConnection, CommandSpec } from './connection.ts'
-import { ClientError, deliveryUnknown, unsupported } from './errors.ts'
-import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
+import { isRcptOk, mailCommand, rcptCommand } from './commands.ts'
+import type { CommandSpec } from './connection.ts'
+import { unsupported } from './errors.ts'
 import type { ClientTimeouts } from './options.ts'
 
 /** One message for {@link Client.send}. */
@@ -75,33 +74,39 @@ export interface SendResult {
   readonly bytes: number
 }
 
-/** What {@link runSend} needs from the client. */
-export interface SendContext {
-  readonly conn: ClientConnection
+/** What {@link planTransaction} settles before anything is written. */
+export interface TransactionPlan {
+  /** The recipients as the caller spelled them, for the result. */
+  readonly recipients: readonly string[]
+  /** `MAIL FROM` and one `RCPT TO` per recipient, in order. */
+  readonly mail: CommandSpec
+  readonly rcpts: readonly CommandSpec[]
+  /** BDAT (CHUNKING, RFC 3030) rather than DATA. */
+  readonly useBdat: boolean
+  /** BODY=BINARYMIME: the body goes out as it is. */
+  readonly binary: boolean
+}
+
+/** What {@link planTransaction} needs to know of the connection. */
+export interface PlanContext {
   readonly extensions: Extensions
   readonly timeouts: ClientTimeouts
-  readonly isLmtp: boolean
+  /** `options.chunking` is not false. */
   readonly chunking: boolean
-  readonly chunkBytes: number
   readonly serverName: string | undefined
-  onReply(reply: Reply): void
 }
 
 /**
- * Runs one transaction; the caller holds the wire (`conn.exclusive`). Checks everything it can
- * before writing: addresses (TypeError), SIZE against the server's limit, and the extensions the
- * parameters need. With PIPELINING, MAIL, every RCPT and DATA go out in one write (RFC 2920 §3.1);
- * if no RCPT was accepted but DATA got 354 anyway, an empty body is ended with `.` at once, as
- * RFC 2920 §3.1 requires, and the transaction is reset.
+ * Checks everything a send can check before writing and builds its envelope commands: addresses
+ * (TypeError), SIZE against the server's limit (RFC 1870 §6), and the extensions the parameters
+ * need (`ERR_SMTP_UNSUPPORTED`). Without SMTPUTF8, an internationalized domain still goes out, as
+ * A-labels (RFC 5890); only a non-ASCII local part has no ASCII form.
  */
-export async function runSend(request: SendRequest, ctx: SendContext): Promise<SendResult> {
-  const { conn, extensions, timeouts, signal } = { ...ctx, signal: request.signal }
-  signal?.throwIfAborted()
+export function planTransaction(request: SendRequest, ctx: PlanContext): TransactionPlan {
+  const { extensions, timeouts } = ctx
   const recipients = typeof request.to === 'string' ? [request.to] : [...request.to]
   if (recipients.length === 0) throw new TypeError('send needs at least one recipient')
   const server = ctx.serverName ?? 'the server'
-  // Without SMTPUTF8, an internationalized domain still goes out, as A-labels (RFC 5890);
-  // only a non-ASCII local part has no ASCII form. Results keep the caller's spelling.
   const onWire = (address: string): string => {
     if (extensions.has('SMTPUTF8') || !needsSmtpUtf8(address)) return address
     try {
@@ -115,112 +120,41 @@ export async function runSend(request: SendRequest, ctx: SendContext): Promise<S
   const wireRecipients = recipients.map(onWire)
   const params = mailParamsFor(request, from, wireRecipients, extensions, server, ctx.chunking)
   const rcptParamsOf = typeof request.rcptParams === 'function' ? request.rcptParams : () => request.rcptParams as RcptParams | undefined
-  const useBdat = params.body === 'BINARYMIME' || (ctx.chunking && extensions.has('CHUNKING'))
-  const mailSpec = spec(formatCommand('MAIL', `FROM:${formatPath(from)}`, ...formatMailParams(params)), timeouts.mail)
-  const rcptSpecs = recipients.map((recipient, index) => {
+  const mail = mailCommand(from, params, timeouts.mail)
+  const rcpts = recipients.map((recipient, index) => {
     const rcptParams = rcptParamsOf(recipient) ?? {}
     if ((rcptParams.notify !== undefined || rcptParams.orcpt !== undefined) && !extensions.has('DSN')) {
       throw unsupported(`NOTIFY/ORCPT for ${recipient} need DSN (RFC 3461), which ${server} does not offer`)
     }
-    return spec(formatCommand('RCPT', `TO:${formatPath(wireRecipients[index]!)}`, ...formatRcptParams(rcptParams)), timeouts.rcpt)
+    return rcptCommand(wireRecipients[index]!, rcptParams, timeouts.rcpt)
   })
-  const dataSpec: CommandSpec | undefined = useBdat ? undefined : { ...spec('DATA\r\n', timeouts.dataStart), endsGroup: true }
-
-  const track = async (reply: Promise<Reply>): Promise<Reply> => {
-    const got = await reply
-    ctx.onReply(got)
-    return got
-  }
-  let mailReply: Reply
-  const rcptReplies: Reply[] = []
-  let dataStart: Reply | undefined
-  if (conn.pipelining) {
-    const [mailP, ...rest] = conn.send(dataSpec ? [mailSpec, ...rcptSpecs, dataSpec] : [mailSpec, ...rcptSpecs], signal)
-    mailReply = await track(mailP!)
-    for (let i = 0; i < recipients.length; i++) rcptReplies.push(await track(rest[i]!))
-    if (dataSpec) dataStart = await track(rest[recipients.length]!)
-  } else {
-    mailReply = await track(conn.send([mailSpec], signal)[0]!)
-    if (mailReply.code !== 250) throw replyToError(mailReply, mailSpec.display)
-    for (const rcptSpec of rcptSpecs) rcptReplies.push(await track(conn.send([rcptSpec], signal)[0]!))
-    if (dataSpec && rcptReplies.some(isRcptOk)) dataStart = await track(conn.send([dataSpec], signal)[0]!)
-  }
-
-  const endEmptyData = async (): Promise<void> => {
-    // RFC 2920 §3.1: a pipelined DATA that got 354 must be answered with the terminator, even
-    // though there is nothing to send; the server then refuses the empty message.
-    if (dataStart?.code === 354) await track(conn.send([{ ...spec('.\r\n', timeouts.dataEnd), display: '.', awaits: 'reply to the empty DATA' }], signal)[0]!)
-  }
-  if (mailReply.code !== 250) {
-    await endEmptyData()
-    throw replyToError(mailReply, mailSpec.display)
-  }
-  const accepted: string[] = []
-  const rejected: RecipientRejection[] = []
-  recipients.forEach((recipient, i) => {
-    const reply = rcptReplies[i]!
-    if (isRcptOk(reply)) accepted.push(recipient)
-    else rejected.push({ recipient, error: replyToError(reply, rcptSpecs[i]!.display) })
-  })
-  if (accepted.length === 0) {
-    await endEmptyData()
-    await reset(ctx, signal)
-    const errors = rejected.map((r) => r.error)
-    throw new AggregateError(errors, `${server} refused every recipient: ${errors.map((e) => e.message).join('; ')}`)
-  }
-  if (dataStart && dataStart.code !== 354) {
-    await reset(ctx, signal)
-    throw replyToError(dataStart, 'DATA')
-  }
-
-  const onProgress = request.onProgress
-  let ended = false
-  const onEnd = (): void => {
-    ended = true
-    onProgress?.('sent')
-  }
-  onProgress?.('data')
-  try {
-    return await sendBody(request, ctx, { accepted, rejected, useBdat, binary: params.body === 'BINARYMIME', onEnd })
-  } catch (err) {
-    // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
-    // stays its reason.
-    const settled = err instanceof SmtpError || err instanceof AggregateError || (signal?.aborted === true && err === signal.reason) ||
-      (err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN')
-    if (ended && !settled) throw deliveryUnknown(`reply to the end of the ${useBdat ? 'BDAT' : 'DATA'} data`, err instanceof Error ? err : new Error(String(err)))
-    throw err
-  }
+  const useBdat = params.body === 'BINARYMIME' || (ctx.chunking && extensions.has('CHUNKING'))
+  return { recipients, mail, rcpts, useBdat, binary: params.body === 'BINARYMIME' }
 }
 
-/** Writes the body after the envelope was accepted and shapes the result from the final reply (or LMTP replies). */
-async function sendBody(
-  request: SendRequest,
-  ctx: SendContext,
-  state: { accepted: string[]; rejected: RecipientRejection[]; useBdat: boolean; binary: boolean; onEnd: () => void },
-): Promise<SendResult> {
-  const { conn, timeouts } = ctx
-  const { signal } = request
-  const { accepted, rejected, useBdat, onEnd } = state
-  const replyCount = ctx.isLmtp ? accepted.length : 1
-  let written: BodyWriteResult
-  if (useBdat) {
-    try {
-      written = await writeBdatBody(conn, request.message, {
-        timeouts, signal, replyCount, onEnd, binary: state.binary, chunkBytes: ctx.chunkBytes, pipelining: conn.pipelining,
-      })
-    } catch (err) {
-      if (err instanceof SmtpError && !conn.closedError) await reset(ctx, signal)
-      throw err
-    }
-  } else {
-    written = await writeDataBody(conn, request.message, { timeouts, signal, replyCount, onEnd })
+/**
+ * The result of a transaction whose envelope was answered: the recipients split by their RCPT
+ * replies, and the error to throw when none was accepted (an AggregateError of every refusal).
+ */
+export function shapeRecipients(plan: TransactionPlan, rcptReplies: readonly Reply[], server: string): { accepted: string[]; rejected: RecipientRejection[]; error?: AggregateError } {
+  const accepted: string[] = []
+  const rejected: RecipientRejection[] = []
+  for (let i = 0; i < plan.recipients.length; i++) {
+    const reply = rcptReplies[i]!
+    if (isRcptOk(reply)) accepted.push(plan.recipients[i]!)
+    else rejected.push({ recipient: plan.recipients[i]!, error: replyToError(reply, plan.rcpts[i]!.display) })
   }
-  const final = await collectDataReplies(written.replies, ctx.isLmtp ? accepted : undefined, useBdat ? 'BDAT' : 'DATA')
-  ctx.onReply(final)
-  if (!final.recipients) return { accepted, rejected, reply: final, bytes: written.bytes }
+  if (accepted.length > 0) return { accepted, rejected }
+  const errors = rejected.map((r) => r.error)
+  return { accepted, rejected, error: new AggregateError(errors, `${server} refused every recipient: ${errors.map((e) => e.message).join('; ')}`) }
+}
+
+/** The send's result from the end-of-data reply (in LMTP, from each recipient's). */
+export function shapeResult(accepted: string[], rejected: RecipientRejection[], final: DataReply, bytes: number): SendResult {
+  if (!final.recipients) return { accepted, rejected, reply: final, bytes }
   const delivered = final.recipients.filter((r) => !r.error).map((r) => r.recipient)
   for (const r of final.recipients) if (r.error) rejected.push({ recipient: r.recipient, error: r.error })
-  return { accepted: delivered, rejected, reply: final, lmtp: final.recipients, bytes: written.bytes }
+  return { accepted: delivered, rejected, reply: final, lmtp: final.recipients, bytes }
 }
 
 /**
@@ -254,7 +188,7 @@ function mailParamsFor(request: SendRequest, from: string, recipients: readonly 
   const composed = (typeof request.message === 'object' && request.message !== null ? request.message : {}) as { smtpUtf8?: unknown; eightBit?: unknown }
   if (composed.smtpUtf8 === true && params.smtpUtf8 === undefined) params.smtpUtf8 = true
   if (composed.eightBit === true && params.body === undefined) params.body = '8BITMIME'
-  // Still non-ASCII on the wire only when the server offers SMTPUTF8 (see runSend).
+  // Still non-ASCII on the wire only when the server offers SMTPUTF8 (see planTransaction).
   if ([from, ...recipients].some(needsSmtpUtf8)) params.smtpUtf8 = true
   const size = knownSize(request.message)
   if (size !== undefined) {
@@ -264,7 +198,7 @@ function mailParamsFor(request: SendRequest, from: string, recipients: readonly 
       throw new SmtpError(552, '5.3.4', `message is ${size} octets, over the limit of ${max} octets that ${server} announced (SIZE ${max}); nothing was sent`)
     }
     if (params.size === undefined && extensions.has('SIZE')) params.size = size
-    if (params.body === undefined && hasEightBit(request.message as string | Uint8Array)) params.body = '8BITMIME'
+    if (params.body === undefined && hasEightBit(request.message as string | Uint8Array, size)) params.body = '8BITMIME'
   }
   if (params.body === '8BITMIME' && !extensions.has('8BITMIME')) {
     throw unsupported(`the message has 8-bit octets (BODY=8BITMIME, RFC 6152), and ${server} does not offer 8BITMIME`)
@@ -285,22 +219,9 @@ function knownSize(message: MessageSource | RereadableSource): number | undefine
   return undefined
 }
 
-function hasEightBit(message: string | Uint8Array): boolean {
-  if (typeof message === 'string') return /[^\x00-\x7f]/.test(message)
+function hasEightBit(message: string | Uint8Array, utf8Size: number): boolean {
+  // Every character past U+007F takes more UTF-8 octets than UTF-16 units, so equal counts mean ASCII.
+  if (typeof message === 'string') return utf8Size !== message.length
   for (let i = 0; i < message.length; i++) if (message[i]! >= 0x80) return true
   return false
-}
-
-function isRcptOk(reply: Reply): boolean {
-  return reply.code === 250 || reply.code === 251
-}
-
-function spec(line: string, timeoutMs: number): CommandSpec {
-  return { line, display: line.slice(0, -2), timeoutMs }
-}
-
-
-async function reset(ctx: SendContext, signal: AbortSignal | undefined): Promise<void> {
-  const reply = await ctx.conn.send([spec('RSET\r\n', ctx.timeouts.command)], signal)[0]!
-  ctx.onReply(reply)
 }
