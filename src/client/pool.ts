@@ -1,7 +1,7 @@
 import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { checkConnectOptions, checkPoolOptions, checkSendRequest, checkSignalOptions } from './check-client-options.ts'
-import { Client, sendChecked } from './client.ts'
+import { chaining, Client, sendChecked } from './client.ts'
 import { verify, type VerifyResult } from './verify.ts'
 import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { ClientError } from './errors.ts'
@@ -39,6 +39,7 @@ export const poolDefaults = Object.freeze({
 
 interface Member {
   readonly client: Client
+  /** Sends started on it, counted when each starts (a chained one starts before the last ends). */
   sent: number
   /** Armed while idle; made once and refreshed on each release, since a new timer per message costs. */
   idleTimer: ReturnType<typeof setTimeout> | undefined
@@ -95,6 +96,8 @@ export class Pool {
   #dialing = 0
   #closing: Promise<void> | undefined
   #destroyed: Error | undefined
+  // Cleared once a server answers a chained transaction badly (see Client's chaining state).
+  #chain = true
 
   constructor(connectOptions: ConnectOptions, options: PoolOptions = {}) {
     checkConnectOptions('new Pool() connect options', connectOptions)
@@ -181,17 +184,21 @@ export class Pool {
             throw err
           }
         }
+        member.sent++
         let stage: SendStage | 'envelope' = 'envelope'
+        let handedOn = false
         const onProgress = (next: SendStage): void => {
           stage = next
+          // The end of the data is queued: the next message may follow in the same write.
+          if (next === 'sent') handedOn = this.#chainNext(member)
           mail.onProgress?.(next)
         }
         try {
           const result = await member.client[sendChecked]({ ...mail, signal, onProgress })
-          this.#afterSend(member, true)
+          this.#afterSend(member, true, handedOn)
           return result
         } catch (err) {
-          this.#afterSend(member, false)
+          this.#afterSend(member, false, handedOn)
           if (isRetryable(err, stage, mail.message, signal) && !fresh && !this.#destroyed) continue
           throw err
         }
@@ -297,8 +304,24 @@ export class Pool {
     }
   }
 
-  #afterSend(member: Member, ok: boolean): void {
-    member.sent++
+  /**
+   * Hands a connection whose message has just queued the end of its data to the oldest waiting
+   * send, so that send's MAIL, RCPT and DATA go out behind the terminator in one write (RFC 2920
+   * §3.1 lets message content start a group). Only with PIPELINING, before the connection's
+   * message limit, and while the server has not answered a chain badly.
+   */
+  #chainNext(member: Member): boolean {
+    if (!this.#chain || this.#destroyed || member.client[chaining] !== 'on' || member.sent >= this.#maxMessages) return false
+    const waiter = this.#nextWaiter()
+    if (!waiter) return false
+    waiter.resolve(member)
+    return true
+  }
+
+  #afterSend(member: Member, ok: boolean, handedOn: boolean): void {
+    if (member.client[chaining] === 'refused') this.#chain = false
+    // A chained send owns the connection now; the reply to this one's data ended its transaction.
+    if (handedOn) return
     if (member.client.isClosed) {
       this.#discard(member)
     } else if (member.sent >= this.#maxMessages || this.#destroyed) {
