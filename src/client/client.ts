@@ -33,6 +33,9 @@ const STARTTLS = Buffer.from('STARTTLS\r\n')
 /** The key of {@link Client}'s send without option checks, for the Pool, which checked already. */
 export const sendChecked = Symbol('smtpkit.Client.sendChecked')
 
+/** The key of {@link Client.connect} without option checks, for the Pool and sendMail, which checked already. */
+export const connectChecked = Symbol('smtpkit.Client.connectChecked')
+
 /**
  * The key of a Client's chaining state (RFC 2920 §3.1, a send following the previous one's end of
  * data in one write), for the Pool: `'on'` when the server offers PIPELINING and the `pipelining`
@@ -78,6 +81,11 @@ export class Client {
    */
   static async connect(options: ConnectOptions): Promise<Client> {
     checkConnectOptions('Client.connect()', options)
+    return Client[connectChecked](options)
+  }
+
+  /** {@link connect} for options already checked (the Pool's, sendMail's). Internal: not exported by the package. */
+  static async [connectChecked](options: ConnectOptions): Promise<Client> {
     const { port, tls: mode } = resolvePortAndTls(options)
     const timeouts = resolveTimeouts(options.timeouts)
     if (options.localName !== undefined) checkLocalName(options.localName)
@@ -90,7 +98,8 @@ export class Client {
     const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
     try {
       await client.#readGreeting(signal)
-      await client.hello(undefined, { signal })
+      // The name was checked above, or is the default, made valid.
+      await client.#hello(client.#helloName, signal, false)
       if (mode === 'starttls' || mode === 'opportunistic') {
         if (client.#extensions.has('STARTTLS')) {
           await client.startTls(undefined, { signal })
@@ -358,7 +367,8 @@ export class Client {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.isClosed) return
     try {
-      await this.quit({ signal: AbortSignal.timeout(this.#timeouts.command) })
+      // QUIT's reply is bounded by the command timeout like any other.
+      await this.quit()
     } catch {
       // The connection is going away either way.
     } finally {

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { TLSSocket } from 'node:tls'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
@@ -333,6 +334,13 @@ export class ClientConnection {
     this.#flush()
     this.#shutdown(() => connectionClosed('the client quit'), (wait) => connectionClosed('the client quit', wait.awaits))
     const socket = this.#socket
+    // After 221 nothing more is read or written: a plain TCP socket closes at once (its FIN is
+    // the end), as Postfix's client does; TLS ends first, so the server gets its close_notify,
+    // and any other Duplex (a proxy's stream, one end of a pair) needs its end() to signal it.
+    if (socket instanceof Socket && !this.isTls) {
+      socket.destroy()
+      return
+    }
     socket.end(() => {
       socket.destroy()
       if (this.#raw !== socket) this.#raw.destroy()

@@ -1,7 +1,7 @@
 import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { checkConnectOptions, checkPoolOptions, checkSendRequest, checkSignalOptions } from './check-client-options.ts'
-import { chaining, Client, sendChecked } from './client.ts'
+import { chaining, Client, connectChecked, sendChecked } from './client.ts'
 import { verify, type VerifyResult } from './verify.ts'
 import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { ClientError } from './errors.ts'
@@ -266,7 +266,7 @@ export class Pool {
     this.#dialing++
     let client: Client
     try {
-      client = await Client.connect({ ...this.#connect, signal: eitherSignal(this.#connect.signal, signal) })
+      client = await Client[connectChecked]({ ...this.#connect, signal: eitherSignal(this.#connect.signal, signal) })
     } catch (err) {
       this.#dialing--
       this.#wakeOne()
