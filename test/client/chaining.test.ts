@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { duplexPair, type Duplex } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
 import { Pool } from '../../src/client/pool.ts'
+import { sendMail } from '../../src/client/send-mail.ts'
 import { SmtpError } from '../../src/protocol/errors.ts'
 import { playTranscript } from '../helpers/transcript.ts'
 import { ehlo, ready } from './scripted-client.ts'
@@ -250,5 +251,59 @@ describe('chaining in a Pool', () => {
     assert.equal(first.status, 'fulfilled')
     assert.equal(second.status, 'rejected')
     assert.ok((second as PromiseRejectedResult).reason instanceof AggregateError)
+  })
+})
+
+describe('sendMail', () => {
+  test('QUIT follows the end of the data in the same write under PIPELINING', async (t) => {
+    const [clientSide, serverSide] = duplexPair()
+    t.after(() => {
+      clientSide.destroy()
+      serverSide.destroy()
+    })
+    const done = playTranscript(serverSide, `
+      ${ehlo('PIPELINING')}
+      ${envelope(1)}
+      ${accepted}
+      ${body(1)}
+      C: QUIT
+      S: 250 2.0.0 queued as 1
+      S: 221 2.0.0 bye
+      --- expect-close
+    `)
+    const writes = recordWrites(clientSide)
+    const result = await sendMail(
+      { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
+      { from: 'a@example.test', to: 'r1@example.test', message: 'message 1\r\n' },
+    )
+    await done
+    assert.equal(result.reply.lines[0], 'queued as 1')
+    assert.ok(writes.includes('message 1\r\n.\r\nQUIT\r\n'), JSON.stringify(writes))
+  })
+
+  test('a refused message still quits once, behind its end of data', async (t) => {
+    const [clientSide, serverSide] = duplexPair()
+    t.after(() => {
+      clientSide.destroy()
+      serverSide.destroy()
+    })
+    const done = playTranscript(serverSide, `
+      ${ehlo('PIPELINING')}
+      ${envelope(1)}
+      ${accepted}
+      ${body(1)}
+      C: QUIT
+      S: 554 5.7.1 rejected
+      S: 221 2.0.0 bye
+      --- expect-close
+    `)
+    await assert.rejects(
+      sendMail(
+        { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
+        { from: 'a@example.test', to: 'r1@example.test', message: 'message 1\r\n' },
+      ),
+      (err: unknown) => err instanceof SmtpError && err.code === 554,
+    )
+    await done
   })
 })
