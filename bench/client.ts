@@ -5,16 +5,20 @@
 //
 //   bench/setup-peers.sh (once, as root: Go with go-smtp, Postfix)
 //   node --import tsx bench/client.ts [--n 5000] [--k 8] [--big-mb 50] [--big-count 3] [--stream-mb 1024]
-//                                     [--only a,b,c,d,e,f] [--nodemailer-stream] [--built] [--repeat 1]
+//                                     [--only a,b,c,d,e,f,g] [--nodemailer-stream] [--built] [--repeat 1]
+//                                     [--mb-count 50]
 //
 // Environment variables BENCH_N, BENCH_K, BENCH_BIG_MB, BENCH_BIG_COUNT, BENCH_STREAM_MB and
 // BENCH_REPEAT (runs per library and scenario; the median of each figure is shown) set the same. Scenarios: (a) N small (~1 KB) messages one after another over one connection, (b) N over
 // K connections (smtpkit Pool, nodemailer pool), (c) BIG_COUNT messages of BIG_MB each, streamed,
 // (d) one STREAM_MB message from a generator (smtpkit; nodemailer too with --nodemailer-stream),
-// (e) N 2 KB messages over one connection against smtplib (bench/peers/smtplib-client.py),
-// go-smtp (bench/peers/go-smtp-client.go) and the floor client (bench/lib/node-floor-client.ts,
-// plain and chained), (f) N 2 KB messages over K connections against smtplib and go-smtp. A peer
-// that is missing is skipped, saying why.
+// (e) N 2 KB messages over one connection: smtpkit's Pool (chaining), Client.send one at a time,
+// the step API (mail, rcpt, data) and sendMail (a connection per message), against nodemailer's
+// reused SMTPConnection and pool, smtplib (bench/peers/smtplib-client.py), go-smtp
+// (bench/peers/go-smtp-client.go) and the floor client (bench/lib/node-floor-client.ts, plain and
+// chained), (f) N 2 KB messages over K connections against smtplib and go-smtp, (g) MB_COUNT
+// 1 MB messages over one connection against go-smtp, smtplib and nodemailer's SMTPConnection.
+// A peer that is missing is skipped, saying why.
 // --built compiles src/ with tsc into a temporary directory first and runs smtpkit from there, as
 // users run it, instead of through tsx.
 import { spawn } from 'node:child_process'
@@ -34,8 +38,19 @@ import { startServerChild } from './lib/child-process.ts'
 import { readCpuSeconds } from './lib/proc-stats.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
 
-type Library = 'smtpkit' | 'nodemailer' | 'smtplib' | 'go-smtp' | 'node-floor' | 'node-floor-chained'
-type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f'
+type Library =
+  | 'smtpkit'
+  | 'smtpkit-client'
+  | 'smtpkit-steps'
+  | 'smtpkit-sendmail'
+  | 'nodemailer'
+  | 'nodemailer-conn'
+  | 'nodemailer-pool'
+  | 'smtplib'
+  | 'go-smtp'
+  | 'node-floor'
+  | 'node-floor-chained'
+type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g'
 
 interface Job {
   readonly library: Library
@@ -45,7 +60,7 @@ interface Job {
   readonly messages: number
   readonly connections: number
   readonly messageBytes: number
-  /** (e), (f): every message is this file's content. */
+  /** (e), (f), (g): every message is this file's content. */
   readonly messageFile: string
   /** Import smtpkit from this directory of compiled JavaScript instead of the TypeScript sources. */
   readonly builtDir: string | undefined
@@ -80,6 +95,13 @@ function twoKbMessage(): string {
   return head + lines.slice(0, 2048 - head.length - 2) + '\r\n'
 }
 
+/** A 1 MB message of CRLF lines, for (g). */
+function megabyteMessage(): string {
+  const head = `From: ${FROM}\r\nTo: ${TO}\r\nSubject: bench message\r\nMessage-ID: <bench-1mb@example.test>\r\n\r\n`
+  const lines = LINE.toString('latin1').repeat(Math.ceil((1 << 20) / LINE.length))
+  return head + lines.slice(0, (1 << 20) - head.length - 2) + '\r\n'
+}
+
 /** `bytes` of message from a generator, in 64 KiB chunks of whole lines; nothing is kept. */
 async function* bigMessage(bytes: number): AsyncGenerator<Buffer> {
   const chunk = Buffer.concat(Array.from({ length: Math.floor((64 * 1024) / LINE.length) }, () => LINE))
@@ -94,26 +116,74 @@ async function runSmtpkit(job: Job): Promise<number> {
   // tsx compiles with esbuild's keepNames, which wraps every closure the hot path creates in a
   // __name() call; tsc's output is what users run.
   const { Client, Pool } = (job.builtDir ? await import(pathToFileURL(join(job.builtDir, 'client', 'index.js')).href) : await import('../src/client/index.ts')) as typeof ClientModule
+  const { sendMail } = (job.builtDir ? await import(pathToFileURL(join(job.builtDir, 'client', 'index.js')).href) : await import('../src/client/index.ts')) as typeof ClientModule
   const options = { host: job.host, port: job.port, tls: 'none' as const, localName: 'bench.example.test' }
-  const fixed = job.scenario === 'e' || job.scenario === 'f' ? readFileSync(job.messageFile, 'latin1') : undefined
+  const fixed = job.scenario === 'e' || job.scenario === 'f' || job.scenario === 'g' ? readFileSync(job.messageFile, 'latin1') : undefined
   const messageAt = (i: number): string => fixed ?? smallMessage(i)
-  if (job.scenario === 'b' || job.scenario === 'f') {
-    const pool = new Pool(options, { maxConnections: job.connections, maxMessagesPerConnection: job.messages + 1 })
-    await Promise.all(Array.from({ length: Math.min(job.connections * 4, 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
+  if (job.library === 'smtpkit-sendmail') {
+    for (let i = 0; i < 20; i++) await sendMail(options, { from: FROM, to: TO, message: messageAt(i) })
+    return measure(job, async () => {
+      for (let i = 0; i < job.messages; i++) await sendMail(options, { from: FROM, to: TO, message: messageAt(i) })
+    })
+  }
+  if (job.library === 'smtpkit-steps') {
+    const client = await Client.connect(options)
+    return measure(job, async () => {
+      for (let i = 0; i < job.messages; i++) {
+        void client.mail(FROM)
+        void client.rcpt(TO)
+        await client.data(messageAt(i))
+      }
+      await client.quit()
+    })
+  }
+  // Pool: (b), (f) over K connections; (e), (g) over one, so it chains.
+  if (job.library === 'smtpkit' && job.scenario !== 'a' && job.scenario !== 'c' && job.scenario !== 'd') {
+    const connections = job.scenario === 'e' || job.scenario === 'g' ? 1 : job.connections
+    const pool = new Pool(options, { maxConnections: connections, maxMessagesPerConnection: job.messages + 1 })
+    await Promise.all(Array.from({ length: Math.min(connections * 4, job.scenario === 'g' ? 4 : 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
     return measure(job, async () => {
       await Promise.all(Array.from({ length: job.messages }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
       await pool.close()
     })
   }
   const client = await Client.connect(options)
-  const small = job.scenario === 'a' || job.scenario === 'e'
-  if (small) for (let i = 0; i < 200; i++) await client.send({ from: FROM, to: TO, message: messageAt(i) })
+  const small = job.scenario === 'a' || job.scenario === 'e' || job.scenario === 'g'
+  if (small) for (let i = 0; i < (job.scenario === 'g' ? 2 : 200); i++) await client.send({ from: FROM, to: TO, message: messageAt(i) })
   return measure(job, async () => {
     for (let i = 0; i < job.messages; i++) {
       const message = small ? messageAt(i) : bigMessage(job.messageBytes)
       await client.send({ from: FROM, to: TO, message })
     }
     await client.quit()
+  })
+}
+
+/** (e), (g): nodemailer's SMTPConnection reused for every message, or its pooled transport on one connection. */
+async function runNodemailerFixed(job: Job): Promise<number> {
+  const message = readFileSync(job.messageFile)
+  const warm = job.scenario === 'g' ? 2 : 200
+  if (job.library === 'nodemailer-pool') {
+    const { default: nodemailer } = await import('nodemailer')
+    const transport = nodemailer.createTransport({ host: job.host, port: job.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Number.POSITIVE_INFINITY })
+    const send = () => transport.sendMail({ envelope: { from: FROM, to: [TO] }, raw: message })
+    for (let i = 0; i < warm; i++) await send()
+    return measure(job, async () => {
+      await Promise.all(Array.from({ length: job.messages }, () => send()))
+      transport.close()
+    })
+  }
+  const { default: SMTPConnection } = await import('nodemailer/lib/smtp-connection')
+  const connection = new SMTPConnection({ host: job.host, port: job.port, secure: false, ignoreTLS: true, name: 'bench.example.test' })
+  await new Promise<void>((resolve, reject) => {
+    connection.once('error', reject)
+    connection.connect(() => resolve())
+  })
+  const send = () => new Promise<void>((resolve, reject) => connection.send({ from: FROM, to: [TO] }, message, (err) => (err ? reject(err) : resolve())))
+  for (let i = 0; i < warm; i++) await send()
+  return measure(job, async () => {
+    for (let i = 0; i < job.messages; i++) await send()
+    connection.quit()
   })
 }
 
@@ -175,7 +245,7 @@ async function measure(job: Job, work: () => Promise<void>): Promise<number> {
   rssPeak = Math.max(rssPeak, process.memoryUsage.rss())
   const result: Measurement = {
     messages: job.messages,
-    bytes: job.scenario !== 'c' && job.scenario !== 'd' ? 0 : job.messages * job.messageBytes,
+    bytes: job.scenario !== 'c' && job.scenario !== 'd' && job.scenario !== 'g' ? 0 : job.messages * job.messageBytes,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
     // maxRSS is in kilobytes (getrusage(2)).
@@ -207,11 +277,16 @@ async function main(): Promise<void> {
       'nodemailer-stream': { type: 'boolean' },
       'built': { type: 'boolean' },
       'repeat': { type: 'string' },
+      'mb-count': { type: 'string' },
     },
   })
   if (values.child) {
     const job = JSON.parse(values.child) as Job
-    process.exitCode = job.library === 'smtpkit' ? await runSmtpkit(job) : job.library === 'nodemailer' ? await runNodemailer(job) : await runNodeFloor(job)
+    process.exitCode = job.library.startsWith('smtpkit')
+      ? await runSmtpkit(job)
+      : job.library === 'nodemailer' ? await runNodemailer(job)
+      : job.library.startsWith('nodemailer-') ? await runNodemailerFixed(job)
+      : await runNodeFloor(job)
     return
   }
   const n = positiveInteger(values.n, 'BENCH_N', 5000)
@@ -219,7 +294,8 @@ async function main(): Promise<void> {
   const bigMb = positiveInteger(values['big-mb'], 'BENCH_BIG_MB', 50)
   const bigCount = positiveInteger(values['big-count'], 'BENCH_BIG_COUNT', 3)
   const streamMb = positiveInteger(values['stream-mb'], 'BENCH_STREAM_MB', 1024)
-  const only = new Set((values.only ?? 'a,b,c,d,e,f').split(','))
+  const mbCount = positiveInteger(values['mb-count'], 'BENCH_MB_COUNT', 50)
+  const only = new Set((values.only ?? 'a,b,c,d,e,f,g').split(','))
   const repeat = positiveInteger(values.repeat, 'BENCH_REPEAT', 1)
 
   const { startSmtpSink, smtpSinkPath, smtpSourcePath } = await import('../test/helpers/peers.ts')
@@ -238,10 +314,12 @@ async function main(): Promise<void> {
   type Target = { host: string; port: number; pid: number }
   const messageFile = join(tmpdir(), `smtpkit-bench-client-${process.pid}.eml`)
   writeFileSync(messageFile, twoKbMessage(), 'latin1')
+  const megabyteFile = join(tmpdir(), `smtpkit-bench-client-${process.pid}-1mb.eml`)
+  if (only.has('g')) writeFileSync(megabyteFile, megabyteMessage(), 'latin1')
   // The peers (e, f) run as their own programs; one that is missing is skipped with its reason.
   const peers = new Map<Library, { command: string; args: string[] }>()
   const skipped: string[] = []
-  const go = only.has('e') || only.has('f') ? await buildGoPeer('go-smtp-client').catch((err: unknown) => { skipped.push(`go-smtp: ${(err as Error).message}`) }) : undefined
+  const go = only.has('e') || only.has('f') || only.has('g') ? await buildGoPeer('go-smtp-client').catch((err: unknown) => { skipped.push(`go-smtp: ${(err as Error).message}`) }) : undefined
   if (go) peers.set('go-smtp', { command: go.binary, args: [] })
   // Debian's python3, not whatever python3 comes first on PATH.
   if (existsSync('/usr/bin/python3')) peers.set('smtplib', { command: '/usr/bin/python3', args: [join(dirname(script), 'peers', 'smtplib-client.py')] })
@@ -253,8 +331,12 @@ async function main(): Promise<void> {
     // smtp-sink caps (c) (see its busy %), so (c) runs again to a sink that does not.
     { id: 'c', title: `(c) ${bigCount} × ${bigMb} MB to node-floor`, messages: bigCount, bytes: bigMb << 20, libraries: ['smtpkit', 'nodemailer'], toFloor: true },
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
-    { id: 'e', title: `(e) ${n} × 2 KB, 1 connection`, messages: n, bytes: 0, libraries: ['smtpkit', 'smtplib', 'go-smtp', 'node-floor', 'node-floor-chained'] },
+    {
+      id: 'e', title: `(e) ${n} × 2 KB, 1 connection`, messages: n, bytes: 0,
+      libraries: ['smtpkit', 'smtpkit-client', 'smtpkit-steps', 'smtpkit-sendmail', 'nodemailer-conn', 'nodemailer-pool', 'smtplib', 'go-smtp', 'node-floor', 'node-floor-chained'],
+    },
     { id: 'f', title: `(f) ${n} × 2 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'smtplib', 'go-smtp'] },
+    { id: 'g', title: `(g) ${mbCount} × 1 MB, 1 connection`, messages: mbCount, bytes: 1 << 20, libraries: ['smtpkit', 'nodemailer-conn', 'smtplib', 'go-smtp'] },
   ]
   let ceiling: number | undefined
   let floor: { port: number; pid: number; stop(): Promise<void> } | undefined
@@ -271,9 +353,11 @@ async function main(): Promise<void> {
       for (let r = 0; r < repeat; r++) {
         for (const library of libraries) {
           const sinkCpuBefore = readCpuSeconds(target.pid)
-          const job: Job = { library, scenario: scenario.id, host: target.host, port: target.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, messageFile, builtDir }
+          const file = scenario.id === 'g' ? megabyteFile : messageFile
+          const job: Job = { library, scenario: scenario.id, host: target.host, port: target.port, messages: scenario.messages, connections: k, messageBytes: scenario.bytes, messageFile: file, builtDir }
           const peer = peers.get(library)
-          const m = peer ? await runPeer(peer.command, peer.args, job) : await runChildJob<Measurement, Job>(script, job)
+          // The peers report no byte count; (g) sends the file's size per message.
+          const m = peer ? { ...(await runPeer(peer.command, peer.args, job)), bytes: scenario.messages * scenario.bytes } : await runChildJob<Measurement, Job>(script, job)
           runs.get(library)!.push({ ...m, sinkCpuSeconds: readCpuSeconds(target.pid) - sinkCpuBefore })
         }
       }
@@ -310,6 +394,7 @@ async function main(): Promise<void> {
     build?.remove()
     go?.remove()
     rmSync(messageFile, { force: true })
+    rmSync(megabyteFile, { force: true })
   }
   printTable(rows)
   console.log('')
@@ -319,7 +404,9 @@ async function main(): Promise<void> {
   for (const reason of skipped) console.log(`skipped ${reason}`)
   console.log('node-floor, node-floor-chained (e): a canned-command client (bench/lib/node-floor-client.ts); chained sends the next MAIL/RCPT/DATA behind each final dot.')
   console.log('node-floor: a canned-reply sink on a bare net.Server (bench/lib/node-floor-server.ts), far faster than smtp-sink.')
-  console.log('\nTargets: msg/s ratio ≥ 2, CPU/msg ratio ≤ 0.5, (d) RSS growth < 64 MB.')
+  console.log('smtpkit rows: smtpkit is the Pool ((e), (g): one connection, chaining); smtpkit-client is Client.send one message at a time; smtpkit-steps is mail(), rcpt(), data(); smtpkit-sendmail is sendMail, a connection per message.')
+  console.log('nodemailer-conn is its SMTPConnection reused for every message; nodemailer-pool its pooled transport on one connection.')
+  console.log('\nTargets: Pool CPU/msg ≤ 2× node-floor-chained and ≤ smtplib; (e) msg/s ≥ 1.5× go-smtp; (f) msg/s ≥ go-smtp; sendMail ≤ 0.5 ms CPU/msg; (g) MB/s ≥ go-smtp; peak RSS ≤ 60 MB for small messages; (d) RSS growth < 64 MB.')
 }
 
 /** MB/s of Postfix's smtp-source sending `count` messages of `megabytes` MB over one connection. */
