@@ -80,15 +80,24 @@ export class Base64Decoder implements BodyDecoder {
     let length = this.#decode(bytes, 0, firstLineEnd + 1, out, at)
     const start = firstLineEnd + 1
     const end = bytes.lastIndexOf(LF) + 1
-    if (this.#count === 0 && end > start && isRegular(bytes, start, end)) {
+    const chars = this.#count === 0 && end > start ? regularLineChars(bytes, start, end) : 0
+    let from = start
+    if (chars > 0) {
       // In slices of whole lines: short strings die young, so a huge chunk does not leave
       // megabytes of strings for the old generation.
       const stride = bytes.indexOf(LF, start) + 1 - start
       const step = stride * Math.max(1, Math.floor(NATIVE_SLICE_BYTES / stride))
-      for (let at = start; at < end; at += step) length += out.write(bytes.toString('latin1', at, Math.min(end, at + step)), length, 'base64')
-    } else {
-      length = this.#decode(bytes, start, end, out, length)
+      while (from < end && this.#count === 0) {
+        const to = Math.min(end, from + step)
+        const written = out.write(bytes.toString('latin1', from, to), length, 'base64')
+        // Fewer bytes than the lines hold means the native decoder skipped something in them (a
+        // stray CR, a space, garbage): the slice's characters are not whole quanta per line, and
+        // only the byte-by-byte decoder carries the last partial quantum on to the next line.
+        length = written === ((to - from) / stride) * (chars / 4) * 3 ? length + written : this.#decode(bytes, from, to, out, length)
+        from = to
+      }
     }
+    length = this.#decode(bytes, from, end, out, length)
     return this.#decode(bytes, end, bytes.length, out, length)
   }
 
@@ -135,19 +144,20 @@ export class Base64Decoder implements BodyDecoder {
 
 const NATIVE_SLICE_BYTES = 32 * 1024
 
-// Lines as senders write them: every line the same length, a multiple of 4 base64 characters,
-// then CRLF or LF, with no "=" (padding ends the data only at its very end). Only such lines go
-// to the native decoder, which skips line breaks but would stop at a "=".
-function isRegular(bytes: Buffer, start: number, end: number): boolean {
+// Lines as senders write them: every line the same length, a multiple of 4 characters, then
+// CRLF or LF, with no "=" (padding ends the data only at its very end). Only such lines go to the
+// native decoder, which skips line breaks but would stop at a "="; the caller checks that every
+// character was base64. Returns the characters per line, or 0 when the lines are not regular.
+function regularLineChars(bytes: Buffer, start: number, end: number): number {
   const firstEnd = bytes.indexOf(LF, start)
   const stride = firstEnd + 1 - start
   const chars = bytes[firstEnd - 1] === CR ? stride - 2 : stride - 1
-  if (chars <= 0 || chars % 4 !== 0 || (end - start) % stride !== 0) return false
+  if (chars <= 0 || chars % 4 !== 0 || (end - start) % stride !== 0) return 0
   for (let lineEnd = firstEnd; lineEnd < end; lineEnd += stride) {
-    if (bytes[lineEnd] !== LF || (stride - chars === 2 && bytes[lineEnd - 1] !== CR)) return false
+    if (bytes[lineEnd] !== LF || (stride - chars === 2 && bytes[lineEnd - 1] !== CR)) return 0
   }
   const equals = bytes.indexOf(0x3d, start)
-  return equals === -1 || equals >= end
+  return equals === -1 || equals >= end ? chars : 0
 }
 
 function flushPartial(out: Buffer, length: number, quantum: number, count: number): number {
