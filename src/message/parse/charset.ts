@@ -19,26 +19,39 @@ const ALIASES: Readonly<Record<string, string>> = {
   utf8mb4: 'utf-8',
 }
 
-const decoders = new Map<string, TextDecoder | null>()
+type Decode = (bytes: Uint8Array) => string
 
-/** A one-shot TextDecoder for `charset`, or null when Node does not know it. Cached per label. */
-function decoderFor(charset: string): TextDecoder | null {
-  let decoder = decoders.get(charset)
-  if (decoder === undefined) {
+// Node's TextDecoder (up to 22 at least) reads windows-1252, and the labels the Encoding Standard
+// maps to it (iso-8859-1, latin1, us-ascii, ...), as ISO-8859-1: bytes 0x80-0x9F come out as C1
+// controls instead of €, curly quotes, dashes (nodejs/node#56542). Those 32 bytes are mapped
+// here, as the Encoding Standard's index-windows-1252 does.
+const WINDOWS_1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ'
+
+function decodeWindows1252(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+  return /[\x80-\x9f]/.test(text) ? text.replace(/[\x80-\x9f]/g, (char) => WINDOWS_1252_HIGH[char.charCodeAt(0) - 0x80]!) : text
+}
+
+const decoders = new Map<string, Decode | null>()
+
+/** A one-shot decoder for `charset`, or null when Node does not know it. Cached per label. */
+function decoderFor(charset: string): Decode | null {
+  let decode = decoders.get(charset)
+  if (decode === undefined) {
     const label = ALIASES[charset] ?? charset
     try {
-      decoder = new TextDecoder(label)
+      const decoder = new TextDecoder(label)
+      decode = decoder.encoding === 'windows-1252' ? decodeWindows1252 : (bytes) => decoder.decode(bytes)
     } catch {
-      decoder = null
+      decode = null
     }
-    if (decoders.size < 256) decoders.set(charset, decoder)
+    if (decoders.size < 256) decoders.set(charset, decode)
   }
-  return decoder
+  return decode
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
 const utf8 = new TextDecoder('utf-8')
-const windows1252 = new TextDecoder('windows-1252')
 
 /** Decoded text, and when the charset was unknown, what was done instead. */
 export interface DecodedText {
@@ -57,12 +70,12 @@ export function decodeCharset(bytes: Uint8Array, charset: string | undefined): D
   const name = (charset ?? '').trim().toLowerCase()
   // us-ascii text with 8-bit bytes is mislabelled; UTF-8 is the likely truth (RFC 6532 §3.1).
   if (name === '' || name === 'us-ascii' || name === 'ascii' || name === 'utf-8' || name === 'utf8') return { text: utf8.decode(bytes) }
-  const decoder = decoderFor(name)
-  if (decoder !== null) return { text: decoder.decode(bytes) }
+  const decode = decoderFor(name)
+  if (decode !== null) return { text: decode(bytes) }
   try {
     return { text: utf8Strict.decode(bytes), fallback: `unknown charset ${JSON.stringify(name)}, read as UTF-8` }
   } catch {
-    return { text: windows1252.decode(bytes), fallback: `unknown charset ${JSON.stringify(name)}, read as windows-1252` }
+    return { text: decodeWindows1252(bytes), fallback: `unknown charset ${JSON.stringify(name)}, read as windows-1252` }
   }
 }
 
@@ -73,7 +86,7 @@ export function decodeHeaderBytes(bytes: Uint8Array): string {
       try {
         return utf8Strict.decode(bytes)
       } catch {
-        return windows1252.decode(bytes)
+        return decodeWindows1252(bytes)
       }
     }
   }

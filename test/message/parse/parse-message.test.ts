@@ -311,6 +311,34 @@ describe('parseMessage: structure', () => {
     assert.match(unknown.defects.join(), /unknown charset "x-martian", read as UTF-8/)
   })
 
+  // Bytes as Python's codecs write them; Node's TextDecoder (full ICU) reads every one, no iconv.
+  const charsets: [string, string, string][] = [
+    ['GB18030', 'd6d0cec4d3cabcfe', '中文邮件'],
+    ['Big5', 'a4a4a4e5b66ca5f3', '中文郵件'],
+    ['EUC-KR', 'c7d1b1b9beee', '한국어'],
+    ['ISO-2022-JP', '1b2442467c4b5c386c1b2842', '日本語'],
+    ['Shift_JIS', '93fa967b8cea', '日本語'],
+    ['KOI8-R', 'f0d2c9d7c5d4', 'Привет'],
+    ['windows-1251', 'cff0e8e2e5f2', 'Привет'],
+    ['windows-1252', '636166e92080', 'café €'],
+    ['ISO-8859-15', 'a475726f', '€uro'],
+    ['cp932', '93fa967b8cea', '日本語'],
+  ]
+  for (const [charset, hex, text] of charsets) {
+    test(`${charset} in a body, an encoded-word and an RFC 2231 parameter`, async () => {
+      const bytes = Buffer.from(hex, 'hex')
+      const message = await parseMessage(Buffer.concat([
+        Buffer.from(`Subject: =?${charset}?B?${bytes.toString('base64')}?=\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain; charset=${charset}\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`),
+        bytes,
+        Buffer.from(`\r\n--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=${charset}''${[...bytes].map((byte) => `%${byte.toString(16).padStart(2, '0')}`).join('')}.txt\r\n\r\nx\r\n--b--\r\n`),
+      ]))
+      assert.equal(message.subject, text)
+      assert.equal(message.text, text)
+      assert.equal(message.attachments[0]?.filename, `${text}.txt`)
+      assert.deepEqual(message.defects, [])
+    })
+  }
+
   test('an unknown charset in a header field or an RFC 2231 parameter falls back and says where', async () => {
     const message = await parseMessage(crlf([
       'Subject: =?x-martian?q?caf=C3=A9?=',
