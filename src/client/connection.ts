@@ -63,6 +63,10 @@ export class ClientConnection {
   readonly #maxLine: number
   #closed: Error | (() => Error) | undefined
   #exclusive: Promise<void> | undefined
+  #unblock: () => void = noop
+  // Locks waiting for their turn, oldest first from #lockHead.
+  #lockWaiters: Array<() => void> = []
+  #lockHead = 0
   #lastReply: Reply | undefined
   // What is queued for the next write: commands and the end of message data written in one tick
   // go out in one write (RFC 2920 §3.1 groups; STYLE §2.5: one write per group).
@@ -254,16 +258,66 @@ export class ClientConnection {
    * write (RFC 2920 §3.1) while the reply is still awaited.
    */
   async lock(signal?: AbortSignal): Promise<() => void> {
-    for (let wait = this.ready(); wait; wait = this.ready()) await raceAbort(wait, signal)
+    this.#throwIfClosed()
+    // Waiting sends queue for their turn, one woken at a time: a thousand sends started at once
+    // on one connection would otherwise all wake at every release.
+    if (this.#exclusive !== undefined || this.#lockHead < this.#lockWaiters.length) await this.#awaitTurn(signal)
+    else this.#takeExclusive()
+    try {
+      // The turn is ours; without PIPELINING, or with a group still open, replies come first.
+      while (this.#queue.blocks(this.pipelining)) await raceAbort(this.#queue.idle(), signal)
+    } catch (err) {
+      this.#releaseExclusive()
+      throw err
+    }
     let done = false
-    let unblock = noop
-    this.#exclusive = new Promise<void>((resolve) => (unblock = resolve))
     return () => {
       if (done) return
       done = true
-      this.#exclusive = undefined
-      unblock()
+      this.#releaseExclusive()
     }
+  }
+
+  #takeExclusive(): void {
+    this.#exclusive = new Promise<void>((resolve) => (this.#unblock = resolve))
+  }
+
+  /** Ends a turn: wakes step methods waiting in {@link ready}, and hands the turn to the next waiting lock. */
+  #releaseExclusive(): void {
+    const unblock = this.#unblock
+    this.#exclusive = undefined
+    this.#unblock = noop
+    unblock()
+    if (this.#lockHead >= this.#lockWaiters.length) return
+    const next = this.#lockWaiters[this.#lockHead]!
+    this.#lockWaiters[this.#lockHead++] = noop
+    if (this.#lockHead === this.#lockWaiters.length) {
+      this.#lockWaiters = []
+      this.#lockHead = 0
+    } else if (this.#lockHead >= 64 && this.#lockHead * 2 >= this.#lockWaiters.length) {
+      this.#lockWaiters = this.#lockWaiters.slice(this.#lockHead)
+      this.#lockHead = 0
+    }
+    this.#takeExclusive()
+    next()
+  }
+
+  #awaitTurn(signal: AbortSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error)
+      const onAbort = (): void => {
+        // Nothing was written for this one: the connection stays usable.
+        const index = this.#lockWaiters.indexOf(turn, this.#lockHead)
+        if (index !== -1) this.#lockWaiters.splice(index, 1)
+        reject(signal!.reason as Error)
+      }
+      const turn = (): void => {
+        signal?.removeEventListener('abort', onAbort)
+        resolve()
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#lockWaiters.push(turn)
+    })
   }
 
   /**

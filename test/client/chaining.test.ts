@@ -307,3 +307,41 @@ describe('sendMail', () => {
     await done
   })
 })
+
+describe('many sends at once on one Client', () => {
+  test('are written in the order they were called, each taking its turn once', async (t) => {
+    const count = 50
+    let script = ehlo('PIPELINING')
+    for (let n = 1; n <= count; n++) {
+      script += envelope(n) + (n > 1 ? `\n      S: 250 2.0.0 queued as ${n - 1}` : '') + accepted + body(n)
+    }
+    script += `\n      S: 250 2.0.0 queued as ${count}`
+    const { client, done } = await ready(t, script)
+    const results = await Promise.all(Array.from({ length: count }, (_, i) => send(client, i + 1)))
+    await done
+    assert.deepEqual(results.map((r) => r.reply.lines[0]), Array.from({ length: count }, (_, i) => `queued as ${i + 1}`))
+  })
+
+  test('one whose signal aborts while it waits for its turn leaves the others and the connection as they were', async (t) => {
+    const { client, done } = await ready(t, `
+      ${ehlo('PIPELINING')}
+      ${envelope(1)}
+      ${accepted}
+      ${body(1)}
+      ${envelope(3)}
+      S: 250 2.0.0 queued as 1
+      ${accepted}
+      ${body(3)}
+      S: 250 2.0.0 queued as 3
+    `)
+    const controller = new AbortController()
+    const first = send(client, 1)
+    const second = client.send({ from: 'a@example.test', to: 'r2@example.test', message: 'message 2\r\n', signal: controller.signal })
+    const third = send(client, 3)
+    controller.abort(new Error('not this one'))
+    await assert.rejects(second, /not this one/)
+    const results = await Promise.all([first, third])
+    await done
+    assert.deepEqual(results.map((r) => r.reply.lines[0]), ['queued as 1', 'queued as 3'])
+  })
+})
