@@ -15,9 +15,18 @@
 //   BENCH_SESSIONS  parallel smtp-source sessions (20)
 //   BENCH_BYTES     payload of a message (2000)
 //   BENCH_CPU_PROF  a directory: each server child writes a V8 CPU profile there
+//   BENCH_SCENARIOS ingest, index, or both (ingest,index)
+//   BENCH_INDEX_MESSAGES  messages in the Maildir of the index scenario (10000)
+//
+// The index scenario starts `smtpkit serve --ui` on a Maildir already holding that many messages
+// (quoted-printable text and HTML, a reset link in each) and times, from the spawn: the first page
+// of the list (start to usable), a search for one message's link text in the bodies at once
+// (first search) and again (second), and the same kinds of search once the index had a few
+// seconds to itself, with the server's CPU for each.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { smtpSourcePath } from '../test/helpers/peers.ts'
@@ -30,6 +39,8 @@ type Mode = 'no UI' | '--ui' | '--ui, page open'
 const MODES: readonly Mode[] = ['no UI', '--ui', '--ui, page open']
 
 const config = {
+  scenarios: new Set((process.env.BENCH_SCENARIOS ?? 'ingest,index').split(',')),
+  indexMessages: positiveInteger(undefined, 'BENCH_INDEX_MESSAGES', 10_000),
   rounds: positiveInteger(undefined, 'BENCH_ROUNDS', 3),
   messages: positiveInteger(undefined, 'BENCH_MESSAGES', 3000),
   sessions: positiveInteger(undefined, 'BENCH_SESSIONS', 20),
@@ -115,11 +126,77 @@ async function run(main: string, mode: Mode): Promise<{ seconds: number; cpuSeco
   }
 }
 
+// A message as an application sends it: text and HTML, quoted-printable, a reset link in each.
+function indexMessage(i: number): string {
+  const link = `https://app.example.test/reset?token=3D${(i * 7919).toString(36)}x${i}`
+  const text = `Hello user ${i},\r\n\r\nsomeone asked to reset your password. Open this link to choose a n=\r\new one:\r\n${link}\r\n\r\n${'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(8)}\r\n`
+  const html = `<p>Hello user ${i},</p><p>someone asked to reset your password. <a href=3D"${link}">Choose a new=\r\n one</a>.</p><p>${'Lorem ipsum dolor sit amet. '.repeat(12)}</p>\r\n`
+  return (
+    `From: App <app@example.test>\r\nTo: user${i}@example.test\r\nSubject: Reset your password (${i})\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\nMessage-ID: <r${i}@example.test>\r\n` +
+    `MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b${i}\r\n\r\n--b${i}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${text}` +
+    `--b${i}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n${html}--b${i}--\r\n`
+  )
+}
+
+async function fillMaildir(root: string, count: number): Promise<void> {
+  for (const sub of ['tmp', 'new', 'cur']) mkdirSync(join(root, sub), { recursive: true })
+  for (let start = 0; start < count; start += 256) {
+    const batch = Array.from({ length: Math.min(256, count - start) }, (_, k) => start + k)
+    await Promise.all(batch.map((i) => writeFile(join(root, 'new', `${1_800_000_000 + i}.M0P1Q${i}R00.bench`), indexMessage(i))))
+  }
+}
+
+async function indexScenario(main: string): Promise<void> {
+  const count = config.indexMessages
+  const maildir = mkdtempSync(join(tmpdir(), 'smtpkit-bench-index-'))
+  try {
+    await fillMaildir(maildir, count)
+    const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF, `--cpu-prof-name=index-${Date.now()}.cpuprofile`] : []
+    const started = performance.now()
+    const child = spawnWithFileLimit(process.execPath, [...profile, main, 'serve', '--listen', '127.0.0.1:0', '--maildir', maildir, '--ui', '127.0.0.1:0'], ['ignore', 'pipe', 'inherit'])
+    const nextLine = lineReader(child, 'smtpkit serve')
+    try {
+      let ui = ''
+      while (ui === '') ui = /^web UI on (\S+)$/.exec(await nextLine())?.[1] ?? ''
+      const rows = [['step', '', 'ms', 'server CPU ms', 'found']]
+      const step = async (name: string, path: string): Promise<void> => {
+        const cpu = name === 'start to usable' ? 0 : readCpuSeconds(child.pid!)
+        const t0 = performance.now()
+        const page = (await (await fetch(`${ui}${path}`)).json()) as { messages_count: number }
+        const end = performance.now()
+        rows.push([name, '', (name === 'start to usable' ? end - started : end - t0).toFixed(0), ((readCpuSeconds(child.pid!) - cpu) * 1000).toFixed(0), String(page.messages_count)])
+      }
+      const token = (i: number): string => `token=${(i * 7919).toString(36)}x${i}`
+      await step('start to usable', '/api/v1/messages?limit=50')
+      await step('first search (body)', `/api/v1/search?query=${encodeURIComponent(token(4242))}`)
+      await step('second search (body)', `/api/v1/search?query=${encodeURIComponent(token(4243))}`)
+      await step('a word in every message', '/api/v1/search?query=ipsum&limit=50')
+      await new Promise((resolve) => setTimeout(resolve, 5000))
+      await step('search after 5 s', `/api/v1/search?query=${encodeURIComponent(token(17))}`)
+      console.log(`\nindex: smtpkit serve --ui over ${count} messages already in the Maildir`)
+      printTable(rows)
+    } finally {
+      await stopChild(child)
+    }
+  } finally {
+    rmSync(maildir, { recursive: true, force: true })
+  }
+}
+
 async function main(): Promise<void> {
-  if (!smtpSourcePath()) throw new Error('smtp-source is not installed (Debian package postfix)')
   const build = await buildSmtpkit()
   try {
     const main = join(build.dir, 'cli', 'main.js')
+    if (config.scenarios.has('ingest')) await ingestScenario(main)
+    if (config.scenarios.has('index')) await indexScenario(main)
+  } finally {
+    build.remove()
+  }
+}
+
+async function ingestScenario(main: string): Promise<void> {
+  if (!smtpSourcePath()) throw new Error('smtp-source is not installed (Debian package postfix)')
+  {
     const totals = new Map<Mode, { seconds: number; cpuSeconds: number }>(MODES.map((m) => [m, { seconds: 0, cpuSeconds: 0 }]))
     console.log(`smtp-source -s ${config.sessions} -m ${config.messages} -l ${config.bytes}, ${config.rounds} rounds`)
     for (let round = 0; round < config.rounds; round++) {
@@ -141,8 +218,6 @@ async function main(): Promise<void> {
     }
     console.log()
     printTable(rows)
-  } finally {
-    build.remove()
   }
 }
 

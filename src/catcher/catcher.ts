@@ -4,7 +4,7 @@ import { parseHeaderBlock, type ParsedHeaders } from '../message/parse/parsed-he
 import { isInlinePart } from './api-json.ts'
 import { ENVELOPE_FIELD, parseEnvelopeHeader, type CaughtEnvelope } from './envelope-header.ts'
 import { OutlineScanner, type MessageOutline } from './message-outline.ts'
-import type { MessageStore, StoredMessage } from './message-store.ts'
+import { MAX_SYNC_READ_BYTES, type MessageStore, type StoredMessage } from './message-store.ts'
 import { listMailboxes, type ApiAddress, type ParsedMail, type ParseMail } from './parsed-mail.ts'
 import { matchesSearch, needsBody, parseSearchQuery, type SearchableText } from './search-query.ts'
 import type { MessageSink } from './store-session.ts'
@@ -66,6 +66,12 @@ export interface CatcherOptions {
   readonly watch?: boolean | undefined
   /** How often the store is looked at in full when watching, for changes the file events missed. Default 10 s. */
   readonly rescanMs?: number | undefined
+  /**
+   * Read the bodies' text for search in the background while no mail arrives (at start, and after
+   * a burst), a few messages at a time, so the first search finds it ready. Default: false (the
+   * first search reads what it needs).
+   */
+  readonly indexInBackground?: boolean | undefined
 }
 
 interface Entry {
@@ -79,6 +85,8 @@ interface Entry {
   body: Promise<string> | undefined
   // Files attached: from the outline, then from the parse.
   attachments: number | undefined
+  // Characters of body text kept in the index.
+  textLength: number
 }
 
 interface Head {
@@ -96,8 +104,17 @@ const SYNC_DELAY_MS = 100
 const RESCAN_MS = 10_000
 // Messages whose head (or body, for a search) is read at once.
 const READ_CONCURRENCY = 16
-// A body's text kept for searching, per message.
+// A body's text kept for searching, per message, and in all (characters); past that, a search
+// reads the bodies it needs again.
 const MAX_SEARCH_TEXT = 1024 * 1024
+const MAX_INDEXED_TEXT = 256 * 1024 * 1024
+// A message up to this size is read whole, once, for both its header and its text.
+const MAX_ONE_READ_BYTES = 1024 * 1024
+// The background index waits for this long without new mail, then reads this many messages at a
+// time, yielding to the event loop between slices.
+const INDEX_IDLE_MS = 300
+const INDEX_SLICE = 32
+const INDEX_CONCURRENCY = 4
 // Parsed messages kept: the page asks for one message's JSON, then its HTML, then a part.
 const PARSED_CACHE_SIZE = 8
 
@@ -124,11 +141,18 @@ export class Catcher implements MessageSink {
   #syncTimer: NodeJS.Timeout | undefined
   #syncing: Promise<void> | undefined
   #syncAgain = false
+  // The background index of body text.
+  readonly #indexInBackground: boolean
+  #indexTimer: NodeJS.Timeout | undefined
+  #indexing = false
+  #isClosed = false
+  #indexedText = 0
 
   private constructor(options: CatcherOptions) {
     this.#store = options.store
     this.#parse = options.parse
     this.#maxMessages = options.maxMessages
+    this.#indexInBackground = options.indexInBackground ?? false
   }
 
   /** Opens a catcher over `store`, indexing what it already holds (names and sizes only). */
@@ -141,11 +165,14 @@ export class Catcher implements MessageSink {
       catcher.#rescan = setInterval(() => catcher.#syncSoon(), options.rescanMs ?? RESCAN_MS)
       catcher.#rescan.unref()
     }
+    catcher.#indexSoon()
     return catcher
   }
 
   /** Stops following the store (see {@link CatcherOptions.watch}); resolves once a sync under way is done. */
   async close(): Promise<void> {
+    this.#isClosed = true
+    clearTimeout(this.#indexTimer)
     this.#watch?.close()
     this.#watch = undefined
     clearInterval(this.#rescan)
@@ -192,6 +219,7 @@ export class Catcher implements MessageSink {
     if (!changes) return
     const added = changes.added.filter((stored) => !this.#byId.has(stored.id))
     for (const stored of added) this.#add(newEntry(stored), true)
+    if (added.length > 0) this.#indexSoon()
     const gone = changes.removed.flatMap((id) => this.#byId.get(id) ?? [])
     this.#forget(gone)
     const seen = new Map<boolean, string[]>([
@@ -229,10 +257,11 @@ export class Catcher implements MessageSink {
     scanner.write(prefix)
     const stored = await this.#store.deliver(outlineTap(message, scanner), prefix)
     const outline = scanner.end()
-    const entry: Entry = { id: stored.id, size: stored.size, receivedAt: stored.receivedAt, isSeen: stored.isSeen, outline, head: undefined, body: undefined, attachments: outline.isComplete ? outline.attachments : undefined }
+    const entry: Entry = { ...newEntry(stored), outline, attachments: outline.isComplete ? outline.attachments : undefined }
     this.#add(entry, true)
     await this.#trim()
     if (this.#byId.has(entry.id)) this.#emit({ type: 'new', id: entry.id })
+    this.#indexSoon()
     return { name: stored.name, bytes: stored.bytes }
   }
 
@@ -259,8 +288,7 @@ export class Catcher implements MessageSink {
       const entries = this.#entries.slice()
       const withBody = needsBody(terms)
       const flags = await mapLimited(entries, async (entry) => {
-        const head = await this.#head(entry)
-        const body = withBody ? await this.#body(entry) : undefined
+        const [head, body] = withBody ? await this.#searchable(entry) : [await this.#head(entry), undefined]
         return matchesSearch(terms, { ...head.search, isSeen: entry.isSeen, body })
       })
       matching = entries.filter((entry, i) => flags[i] && this.#byId.has(entry.id))
@@ -397,6 +425,7 @@ export class Catcher implements MessageSink {
     for (const entry of entries) {
       this.#byId.delete(entry.id)
       this.#parsed.delete(entry.id)
+      this.#indexedText -= entry.textLength
       if (!entry.isSeen) this.#unread--
     }
   }
@@ -410,6 +439,8 @@ export class Catcher implements MessageSink {
     for (const listener of this.#listeners) listener(event)
   }
 
+  // A message whose file cannot be read (removed by hand, not yet noticed) lists with empty
+  // fields, and is read again next time.
   #head(entry: Entry): Promise<Head> {
     entry.head ??= (async () => {
       let outline = entry.outline
@@ -420,7 +451,14 @@ export class Catcher implements MessageSink {
       }
       return readHead(outline.head)
     })()
-    return entry.head
+    return this.#unlessUnreadable(entry, entry.head)
+  }
+
+  #unlessUnreadable(entry: Entry, head: Promise<Head>): Promise<Head> {
+    return head.catch(() => {
+      if (entry.head === head) entry.head = undefined
+      return readHead(Buffer.alloc(0))
+    })
   }
 
   // The outline of a message stored before start (or by another process), read from disk.
@@ -440,13 +478,81 @@ export class Catcher implements MessageSink {
     return scanner.end()
   }
 
-  #body(entry: Entry): Promise<string> {
-    entry.body ??= this.parse(entry.id).then(
-      (mail) => `${mail.text ?? ''}\n${htmlText(mail.html ?? '')}`.slice(0, MAX_SEARCH_TEXT).toLowerCase(),
-      () => '',
-    )
-    return entry.body
+  // The header and the body's text of a message; read whole, once, when neither is known yet.
+  async #searchable(entry: Entry): Promise<[Head, string]> {
+    if (entry.head === undefined && entry.body === undefined && entry.outline === undefined && entry.size <= MAX_ONE_READ_BYTES) {
+      const bytes = entry.size <= MAX_SYNC_READ_BYTES ? readNow(() => this.#store.readAllSync(entry.id)) : this.#store.readAll(entry.id)
+      entry.head = bytes.then((raw) => {
+        const scanner = new OutlineScanner()
+        scanner.write(raw)
+        const outline = scanner.end()
+        entry.attachments ??= outline.attachments
+        return readHead(outline.head)
+      })
+      this.#keepBody(entry, bytes.then((raw) => this.#parse(raw)))
+    }
+    return Promise.all([this.#head(entry), this.#body(entry)])
   }
+
+  #body(entry: Entry): Promise<string> {
+    return entry.body ?? this.#keepBody(entry, this.#parse(this.#store.stream(entry.id)))
+  }
+
+  // The searchable text of a parse, kept on the entry while the index has room for it.
+  #keepBody(entry: Entry, parsed: Promise<ParsedMail>): Promise<string> {
+    const body = parsed.then(
+      (mail) => {
+        entry.attachments = mail.attachments.filter((part) => !isInlinePart(part)).length
+        const text = `${mail.text ?? ''}\n${htmlText(mail.html ?? '')}`.slice(0, MAX_SEARCH_TEXT).toLowerCase()
+        if (this.#byId.get(entry.id) === entry && entry.body === body) {
+          entry.textLength = text.length
+          this.#indexedText += text.length
+        } else if (entry.body === body) {
+          entry.body = undefined
+        }
+        return text
+      },
+      () => {
+        // Unreadable now (removed, not yet noticed): not kept, so it is read again next time.
+        if (entry.body === body) entry.body = undefined
+        return ''
+      },
+    )
+    if (this.#indexedText < MAX_INDEXED_TEXT) entry.body = body
+    return body
+  }
+
+  // (Re)starts the background index once no mail has arrived for INDEX_IDLE_MS.
+  #indexSoon(): void {
+    if (!this.#indexInBackground || this.#isClosed) return
+    clearTimeout(this.#indexTimer)
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = undefined
+      void this.#indexBodies()
+    }, INDEX_IDLE_MS)
+    this.#indexTimer.unref()
+  }
+
+  async #indexBodies(): Promise<void> {
+    if (this.#indexing) return
+    this.#indexing = true
+    try {
+      // Newest first: what the page shows first is searched first.
+      let at = 0
+      // New mail sets the timer again, which stops this loop until the mail has stopped.
+      while (!this.#isClosed && this.#indexTimer === undefined && this.#indexedText < MAX_INDEXED_TEXT) {
+        const slice: Entry[] = []
+        for (; at < this.#entries.length && slice.length < INDEX_SLICE; at++) if (this.#entries[at]!.body === undefined) slice.push(this.#entries[at]!)
+        if (slice.length === 0) break
+        await mapLimited(slice, (entry) => this.#searchable(entry), INDEX_CONCURRENCY)
+        // Let requests and mail in between slices.
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+    } finally {
+      this.#indexing = false
+    }
+  }
+
 
   async #summary(entry: Entry): Promise<MessageSummary> {
     const head = await this.#head(entry)
@@ -472,8 +578,16 @@ export class Catcher implements MessageSink {
   }
 }
 
+function readNow(read: () => Buffer): Promise<Buffer> {
+  try {
+    return Promise.resolve(read())
+  } catch (error) {
+    return Promise.reject(error as Error)
+  }
+}
+
 function newEntry(stored: StoredMessage): Entry {
-  return { ...stored, outline: undefined, head: undefined, body: undefined, attachments: undefined }
+  return { id: stored.id, size: stored.size, receivedAt: stored.receivedAt, isSeen: stored.isSeen, outline: undefined, head: undefined, body: undefined, attachments: undefined, textLength: 0 }
 }
 
 /** Passes a message through, showing each chunk to `scanner` until it has learnt all it can. */
@@ -529,7 +643,7 @@ function htmlText(html: string): string {
     .replace(/&amp;/g, '&')
 }
 
-async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, concurrency = READ_CONCURRENCY): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
   const worker = async (): Promise<void> => {
@@ -538,6 +652,6 @@ async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>
       results[i] = await fn(items[i]!)
     }
   }
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, items.length) }, worker))
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
   return results
 }

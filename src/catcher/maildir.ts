@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { createReadStream } from 'node:fs'
+import { createReadStream, readFileSync, statSync } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -33,9 +33,8 @@ export interface MaildirEntry {
 /** How old a file in `tmp/` must be to count as left by a killed delivery (maildir(5): 36 hours). */
 export const STALE_TMP_MS = 36 * 60 * 60 * 1000
 
-// Stat calls in flight while scanning: enough to hide the disk's latency, few enough not to
-// exhaust file descriptors.
-const SCAN_CONCURRENCY = 64
+// Files stat'ed between two turns of the event loop while scanning.
+const STAT_SLICE = 512
 
 /**
  * A Maildir (`tmp/`, `new/`, `cur/`) that delivers durably: each message is written to `tmp/`,
@@ -124,18 +123,21 @@ export class Maildir {
     return files
   }
 
-  /** Stats message files (as {@link list} names them), newest first; a file gone meanwhile is left out. */
+  /**
+   * Stats message files (as {@link list} names them), newest first; a file gone meanwhile is left
+   * out. The stats are synchronous, in slices with the event loop let in between: a stat of a
+   * directory entry the kernel has cached costs microseconds, a round trip through libuv's thread
+   * pool several times that, and 10,000 of them are the start of `serve --ui`.
+   */
   async describe(files: readonly string[]): Promise<MaildirEntry[]> {
     const entries: MaildirEntry[] = []
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < files.length) {
-        const file = files[next++]!
-        const info = await stat(join(this.root, file)).catch(() => undefined)
+    for (let at = 0; at < files.length; at += STAT_SLICE) {
+      if (at > 0) await new Promise((resolve) => setImmediate(resolve))
+      for (const file of files.slice(at, at + STAT_SLICE)) {
+        const info = statSync(join(this.root, file), { throwIfNoEntry: false })
         if (info?.isFile()) entries.push(describeFile(file, info.size, info.mtime))
       }
     }
-    await Promise.all(Array.from({ length: Math.min(SCAN_CONCURRENCY, files.length) }, worker))
     return entries.sort(newestFirst)
   }
 
@@ -159,6 +161,11 @@ export class Maildir {
   /** Reads a whole message file. */
   readAll(file: string): Promise<Buffer> {
     return readFile(join(this.root, file))
+  }
+
+  /** Reads a whole message file at once: for small files, where the thread pool's round trip costs more than the read. */
+  readAllSync(file: string): Buffer {
+    return readFileSync(join(this.root, file))
   }
 
   /** Streams a message file. */

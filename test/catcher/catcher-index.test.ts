@@ -1,6 +1,6 @@
 // The catcher's index over a Maildir: rebuilt at start, lazy headers, paging, flags on disk.
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -102,4 +102,42 @@ test('the attachment mark is read from the MIME structure, for mail delivered an
     ],
   )
   assert.equal(parses, 0, 'the list parsed no message')
+})
+
+test('the background index reads every body once, newest first, so a search parses nothing more; a file gone meanwhile is no error', async (t) => {
+  const root = await generateMaildir(t, 300)
+  const parsed: number[] = []
+  const catcher = await Catcher.open({
+    store: new MaildirStore(root),
+    indexInBackground: true,
+    parse: (source) => {
+      parsed.push(parsed.length)
+      return parseMail(source)
+    },
+  })
+  t.after(() => catcher.close())
+  // Waits on the count, bounded: the index runs in slices between other work.
+  for (let i = 0; i < 600 && parsed.length < 300; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  assert.equal(parsed.length, 300)
+  const found = await catcher.list({ query: '"body of message 123."' })
+  assert.deepEqual(
+    found.messages.map((m) => m.subject),
+    ['message 123'],
+  )
+  assert.equal(parsed.length, 300, 'the search parsed no message again')
+  const none = await catcher.list({ query: 'nowhere-to-be-found' })
+  assert.equal(none.matched, 0)
+  assert.equal(parsed.length, 300)
+})
+
+test('a search reads each small message once for its header and body; a message removed by hand is skipped', async (t) => {
+  const root = await generateMaildir(t, 50)
+  let parses = 0
+  const catcher = await Catcher.open({ store: new MaildirStore(root), parse: (source) => (parses++, parseMail(source)) })
+  await unlink(join(root, 'new', `${BASE_SECONDS + 7}.M0P1Q7R00.host`))
+  const found = await catcher.list({ query: 'message' })
+  assert.equal(found.matched, 49)
+  assert.equal(parses, 49)
+  assert.deepEqual((await catcher.list({ query: '"of message 8."' })).messages.map((m) => m.subject), ['message 8'])
+  assert.equal(parses, 49)
 })
