@@ -198,6 +198,8 @@ export interface DecodeResult {
 
 // Line endings the decoder adds to a body are new buffers each: the consumer owns what it is given.
 const crlf = (): Buffer => Buffer.from([CR, LF])
+// Nothing to add: an empty buffer has no bytes to change, so one serves every body.
+const NOTHING = Buffer.alloc(0)
 const lfOnly = (): Buffer => Buffer.from([LF])
 
 // Where the decoder is in the byte stream; a chunk can end in any of these.
@@ -365,7 +367,8 @@ export abstract class BodyDecoder {
       }
     }
     if (end === -1) {
-      if (from < n) body.push(buf.subarray(from))
+      // The whole chunk, the common case, goes on as it came: no view to allocate.
+      if (from < n) body.push(from === 0 ? buf : buf.subarray(from))
       lineBytes += n - lineFrom
       // The line is already too long even if it ends right now.
       if ((state === AFTER_CR ? lineBytes - 1 : lineBytes) + 2 > max) this.#sawLongLine = true
@@ -385,10 +388,10 @@ export abstract class BodyDecoder {
   protected finishBody(name: string): Buffer {
     if (this.#done) throw new Error(`${name}.finish() called twice`)
     this.#done = true
-    if (this.#state !== AFTER_CR) return this.#normalize && this.#lastByte !== -1 && this.#lastByte !== LF ? this.#count(crlf()) : Buffer.alloc(0)
+    if (this.#state !== AFTER_CR) return this.#normalize && this.#lastByte !== -1 && this.#lastByte !== LF ? this.#count(crlf()) : NOTHING
     // A CR as the very last byte was a bare one.
     this.#sawBareLineEnding = true
-    return this.#normalize ? this.#count(lfOnly()) : Buffer.alloc(0)
+    return this.#normalize ? this.#count(lfOnly()) : NOTHING
   }
 
   #count(tail: Buffer): Buffer {
