@@ -141,7 +141,12 @@ async function runSmtpkit(job: Job): Promise<number> {
   if (job.library === 'smtpkit' && job.scenario !== 'a' && job.scenario !== 'c' && job.scenario !== 'd') {
     const connections = job.scenario === 'e' || job.scenario === 'g' ? 1 : job.connections
     const pool = new Pool(options, { maxConnections: connections, maxMessagesPerConnection: job.messages + 1 })
-    await Promise.all(Array.from({ length: Math.min(connections * 4, job.scenario === 'g' ? 4 : 200) }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
+    // Warmed up as much as the one-connection client below (200 messages), so JIT compilation of
+    // the pool's path is not measured as its cost.
+    const warm = job.scenario === 'g' ? 2 : 200
+    for (let sent = 0; sent < warm; sent += connections * 4) {
+      await Promise.all(Array.from({ length: connections * 4 }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(sent + i) })))
+    }
     return measure(job, async () => {
       await Promise.all(Array.from({ length: job.messages }, (_, i) => pool.send({ from: FROM, to: TO, message: messageAt(i) })))
       await pool.close()
