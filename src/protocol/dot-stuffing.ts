@@ -198,9 +198,9 @@ export interface DecodeResult {
 
 // Line endings the decoder adds to a body are new buffers each: the consumer owns what it is given.
 const crlf = (): Buffer => Buffer.from([CR, LF])
+const lfOnly = (): Buffer => Buffer.from([LF])
 // Nothing to add: an empty buffer has no bytes to change, so one serves every body.
 const NOTHING = Buffer.alloc(0)
-const lfOnly = (): Buffer => Buffer.from([LF])
 
 // Where the decoder is in the byte stream; a chunk can end in any of these.
 const LINE_START = 0 // just after CRLF (or at the start of the body); DATA only
@@ -214,8 +214,8 @@ const AFTER_CR = 4 // after a CR inside a line, already passed on
  * and BDAT ({@link BdatDecoder}): line ends, dot-unstuffing and the end of data (DATA only),
  * bare CR and LF, NUL, long lines and the byte count, all found in the same call per chunk.
  * The searches are the Buffer's native `indexOf` for CR, LF and NUL, each resumed only once the
- * scan has passed what it last found: a JavaScript loop over every byte would be an order of
- * magnitude slower on big messages.
+ * scan has passed what it last found, so JavaScript never visits the bytes one at a time; the
+ * NUL search runs once per chunk until it finds one.
  *
  * State between chunks is a few numbers: nothing is buffered, and any split of the input into
  * chunks gives the same body, the same findings and the same end.
