@@ -181,6 +181,7 @@ const LF = 0x0a
 const EQUALS = 0x3d
 // A line longer than this without a line break is decoded without waiting for its end.
 const MAX_HELD_LINE = 64 * 1024
+const MAX_HELD_RUN = 4096
 
 /**
  * Quoted-printable (RFC 2045 §6.7): "=XX" in either case is an octet, "=" at the end of a line
@@ -227,7 +228,14 @@ export class QuotedPrintableDecoder implements BodyDecoder {
     // A CR at the very end may be the first half of a CRLF: its line waits too.
     if (input[cut - 1] === CR) cut--
     while (cut > 0 && input[cut - 1] !== LF && input[cut - 1] !== CR) cut--
-    if (cut === 0 && input.length > MAX_HELD_LINE) cut = input.length - 3
+    if (cut === 0 && input.length > MAX_HELD_LINE) {
+      // Not after a "=" or inside "=XX", whose meaning depends on what follows, nor after
+      // whitespace, which is dropped if the line ends right after it (a run of it longer than
+      // MAX_HELD_RUN, which only hostile input has, is decoded as it stands).
+      cut = input.length - 3
+      const floor = cut - MAX_HELD_RUN
+      while (cut > floor && (input[cut - 1] === EQUALS || input[cut - 2] === EQUALS || input[cut - 1] === 0x20 || input[cut - 1] === 0x09)) cut--
+    }
     this.#held = input.subarray(cut)
     return decodeLines(input.subarray(0, cut), out, end)
   }
