@@ -168,7 +168,11 @@ async function indexScenario(main: string): Promise<void> {
       }
       const token = (i: number): string => `token=${(i * 7919).toString(36)}x${i}`
       await step('start to usable', '/api/v1/messages?limit=50')
-      await step('first search (body)', `/api/v1/search?query=${encodeURIComponent(token(4242))}`)
+      // The list stays responsive while the first search reads the bodies.
+      const first = step('first search (body)', `/api/v1/search?query=${encodeURIComponent(token(4242))}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await step('list, during it', '/api/v1/messages?start=5000&limit=50')
+      await first
       await step('second search (body)', `/api/v1/search?query=${encodeURIComponent(token(4243))}`)
       await step('a word in every message', '/api/v1/search?query=ipsum&limit=50')
       await new Promise((resolve) => setTimeout(resolve, 5000))

@@ -102,8 +102,10 @@ const MAX_OUTLINE_SCAN_BYTES = 16 * 1024 * 1024
 // File events arriving within this time are looked at together.
 const SYNC_DELAY_MS = 100
 const RESCAN_MS = 10_000
-// Messages whose head (or body, for a search) is read at once.
+// Messages whose head (or body, for a search) is read at once, and how many a search goes
+// through between two turns of the event loop.
 const READ_CONCURRENCY = 16
+const YIELD_EVERY = 32
 // A body's text kept for searching, per message, and in all (characters); past that, a search
 // reads the bodies it needs again.
 const MAX_SEARCH_TEXT = 1024 * 1024
@@ -643,12 +645,30 @@ function htmlText(html: string): string {
     .replace(/&amp;/g, '&')
 }
 
+/**
+ * Maps with at most `concurrency` calls in flight, letting the event loop in every
+ * {@link YIELD_EVERY} items: a message read and parsed from memory resolves in microtasks only,
+ * and a search through thousands of them would otherwise hold off every other request.
+ */
 async function mapLimited<T, R>(items: readonly T[], fn: (item: T) => Promise<R>, concurrency = READ_CONCURRENCY): Promise<R[]> {
   const results = new Array<R>(items.length)
   let next = 0
+  // Every worker waits for the same turn, so the microtasks run dry and I/O gets its turn.
+  let turn: Promise<void> | undefined
   const worker = async (): Promise<void> => {
     while (next < items.length) {
+      if (turn) await turn
+      if (next >= items.length) break
       const i = next++
+      if (i > 0 && i % YIELD_EVERY === 0) {
+        turn = new Promise((resolve) =>
+          setImmediate(() => {
+            turn = undefined
+            resolve()
+          }),
+        )
+        await turn
+      }
       results[i] = await fn(items[i]!)
     }
   }

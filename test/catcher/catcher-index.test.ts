@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { Catcher } from '../../src/catcher/catcher.ts'
-import { MaildirStore } from '../../src/catcher/message-store.ts'
+import { MaildirStore, MemoryStore } from '../../src/catcher/message-store.ts'
 import { parseMail } from '../../src/catcher/parse-mail.ts'
 
 const COUNT = 10_000
@@ -140,4 +140,14 @@ test('a search reads each small message once for its header and body; a message 
   assert.equal(parses, 49)
   assert.deepEqual((await catcher.list({ query: '"of message 8."' })).messages.map((m) => m.subject), ['message 8'])
   assert.equal(parses, 49)
+})
+
+test('a search through many messages lets other work in while it reads them', async () => {
+  const catcher = await Catcher.open({ store: new MemoryStore(), parse: parseMail })
+  for (let i = 0; i < 400; i++) await catcher.deliver(Readable.from([Buffer.from(`Subject: m${i}\r\n\r\nbody ${i}\r\n`)]), Buffer.alloc(0))
+  const order: string[] = []
+  const search = catcher.list({ query: 'nothing-matches' }).then(() => order.push('search'))
+  setImmediate(() => order.push('other work'))
+  await search
+  assert.deepEqual(order, ['other work', 'search'])
 })
