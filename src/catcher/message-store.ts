@@ -1,5 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs'
-import { stat } from 'node:fs/promises'
+import { existsSync, watch, type FSWatcher } from 'node:fs'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { describeDelivery, Maildir, splitName, type MaildirEntry } from './maildir.ts'
@@ -163,7 +162,9 @@ export class MaildirStore implements MessageStore {
     if (this.#busy.has(id)) return
     const file = `${sub}/${name}`
     if (this.#files.get(id) !== file) return onChange()
-    stat(join(this.maildir.root, file)).catch(() => onChange())
+    // Ours, where we put it, unless someone removed it: a synchronous check of a cached directory
+    // entry costs microseconds, a thread-pool round trip per delivered message several times that.
+    if (!existsSync(join(this.maildir.root, file))) onChange()
   }
 
   async #change<T>(id: string, operation: () => Promise<T>): Promise<T> {
