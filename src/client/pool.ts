@@ -174,8 +174,11 @@ export class Pool {
     try {
       for (let attempt = 0; ; attempt++) {
         const fresh = attempt > 0
-        // The common case, an idle connection at hand, skips the extra await of #acquire.
-        const member = (!fresh && !this.#destroyed && !signal?.aborted && this.#takeIdle()) || await this.#acquire(signal, fresh)
+        // The common cases skip the extra await of #acquire: an idle connection at hand, or (a
+        // backlog) every connection busy, where the send waits for one to be handed over.
+        const direct = !fresh && !this.#destroyed && !signal?.aborted
+        const member = (direct && (this.#takeIdle() ?? (this.size >= this.#maxConnections ? await this.#wait(signal) : undefined))) ||
+          await this.#acquire(signal, fresh)
         if (this.#rate) {
           try {
             await this.#rate.take(signal)
