@@ -259,7 +259,8 @@ export class Catcher implements MessageSink {
     scanner.write(prefix)
     const stored = await this.#store.deliver(outlineTap(message, scanner), prefix)
     const outline = scanner.end()
-    const entry: Entry = { ...newEntry(stored), outline, attachments: outline.isComplete ? outline.attachments : undefined }
+    // An outline cut short (a hostile header) counts what it saw; the parse makes it exact.
+    const entry: Entry = { ...newEntry(stored), outline, attachments: outline.attachments }
     this.#add(entry, true)
     await this.#trim()
     if (this.#byId.has(entry.id)) this.#emit({ type: 'new', id: entry.id })
