@@ -2,16 +2,20 @@
 // script (`--child JOB`), so its CPU time and peak RSS belong to one library alone; the parent
 // reads the child's last stdout line as its measurement and prints tables of the results.
 import { spawn } from 'node:child_process'
+import { bundledChild } from './bundle-child.ts'
 
 /**
- * Runs `script --child <job as JSON>` in a fresh node (with tsx and --expose-gc) and resolves
- * with the JSON of the last line it prints; kills it after 15 minutes.
+ * Runs `script --child <job as JSON>` in a fresh node (--expose-gc; the script bundled by esbuild,
+ * so no tsx is loaded in the child) and resolves with the JSON of the last line it prints; kills
+ * it after 15 minutes.
  * BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each child there (open it in Chrome DevTools).
  */
-export function runChildJob<M, J extends { library: string; scenario: string } = { library: string; scenario: string }>(script: string, job: J): Promise<M> {
+export async function runChildJob<M, J extends { library: string; scenario: string } = { library: string; scenario: string }>(script: string, job: J): Promise<M> {
+  const bundle = await bundledChild(script)
+  const run = bundle ? [bundle] : ['--import', 'tsx', script]
   return new Promise((resolve, reject) => {
     const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-    const child = spawn(process.execPath, [...profile, '--expose-gc', '--import', 'tsx', script, '--child', JSON.stringify(job)], {
+    const child = spawn(process.execPath, [...profile, '--expose-gc', ...run, '--child', JSON.stringify(job)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
