@@ -109,7 +109,7 @@ const YIELD_EVERY = 32
 // A body's text kept for searching, per message, and in all (characters); past that, a search
 // reads the bodies it needs again.
 const MAX_SEARCH_TEXT = 1024 * 1024
-const MAX_INDEXED_TEXT = 256 * 1024 * 1024
+const MAX_INDEXED_TEXT = 128 * 1024 * 1024
 // A message up to this size is read whole, once, for both its header and its text.
 const MAX_ONE_READ_BYTES = 1024 * 1024
 // The background index waits for this long without new mail, then reads this many messages at a
@@ -449,7 +449,7 @@ export class Catcher implements MessageSink {
       let outline = entry.outline
       entry.outline = undefined
       if (outline === undefined) {
-        outline = await this.#readOutline(entry.id)
+        outline = await this.#readOutline(entry.id, entry.size)
         entry.attachments ??= outline.attachments
       }
       return readHead(outline.head)
@@ -465,8 +465,12 @@ export class Catcher implements MessageSink {
   }
 
   // The outline of a message stored before start (or by another process), read from disk.
-  async #readOutline(id: string): Promise<MessageOutline> {
+  async #readOutline(id: string, size: number): Promise<MessageOutline> {
     const scanner = new OutlineScanner()
+    if (size <= MAX_SYNC_READ_BYTES) {
+      scanner.write(this.#store.readAllSync(id))
+      return scanner.end()
+    }
     const stream = this.#store.stream(id)
     let read = 0
     try {
