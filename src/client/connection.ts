@@ -62,7 +62,10 @@ export class ClientConnection {
   readonly #debug: ((line: string) => void) | undefined
   readonly #maxLine: number
   #closed: Error | (() => Error) | undefined
-  #exclusive: Promise<void> | undefined
+  // True while a lock holds the wire; the promise step methods wait on is made only when one
+  // does (a transaction per message would otherwise build one nobody awaits).
+  #exclusive = false
+  #unlocked: Promise<void> | undefined
   #unblock: () => void = noop
   // Locks waiting for their turn, oldest first from #lockHead.
   #lockWaiters: Array<() => void> = []
@@ -149,7 +152,7 @@ export class ClientConnection {
    */
   ready(): Promise<void> | undefined {
     this.#throwIfClosed()
-    if (this.#exclusive) return this.#exclusive
+    if (this.#exclusive) return (this.#unlocked ??= new Promise<void>((resolve) => (this.#unblock = resolve)))
     if (this.#queue.blocks(this.pipelining)) return this.#queue.idle()
     return undefined
   }
@@ -261,7 +264,7 @@ export class ClientConnection {
     this.#throwIfClosed()
     // Waiting sends queue for their turn, one woken at a time: a thousand sends started at once
     // on one connection would otherwise all wake at every release.
-    if (this.#exclusive !== undefined || this.#lockHead < this.#lockWaiters.length) await this.#awaitTurn(signal)
+    if (this.#exclusive || this.#lockHead < this.#lockWaiters.length) await this.#awaitTurn(signal)
     else this.#takeExclusive()
     try {
       // The turn is ours; without PIPELINING, or with a group still open, replies come first.
@@ -279,13 +282,14 @@ export class ClientConnection {
   }
 
   #takeExclusive(): void {
-    this.#exclusive = new Promise<void>((resolve) => (this.#unblock = resolve))
+    this.#exclusive = true
   }
 
   /** Ends a turn: wakes step methods waiting in {@link ready}, and hands the turn to the next waiting lock. */
   #releaseExclusive(): void {
     const unblock = this.#unblock
-    this.#exclusive = undefined
+    this.#exclusive = false
+    this.#unlocked = undefined
     this.#unblock = noop
     unblock()
     if (this.#lockHead >= this.#lockWaiters.length) return

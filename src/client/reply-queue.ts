@@ -20,6 +20,7 @@ export interface ReplyWait {
 }
 
 interface Waiter extends ReplyWait {
+  readonly promise: Promise<Reply>
   resolve(reply: Reply): void
   reject(error: unknown): void
   /** When the reply is overdue, on {@link ReplyQueue}'s clock. */
@@ -30,6 +31,15 @@ interface Waiter extends ReplyWait {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 const markHandled = (): void => {}
+
+/**
+ * Rejects a waiter's promise, marked handled first: only a failure needs the handler, so a reply
+ * that comes costs no extra promise (a `catch` on every reply was one more per command).
+ */
+function rejectHandled(waiter: Waiter, error: unknown): void {
+  waiter.promise.catch(markHandled)
+  waiter.reject(error)
+}
 
 /**
  * The FIFO of replies a client waits for. Commands are written in order and replies come back in
@@ -85,9 +95,9 @@ export class ReplyQueue {
   }
 
   /**
-   * Queues a waiter and returns its reply. The promise is marked handled, so a pipelined group
-   * whose later replies fail after an earlier one already threw does not crash the process; the
-   * caller still sees the rejection when it awaits.
+   * Queues a waiter and returns its reply. A promise that is rejected is marked handled first
+   * (see `rejectHandled`), so a pipelined group whose later replies fail after an earlier one
+   * already threw does not crash the process; the caller still sees the rejection when it awaits.
    */
   expect(wait: ReplyWait): Promise<Reply> {
     let resolve!: (reply: Reply) => void
@@ -104,11 +114,11 @@ export class ReplyQueue {
       endsGroup: wait.endsGroup,
       startsTls: wait.startsTls,
       afterData: wait.afterData,
+      promise,
       resolve,
       reject,
       deadline: now + wait.timeoutMs,
     }
-    promise.catch(markHandled)
     this.#waiters.push(waiter)
     if (waiter.endsGroup === true) this.#groupEnders++
     this.#armFor(now, waiter.deadline)
@@ -137,7 +147,7 @@ export class ReplyQueue {
     this.#head = 0
     for (const waiter of waiters) {
       this.#forget(waiter)
-      waiter.reject(makeError(waiter))
+      rejectHandled(waiter, makeError(waiter))
     }
     this.#checkIdle()
   }
@@ -214,7 +224,7 @@ export class ReplyQueue {
     if (index === -1) return
     this.#waiters.splice(index, 1)
     this.#forget(waiter)
-    waiter.reject(error)
+    rejectHandled(waiter, error)
     this.#onAbort(error, waiter)
     this.#checkIdle()
   }

@@ -164,12 +164,13 @@ export function shapeResult(accepted: string[], rejected: RecipientRejection[], 
  * recipient was refused.
  */
 export async function collectDataReplies(replies: readonly Promise<Reply>[], recipients: readonly string[] | undefined, verb: string): Promise<DataReply> {
-  const settled = await Promise.all(replies)
   if (!recipients) {
-    const reply = settled[0]!
+    // One reply: awaited as it is, without a Promise.all around it.
+    const reply = await replies[0]!
     if (reply.code !== 250) throw replyToError(reply, verb)
     return reply
   }
+  const settled = await Promise.all(replies)
   const results: LmtpRecipientReply[] = recipients.map((recipient, i) => {
     const reply = settled[i]!
     return reply.code < 400 ? { recipient, reply } : { recipient, reply, error: replyToError(reply, `${verb} for <${recipient}>`) }
