@@ -45,9 +45,10 @@ interface Member {
   idleTimer: ReturnType<typeof setTimeout> | undefined
 }
 
+/** A send waiting for a connection: handed one (or a free slot to dial, `undefined`), or failed. */
 interface Waiter {
-  readonly resolve: (member: Member | undefined) => void
-  readonly reject: (error: unknown) => void
+  readonly handOver: (member: Member | undefined) => void
+  readonly fail: (error: unknown) => void
   readonly signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
 }
@@ -141,7 +142,14 @@ export class Pool {
     } catch (err) {
       return Promise.reject(err)
     }
-    return this.#send(request, eitherSignal(request.signal, options.signal))
+    const signal = eitherSignal(request.signal, options.signal)
+    // Counted now, so close() called right after send() waits for it.
+    this.#inFlight++
+    // Every connection busy (a backlog, often thousands queued at once): the send waits as a
+    // plain record and starts when a connection is handed over, not as an async call suspended
+    // on a promise of its own for the whole wait.
+    if (this.#idle.length === 0 && this.size >= this.#maxConnections && !this.#destroyed && !signal?.aborted) return this.#queue(request, signal)
+    return this.#send(request, signal)
   }
 
   /**
@@ -168,16 +176,38 @@ export class Pool {
     return this.close()
   }
 
-  async #send(mail: SendRequest, signal: AbortSignal | undefined): Promise<SendResult> {
-    // Counted before the first await, so close() called right after send() waits for it.
-    this.#inFlight++
+  /** A send queued by {@link send} until a connection is handed over; it is counted in flight. */
+  #queue(mail: SendRequest, signal: AbortSignal | undefined): Promise<SendResult> {
+    return new Promise<SendResult>((resolve, reject) => {
+      const fail = (error: unknown): void => {
+        this.#doneInFlight()
+        reject(error)
+      }
+      const waiter: Waiter = {
+        // In a microtask, as an awaited hand-over would run: the handing send finishes its step first.
+        handOver: (member) => queueMicrotask(() => this.#send(mail, signal, { member }).then(resolve, reject)),
+        fail,
+        signal,
+        onAbort: undefined,
+      }
+      if (signal) this.#listenForAbort(waiter, signal, fail)
+      this.#waiters.push(waiter)
+    })
+  }
+
+  /**
+   * Runs a send counted in flight by {@link send}; `handed` is what a queued send was handed (a
+   * connection, or `undefined`: a free slot to dial).
+   */
+  async #send(mail: SendRequest, signal: AbortSignal | undefined, handed?: { readonly member: Member | undefined }): Promise<SendResult> {
     try {
       for (let attempt = 0; ; attempt++) {
         const fresh = attempt > 0
-        // The common cases skip the extra await of #acquire: an idle connection at hand, or (a
-        // backlog) every connection busy, where the send waits for one to be handed over.
+        // The common cases skip the extra await of #acquire: an idle connection at hand, or
+        // every connection busy, where the send waits for one to be handed over.
         const direct = !fresh && !this.#destroyed && !signal?.aborted
-        const member = (direct && (this.#takeIdle() ?? (this.size >= this.#maxConnections ? await this.#wait(signal) : undefined))) ||
+        const member = (attempt === 0 && handed ? handed.member : undefined) ||
+          (direct && !handed && (this.#takeIdle() ?? (this.size >= this.#maxConnections ? await this.#wait(signal) : undefined))) ||
           await this.#acquire(signal, fresh)
         if (this.#rate) {
           try {
@@ -207,8 +237,12 @@ export class Pool {
         }
       }
     } finally {
-      if (--this.#inFlight === 0) this.#drained?.()
+      this.#doneInFlight()
     }
+  }
+
+  #doneInFlight(): void {
+    if (--this.#inFlight === 0) this.#drained?.()
   }
 
   async #acquire(signal: AbortSignal | undefined, fresh: boolean): Promise<Member> {
@@ -236,17 +270,20 @@ export class Pool {
 
   #wait(signal: AbortSignal | undefined): Promise<Member | undefined> {
     return new Promise<Member | undefined>((resolve, reject) => {
-      const waiter: Waiter = { resolve, reject, signal, onAbort: undefined }
-      if (signal) {
-        waiter.onAbort = () => {
-          const index = this.#waiters.indexOf(waiter, this.#waitersHead)
-          if (index !== -1) this.#waiters.splice(index, 1)
-          reject(signal.reason)
-        }
-        signal.addEventListener('abort', waiter.onAbort, { once: true })
-      }
+      const waiter: Waiter = { handOver: resolve, fail: reject, signal, onAbort: undefined }
+      if (signal) this.#listenForAbort(waiter, signal, reject)
       this.#waiters.push(waiter)
     })
+  }
+
+  /** A waiting send aborted leaves the queue and fails with the signal's reason. */
+  #listenForAbort(waiter: Waiter, signal: AbortSignal, fail: (error: unknown) => void): void {
+    waiter.onAbort = () => {
+      const index = this.#waiters.indexOf(waiter, this.#waitersHead)
+      if (index !== -1) this.#waiters.splice(index, 1)
+      fail(signal.reason)
+    }
+    signal.addEventListener('abort', waiter.onAbort, { once: true })
   }
 
   /** The oldest waiting send, no longer listening for its abort. */
@@ -317,7 +354,7 @@ export class Pool {
     if (!this.#chain || this.#destroyed || member.client[chaining] !== 'on' || member.sent >= this.#maxMessages) return false
     const waiter = this.#nextWaiter()
     if (!waiter) return false
-    waiter.resolve(member)
+    waiter.handOver(member)
     return true
   }
 
@@ -348,7 +385,7 @@ export class Pool {
     }
     const waiter = this.#nextWaiter()
     if (waiter) {
-      waiter.resolve(member)
+      waiter.handOver(member)
       return
     }
     if (this.#closing) {
@@ -396,7 +433,7 @@ export class Pool {
 
   /** A slot was freed: let the oldest waiting send dial. */
   #wakeOne(): void {
-    this.#nextWaiter()?.resolve(undefined)
+    this.#nextWaiter()?.handOver(undefined)
   }
 
   async #drain(signal: AbortSignal | undefined): Promise<void> {
@@ -418,7 +455,7 @@ export class Pool {
 
   #destroy(reason: unknown): void {
     this.#destroyed = new Error('the pool was closed before the send finished', { cause: reason })
-    for (let waiter = this.#nextWaiter(); waiter; waiter = this.#nextWaiter()) waiter.reject(this.#destroyed)
+    for (let waiter = this.#nextWaiter(); waiter; waiter = this.#nextWaiter()) waiter.fail(this.#destroyed)
     this.#rate?.cancelAll(this.#destroyed)
     for (const member of this.#idle.splice(0)) {
       clearTimeout(member.idleTimer)

@@ -244,6 +244,23 @@ describe('Pool waiting, rate limit and close', () => {
     assert.equal(pool.size, 0)
   })
 
+  test('close() with an aborted signal fails a send still queued for a connection, and resolves', async (t) => {
+    const { fake, pool } = await setup(t, { onMessage: () => new Promise<undefined>(() => {}) }, { maxConnections: 1 })
+    const sending = pool.send(mail(1))
+    sending.catch(() => {})
+    const queued = pool.send(mail(2))
+    queued.catch(() => {})
+    await waitForSession(fake)
+    const controller = new AbortController()
+    const closing = pool.close({ signal: controller.signal })
+    controller.abort()
+    // The queued send is counted in flight: close() resolves only once it has failed.
+    await closing
+    await assert.rejects(queued, /pool was closed before the send finished/)
+    await assert.rejects(sending)
+    assert.equal(pool.size, 0)
+  })
+
   test('await using closes the pool', async (t) => {
     const fake = await startFakeServer(t)
     {
