@@ -8,12 +8,21 @@ import type { CommandSpec } from './connection.ts'
 
 /** `MAIL FROM:<from>` with its parameters; an invalid address is a TypeError. */
 export function mailCommand(from: string, params: MailParams, timeoutMs: number): CommandSpec {
-  return spec(formatCommand('MAIL', `FROM:${pathOf(from)}`, ...formatMailParams(params)), timeoutMs)
+  return spec(formatCommand('MAIL', `FROM:${known(from).path}`, ...formatMailParams(params)), timeoutMs)
 }
 
 /** `RCPT TO:<to>` with its parameters; an invalid address is a TypeError. */
 export function rcptCommand(to: string, params: RcptParams, timeoutMs: number): CommandSpec {
-  return spec(formatCommand('RCPT', `TO:${pathOf(to)}`, ...formatRcptParams(params)), timeoutMs)
+  const address = known(to)
+  const formatted = formatRcptParams(params)
+  if (formatted.length > 0) return spec(formatCommand('RCPT', `TO:${address.path}`, ...formatted), timeoutMs)
+  // Without parameters a recipient's command is the same every time: built once, as bytes, and
+  // shared (a CommandSpec is never changed).
+  if (address.rcpt?.timeoutMs !== timeoutMs) {
+    const line = formatCommand('RCPT', `TO:${address.path}`)
+    address.rcpt = { line: Buffer.from(line, 'utf8'), display: line.slice(0, -2), timeoutMs }
+  }
+  return address.rcpt
 }
 
 const DATA = Buffer.from('DATA\r\n')
@@ -45,16 +54,21 @@ function spec(line: string, timeoutMs: number): CommandSpec {
 }
 
 // A pool sends from and to the same few addresses over and over; each is checked once
-// (formatPath parses it in full) and its path remembered, up to a bound.
-const paths = new Map<string, string>()
-const MAX_PATHS = 256
+// (formatPath parses it in full) and its path, and its RCPT without parameters, remembered, up
+// to a bound.
+interface KnownAddress {
+  readonly path: string
+  rcpt: CommandSpec | undefined
+}
+const addresses = new Map<string, KnownAddress>()
+const MAX_ADDRESSES = 256
 
-function pathOf(address: string): string {
-  let path = paths.get(address)
-  if (path === undefined) {
-    path = formatPath(address)
-    if (paths.size >= MAX_PATHS) paths.clear()
-    paths.set(address, path)
+function known(address: string): KnownAddress {
+  let entry = addresses.get(address)
+  if (entry === undefined) {
+    entry = { path: formatPath(address), rcpt: undefined }
+    if (addresses.size >= MAX_ADDRESSES) addresses.clear()
+    addresses.set(address, entry)
   }
-  return path
+  return entry
 }

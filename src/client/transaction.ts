@@ -119,10 +119,10 @@ export function planTransaction(request: SendRequest, ctx: PlanContext): Transac
   const from = onWire(request.from)
   const wireRecipients = recipients.map(onWire)
   const params = mailParamsFor(request, from, wireRecipients, extensions, server, ctx.chunking)
-  const rcptParamsOf = typeof request.rcptParams === 'function' ? request.rcptParams : () => request.rcptParams as RcptParams | undefined
+  const { rcptParams: given } = request
   const mail = mailCommand(from, params, timeouts.mail)
   const rcpts = recipients.map((recipient, index) => {
-    const rcptParams = rcptParamsOf(recipient) ?? {}
+    const rcptParams = (typeof given === 'function' ? given(recipient) : given) ?? NO_PARAMS
     if ((rcptParams.notify !== undefined || rcptParams.orcpt !== undefined) && !extensions.has('DSN')) {
       throw unsupported(`NOTIFY/ORCPT for ${recipient} need DSN (RFC 3461), which ${server} does not offer`)
     }
@@ -183,14 +183,16 @@ export async function collectDataReplies(replies: readonly Promise<Reply>[], rec
   return { ...first.reply, recipients: results }
 }
 
+const NO_PARAMS: RcptParams = Object.freeze({})
+
 function mailParamsFor(request: SendRequest, from: string, recipients: readonly string[], extensions: Extensions, server: string, chunking: boolean): MailParams {
   const params: { -readonly [K in keyof MailParams]: MailParams[K] } = { ...request.mailParams }
   // A composed message (smtpkit/message) says what it needs: UTF-8 headers, 8-bit parts.
-  const composed = (typeof request.message === 'object' && request.message !== null ? request.message : {}) as { smtpUtf8?: unknown; eightBit?: unknown }
-  if (composed.smtpUtf8 === true && params.smtpUtf8 === undefined) params.smtpUtf8 = true
-  if (composed.eightBit === true && params.body === undefined) params.body = '8BITMIME'
+  const composed = (typeof request.message === 'object' && request.message !== null ? request.message : undefined) as { smtpUtf8?: unknown; eightBit?: unknown } | undefined
+  if (composed?.smtpUtf8 === true && params.smtpUtf8 === undefined) params.smtpUtf8 = true
+  if (composed?.eightBit === true && params.body === undefined) params.body = '8BITMIME'
   // Still non-ASCII on the wire only when the server offers SMTPUTF8 (see planTransaction).
-  if ([from, ...recipients].some(needsSmtpUtf8)) params.smtpUtf8 = true
+  if (needsSmtpUtf8(from) || recipients.some(needsSmtpUtf8)) params.smtpUtf8 = true
   const size = knownSize(request.message)
   if (size !== undefined) {
     const max = extensions.maxSize
