@@ -59,6 +59,8 @@ export type ResolvedLimits = Required<{ [K in keyof typeof parseDefaults]: numbe
 
 /** Checks options (TypeError naming an unknown key or a wrong type, RangeError for a bad number) and fills in defaults. */
 export function resolveParseOptions(where: string, options: unknown, extraKinds: Readonly<Record<string, 'function' | 'number' | 'string' | 'boolean' | 'object'>>): ResolvedLimits {
+  // The common call passes no options: nothing to check, and the defaults are already resolved.
+  if (options === undefined) return parseDefaults
   checkOptions(where, options, { ...LIMIT_KINDS, ...extraKinds }, { maxSize: 'use maxDecodedBytes', skipHtmlToText: 'smtpkit does not convert HTML to text', skipTextToHtml: 'smtpkit does not convert text to HTML' })
   const given = (options ?? {}) as Record<string, unknown>
   const resolved: Record<string, number> = {}
