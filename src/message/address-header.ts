@@ -275,6 +275,8 @@ function formatDomain(domain: string): string {
     if (!valid) throw new AddressSyntaxError(`invalid address literal ${domain}`)
     return domain
   }
+  const plain = plainDomain(domain)
+  if (plain !== undefined) return plain
   // RFC 5890: internationalised domains travel as A-labels, which every receiver understands.
   const ascii = domainToASCII(domain)
   if (ascii === '' || !ascii.split('.').every((label) => LDH_LABEL.test(label))) throw new AddressSyntaxError(`invalid domain ${JSON.stringify(domain)}`)
@@ -287,6 +289,25 @@ function formatDomain(domain: string): string {
   }
   if (ascii.length > MAX_DOMAIN_OCTETS) throw new AddressSyntaxError(`domain longer than ${MAX_DOMAIN_OCTETS} octets`)
   return ascii
+}
+
+const LDH_DOMAIN = /^[A-Za-z0-9.-]+$/
+// The URL host parser reads a name whose last label is a number (decimal or 0x hex) as IPv4.
+const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/
+const A_LABEL = /(?:^|\.)xn--/
+
+/**
+ * The common domain, ASCII letters, digits, hyphens and dots with no A-label in it, lower-cased
+ * without the URL parser's round trip (which gives such a name back lower-cased); undefined for
+ * anything else, which the full check reads (and explains when it refuses it).
+ */
+function plainDomain(domain: string): string | undefined {
+  if (domain.length > MAX_DOMAIN_OCTETS || !LDH_DOMAIN.test(domain)) return undefined
+  const lower = domain.toLowerCase()
+  if (A_LABEL.test(lower)) return undefined
+  const labels = lower.split('.')
+  if (NUMERIC_LABEL.test(labels[labels.length - 1]!) || !labels.every((label) => LDH_LABEL.test(label))) return undefined
+  return lower
 }
 
 /**
