@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
+import { domainToASCII, domainToUnicode } from 'node:url'
+import fc from 'fast-check'
 import { formatAddressField, parseAddressList, phrasePieces, type AddressItem } from '../../src/message/address-header.ts'
 
 const lists = { smtpUtf8: false, allowGroups: true }
@@ -136,5 +138,33 @@ describe('formatAddressField', () => {
   test('writes groups with their members, and empty groups as name:;', () => {
     const field = formatAddressField('To', [{ group: 'Team', members: [{ name: '', address: 'a@b.example' }, { name: 'Cee', address: 'c@d.example' }] }, { group: 'Nobody', members: [] }], { smtpUtf8: false })
     assert.equal(field, 'To: Team: a@b.example, Cee <c@d.example>;, Nobody:;')
+  })
+})
+
+describe('domains', () => {
+  // What the URL parser's two-way conversion accepts, and gives back, for a domain.
+  const viaUrlParser = (domain: string): string | undefined => {
+    const ascii = domainToASCII(domain)
+    const ldh = ascii !== '' && ascii.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(label))
+    const same = domainToUnicode(ascii) === domain.toLowerCase() || ascii === domain.toLowerCase()
+    return ldh && same && !/^\d+\.\d+\.\d+\.\d+$/.test(ascii) ? ascii : undefined
+  }
+
+  test('a plain ASCII domain is read as the URL parser reads it, numbers, hex, A-labels and bad hyphens included', () => {
+    const piece = fc.constantFrom('a', 'Z', '0', '9', '.', '-', 'x', 'n', '0x', 'xn--', 'com', '1.2')
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 16 }).map((pieces) => pieces.join('')), (domain) => {
+        let ours: string | undefined
+        try {
+          const [item] = parseAddressList(`a@${domain}`)
+          ours = item && 'address' in item ? item.address : undefined
+        } catch {
+          ours = undefined
+        }
+        const expected = viaUrlParser(domain)
+        assert.equal(ours, expected === undefined ? undefined : `a@${expected}`, domain)
+      }),
+      { numRuns: 3000 },
+    )
   })
 })
