@@ -9,6 +9,15 @@ const HELLO = `
   C: EHLO client.example
   ${EHLO_REPLY}`
 
+// The greeting and one transaction up to DATA's 354, where most tests here start.
+const UP_TO_DATA = `${HELLO}
+  C: MAIL FROM:<a@example.test>
+  S: 250 2.1.0 Sender OK
+  C: RCPT TO:<b@example.test>
+  S: 250 2.1.5 Recipient OK
+  C: DATA
+  S: 354 End data with <CR><LF>.<CR><LF>`
+
 interface Seen {
   messages: { body: Buffer; envelope: Envelope }[]
   streamErrors: unknown[]
@@ -279,13 +288,7 @@ describe('hook errors', () => {
         },
       }),
     })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: text
       C: .
       S: 451 4.3.0 Local error in processing
@@ -298,13 +301,7 @@ describe('DATA', () => {
   test('removes dot-stuffing and delivers the body byte for byte', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, options)
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: ..leading dot
       C: ...two
       C: .
@@ -342,13 +339,7 @@ describe('DATA', () => {
 
   test('accepts and discards the message when the session has no data hook', async (t) => {
     const h = connect(t)
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: ${'x'.repeat(900)}
       C: .
       S: 250 2.0.0 Message accepted
@@ -358,13 +349,7 @@ describe('DATA', () => {
   test('drains the stream for a hook that returns without reading it, and uses its text', async (t) => {
     const h = connect(t, { newSession: () => ({ data: () => 'Queued as 42' }) })
     const body = `C: ${'y'.repeat(990)}\n`.repeat(200)
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       ${body}
       C: .
       S: 250 2.0.0 Queued as 42
@@ -412,13 +397,7 @@ describe('DATA', () => {
   test('closes with 421 4.4.2 when message data stops for dataTimeoutMs, failing the stream', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, { ...options, limits: { dataTimeoutMs: 100 } })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: the start of a message
       S: 421 4.4.2 ${HOST} Error: timeout exceeded
       --- expect-close
@@ -432,13 +411,7 @@ describe('DATA', () => {
   test('message data slower than minDataBytesPerSecond runs out of time even though bytes keep coming', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, { ...options, limits: { dataTimeoutMs: 300, minDataBytesPerSecond: 500 } })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
     `)
     let received = ''
     h.peer.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
@@ -455,13 +428,7 @@ describe('DATA', () => {
   test('message data that keeps up with minDataBytesPerSecond may take longer than dataTimeoutMs in all', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, { ...options, limits: { dataTimeoutMs: 200, minDataBytesPerSecond: 500 } })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
     `)
     // 100 bytes every 50 ms (2000 bytes/s) for 500 ms: each read earns more than it waited.
     for (let i = 0; i < 10; i++) {
@@ -477,13 +444,7 @@ describe('DATA', () => {
 
   test('rejects lines over a finite maxTextLineBytes with 554', async (t) => {
     const h = connect(t, { limits: { maxTextLineBytes: 1000 } })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: ${'w'.repeat(999)}
       C: .
       S: 554 5.6.0 Message has a line longer than 1000 octets
@@ -519,13 +480,7 @@ describe('SMTP smuggling (bare line endings)', () => {
   test('with insecureAcceptBareLineEndings they are normalised to CRLF, still inside the one message', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, { ...options, insecureAcceptBareLineEndings: true })
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: a\\n.\\nMAIL FROM:<evil@example.test>\\rb
       C: .
       S: 250 2.0.0 Message accepted
@@ -570,13 +525,7 @@ describe('DATA limits the core did not cover', () => {
   test('a NUL octet in a DATA body rejects the message with 554 5.6.0 (RFC 2045 §2.8), and the connection stays in sync', async (t) => {
     const { seen, options } = recording()
     const h = connect(t, options)
-    await h.play(`${HELLO}
-      C: MAIL FROM:<a@example.test>
-      S: 250 2.1.0 Sender OK
-      C: RCPT TO:<b@example.test>
-      S: 250 2.1.5 Recipient OK
-      C: DATA
-      S: 354 End data with <CR><LF>.<CR><LF>
+    await h.play(`${UP_TO_DATA}
       C: before
       C: a\\x00b
       C: .
