@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { TestContext } from 'node:test'
@@ -169,6 +170,60 @@ export async function startServe(t: TestContext, args: readonly string[] = [], o
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill(signal)
       return exited
+    },
+  }
+}
+
+/** A raw SMTP conversation with a served port: the greeting, then a line sent and its reply read. */
+export interface RawSession {
+  readonly greeting: string
+  readonly socket: Socket
+  /** Sends `line` and CRLF, and reads the reply (single- or multi-line). */
+  command(line: string): Promise<string>
+  /** Reads the next reply; '' once the server has closed without one. Each read waits at most 10 s. */
+  reply(): Promise<string>
+}
+
+/** Connects to `port` (writing `preamble` first, e.g. a PROXY header) and reads the greeting. */
+export async function rawSession(port: number, preamble = ''): Promise<RawSession> {
+  const socket = connect({ host: '127.0.0.1', port })
+  await once(socket, 'connect')
+  if (preamble) socket.write(preamble)
+  socket.setEncoding('utf8')
+  socket.on('error', () => {})
+  let buffer = ''
+  const waiters: (() => void)[] = []
+  const wake = (): void => waiters.splice(0).forEach((w) => w())
+  socket.on('data', (s: string) => {
+    buffer += s
+    wake()
+  })
+  socket.on('close', wake)
+  const reply = async (): Promise<string> => {
+    const signal = AbortSignal.timeout(10_000)
+    for (;;) {
+      const end = /^\d{3} .*\r\n/m.exec(buffer)
+      if (end) {
+        const text = buffer.slice(0, end.index + end[0].length)
+        buffer = buffer.slice(text.length)
+        return text
+      }
+      if (socket.destroyed || socket.readableEnded) return ''
+      signal.throwIfAborted()
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        signal.addEventListener('abort', () => resolve(), { once: true })
+      })
+    }
+  }
+  const greeting = await reply()
+  return {
+    greeting,
+    socket,
+    reply,
+    command(line: string) {
+      socket.write(`${line}\r\n`)
+      return reply()
     },
   }
 }

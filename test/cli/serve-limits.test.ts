@@ -1,44 +1,12 @@
 // `smtpkit serve` has a flag for every limit and timeout of the library's ServerLimits, named
 // after it, and --insecure-accept-bare-line-endings for legacy senders.
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { connect, type Socket } from 'node:net'
 import { describe, test } from 'node:test'
 import { UsageError } from '../../src/cli/args.ts'
 import { limitFlags, limitHelp, limitsFromFlags } from '../../src/cli/serve-limits.ts'
 import { serveHelp } from '../../src/cli/help.ts'
 import { serverLimitDefaults } from '../../src/server/limits.ts'
-import { startServe } from './cli-process.ts'
-
-/** Reads CRLF-terminated replies from a raw connection; each read waits at most 10 s. */
-async function rawConnection(port: number): Promise<{ socket: Socket; reply(): Promise<string>; send(line: string): Promise<string> }> {
-  const socket = connect({ host: '127.0.0.1', port })
-  await once(socket, 'connect')
-  socket.setEncoding('utf8')
-  let buffer = ''
-  let wake = (): void => {}
-  socket.on('data', (s: string) => { buffer += s; wake() })
-  socket.on('close', () => wake())
-  socket.on('error', () => {})
-  const reply = async (): Promise<string> => {
-    const signal = AbortSignal.timeout(10_000)
-    for (;;) {
-      const end = /^\d{3} .*\r\n/m.exec(buffer)
-      if (end) {
-        const text = buffer.slice(0, end.index + end[0].length)
-        buffer = buffer.slice(text.length)
-        return text
-      }
-      if (socket.destroyed || socket.readableEnded) return ''
-      signal.throwIfAborted()
-      await new Promise<void>((resolve) => {
-        wake = resolve
-        signal.addEventListener('abort', () => resolve(), { once: true })
-      })
-    }
-  }
-  return { socket, reply, send: (line) => { socket.write(line); return reply() } }
-}
+import { rawSession, startServe } from './cli-process.ts'
 
 describe('serve limit flags', () => {
   test('every ServerLimits field has a flag, and --help lists each', () => {
@@ -74,19 +42,19 @@ describe('serve limit flags', () => {
 
   test('--max-connections, --command-timeout and --insecure-accept-bare-line-endings reach the server', async (t) => {
     const serve = await startServe(t, ['--max-connections', '1', '--command-timeout', '2s', '--insecure-accept-bare-line-endings'])
-    const first = await rawConnection(serve.port)
+    const first = await rawSession(serve.port)
     t.after(() => first.socket.destroy())
-    assert.match(await first.reply(), /^220 /)
-    const second = await rawConnection(serve.port)
+    assert.match(first.greeting, /^220 /)
+    const second = await rawSession(serve.port)
     t.after(() => second.socket.destroy())
-    assert.match(await second.reply(), /^421 4\.7\.0 /)
+    assert.match(second.greeting, /^421 4\.7\.0 /)
 
-    assert.match(await first.send('HELO client.example.test\r\n'), /^250 /)
-    assert.match(await first.send('MAIL FROM:<a@example.test>\r\n'), /^250 /)
-    assert.match(await first.send('RCPT TO:<b@example.test>\r\n'), /^250 /)
-    assert.match(await first.send('DATA\r\n'), /^354 /)
+    assert.match(await first.command('HELO client.example.test'), /^250 /)
+    assert.match(await first.command('MAIL FROM:<a@example.test>'), /^250 /)
+    assert.match(await first.command('RCPT TO:<b@example.test>'), /^250 /)
+    assert.match(await first.command('DATA'), /^354 /)
     // Bare LFs: 554 without the flag; with it the message is stored.
-    assert.match(await first.send('Subject: legacy\n\nbare LF line\r\n.\r\n'), /^250 /)
+    assert.match(await first.command('Subject: legacy\n\nbare LF line\r\n.'), /^250 /)
     const started = Date.now()
     assert.match(await first.reply(), /^421 4\.4\.2 /)
     assert.ok(Date.now() - started < 9000)

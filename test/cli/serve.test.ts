@@ -1,57 +1,16 @@
 // `smtpkit serve` as a child process: options, storage failures, shutdown, transcripts.
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
 import { readdir, rm, writeFile } from 'node:fs/promises'
-import { connect, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Client } from '../../src/client/index.ts'
 import { runServe } from '../../src/cli/serve.ts'
-import { captureIo, fixtures, runCli, startServe } from './cli-process.ts'
+import { captureIo, fixtures, rawSession, runCli, startServe } from './cli-process.ts'
 
 const notPem = fileURLToPath(new URL('../../package.json', import.meta.url))
 
 const envelope = ['--from', 'alice@example.test', '--to', 'bob@example.test']
-
-/** A raw SMTP conversation: send a line, read the reply (single- or multi-line). */
-async function rawSession(port: number, preamble = ''): Promise<{ command(line: string): Promise<string>; greeting: string; socket: Socket }> {
-  const socket = connect({ host: '127.0.0.1', port })
-  await once(socket, 'connect')
-  if (preamble) socket.write(preamble)
-  socket.setEncoding('utf8')
-  let buffer = ''
-  const waiters: (() => void)[] = []
-  socket.on('data', (s: string) => {
-    buffer += s
-    waiters.splice(0).forEach((w) => w())
-  })
-  const reply = async (): Promise<string> => {
-    const signal = AbortSignal.timeout(10_000)
-    for (;;) {
-      const end = /^\d{3} .*\r\n/m.exec(buffer)
-      if (end) {
-        const text = buffer.slice(0, end.index + end[0].length)
-        buffer = buffer.slice(text.length)
-        return text
-      }
-      signal.throwIfAborted()
-      await new Promise<void>((resolve) => {
-        waiters.push(resolve)
-        signal.addEventListener('abort', () => resolve(), { once: true })
-      })
-    }
-  }
-  const greeting = await reply()
-  return {
-    greeting,
-    socket,
-    async command(line: string) {
-      socket.write(`${line}\r\n`)
-      return reply()
-    },
-  }
-}
 
 describe('smtpkit serve', { concurrency: 4 }, () => {
   test('--require-tls refuses MAIL before STARTTLS with 530', async (t) => {
