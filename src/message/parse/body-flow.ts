@@ -8,6 +8,7 @@ import { Readable } from 'node:stream'
  */
 export class BodyFlow {
   #full: Readable | undefined
+  #stopped: { readonly error: unknown } | undefined
   #waiters: (() => void)[] = []
 
   /** A new body; it ends when `end` is called, or fails with `fail`. */
@@ -39,14 +40,24 @@ export class BodyFlow {
     else body.destroy()
   }
 
-  /** Whether the parser must wait before it pushes more. */
-  get isFull(): boolean {
-    return this.#full !== undefined
+  /** Whether the parser must call `drained()` before it pushes more: a body is full, or the flow was stopped. */
+  get mustWait(): boolean {
+    return this.#full !== undefined || this.#stopped !== undefined
   }
 
-  /** Resolves once no body is full. */
+  /** Resolves once no body is full; throws the error the flow was stopped with. */
   async drained(): Promise<void> {
-    while (this.#full !== undefined) await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    while (this.#full !== undefined && this.#stopped === undefined) await new Promise<void>((resolve) => this.#waiters.push(resolve))
+    if (this.#stopped !== undefined) throw this.#stopped.error
+  }
+
+  /**
+   * Stops the flow with `error` (a body's reader failed): the wait in progress and every later
+   * one throws it, so the parser stops reading the source at once. The first error is kept.
+   */
+  stop(error: unknown): void {
+    this.#stopped ??= { error }
+    this.release()
   }
 
   /** Stops every wait, as when parsing is abandoned. */

@@ -209,7 +209,8 @@ export class MessageBuilder implements ScanSink {
     const settled = handled.finally(() => {
       if (stream.readableFlowing === null) stream.resume()
     })
-    settled.catch(() => {})
+    // The first handler to fail stops the flow: parseMessage stops reading the source and rejects.
+    settled.catch((error: unknown) => this.flow.stop(error))
     this.handlers.push(settled)
     return stream
   }

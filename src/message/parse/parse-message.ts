@@ -37,8 +37,8 @@ export async function parseMessage(source: ParseSource, options?: ParseMessageOp
   try {
     for await (const chunk of readSource(source)) {
       scanner.push(chunk)
-      // Wait for the reader of a full attachment stream, or for its handler to fail.
-      if (builder.flow.isFull) await Promise.race([builder.flow.drained(), ...builder.handlers.map(async (handled) => handled.then(() => new Promise(() => {})))])
+      // Wait for the reader of a full attachment stream; a failed handler stops the flow, and drained() throws its error.
+      if (builder.flow.mustWait) await builder.flow.drained()
     }
     scanner.end()
     await Promise.all(builder.handlers)

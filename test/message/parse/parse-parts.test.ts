@@ -189,4 +189,16 @@ describe('parseMessage with onAttachment', () => {
       failure,
     )
   })
+
+  test('a handler that fails stops the reading of the source at once, not at its end', async () => {
+    const lines = Buffer.from(`${Buffer.alloc(57, 1).toString('base64')}\r\n`.repeat(800))
+    let pulled = 0
+    async function* source(): AsyncGenerator<Buffer> {
+      yield Buffer.from('Content-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n\r\n')
+      for (; pulled < 1000; pulled++) yield lines
+    }
+    const failure = new Error('refused at once')
+    await assert.rejects(parseMessage(source(), { onAttachment: () => Promise.reject(failure) }), failure)
+    assert.ok(pulled < 10, `read ${pulled} of 1000 chunks after the handler failed`)
+  })
 })
