@@ -132,7 +132,8 @@ export class MessageBuilder implements ScanSink {
       return
     }
     const info = describePart(entity, (text) => this.defect(entity, text))
-    const isStreamed = this.#onAttachment !== undefined && info.role === 'attachment' && !KEPT_TYPES.has(info.contentType) && entity.parent?.contentType !== 'multipart/signed'
+    const isStreamed =
+      this.#onAttachment !== undefined && info.role === 'attachment' && !KEPT_TYPES.has(info.contentType) && entity.parent?.contentType !== 'multipart/signed' && !isInAttachedMessage(entity)
     const leaf: Leaf = {
       draft,
       info,
@@ -326,6 +327,12 @@ function joinBodies(bodies: readonly string[]): string | undefined {
   if (bodies.length === 0) return undefined
   const present = bodies.filter((body) => body !== '')
   return present.length === 0 ? '' : present.join('\n')
+}
+
+// An attached message is kept whole, its attachments included, as parseMessage documents.
+function isInAttachedMessage(entity: Entity): boolean {
+  for (let at = entity.parent; at !== undefined; at = at.parent) if (at.kind === 'message') return true
+  return false
 }
 
 function newDraft(root: Entity): Draft {

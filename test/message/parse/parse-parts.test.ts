@@ -190,6 +190,24 @@ describe('parseMessage with onAttachment', () => {
     )
   })
 
+  test('an attachment inside an attached message is kept with that message, not handed over', async () => {
+    const inner = ['Subject: inner', 'Content-Type: multipart/mixed; boundary=i', '', '--i', 'Content-Type: text/plain', '', 'inner text', '--i',
+      'Content-Type: application/pdf; name=inner.pdf', 'Content-Transfer-Encoding: base64', '', Buffer.from('%PDF inner').toString('base64'), '--i--', ''].join('\r\n')
+    const outer = ['Subject: outer', 'Content-Type: multipart/mixed; boundary=o', '', '--o', 'Content-Type: application/pdf; name=outer.pdf', '', 'outer bytes',
+      '--o', 'Content-Type: message/rfc822', '', inner, '--o--', ''].join('\r\n')
+    const handed: Array<string | undefined> = []
+    const parsed = await parseMessage(outer, {
+      onAttachment: async (attachment, content) => {
+        handed.push(attachment.filename)
+        await readText(content)
+      },
+    })
+    assert.deepEqual(handed, ['outer.pdf'])
+    const attached = parsed.attachments.find((a) => a.contentType === 'message/rfc822')!.message!
+    assert.equal(attached.attachments[0]!.filename, 'inner.pdf')
+    assert.equal(attached.attachments[0]!.content.toString(), '%PDF inner')
+  })
+
   test('a handler that fails stops the reading of the source at once, not at its end', async () => {
     const lines = Buffer.from(`${Buffer.alloc(57, 1).toString('base64')}\r\n`.repeat(800))
     let pulled = 0
