@@ -123,7 +123,7 @@ export class Server {
    * `stream.duplexPair()` in tests. Addresses default to the stream's own when it is a socket.
    * With the `proxyProtocol` option these are the proxy's: the remote one is checked against
    * `trusted`, and the header is read from the stream. Without it, a caller that read a PROXY
-   * header itself (`readProxyHeader`) passes the client's addresses here and `unshift`s the bytes
+   * header itself passes the client's addresses here and `unshift`s the bytes
    * that followed the header back into the stream. Counts towards the connection limits.
    * Resolves when the connection has closed; never rejects. Throws a TypeError for
    * `implicitTls` without the `tls` option.

@@ -124,8 +124,10 @@ export interface Session {
   /**
    * Chooses what EHLO (or LHLO) advertises to this client: gets the keywords the server would
    * offer (`'PIPELINING'`, `'SIZE 26214400'`, `'STARTTLS'`, `'AUTH PLAIN LOGIN'`, ...) and returns
-   * the ones to offer; anything not in `offered` is ignored. An extension left out is refused as
-   * if it were not configured: hide STARTTLS or AUTH from some clients, say.
+   * the ones to offer; anything not in `offered` is ignored. The commands and MAIL/RCPT parameters
+   * of an extension left out are refused as if it were not configured: hide STARTTLS or AUTH from
+   * some clients, say. PIPELINING and ENHANCEDSTATUSCODES name no command: leaving them out only
+   * changes the EHLO reply (pipelined commands are still read in order, replies keep their codes).
    */
   extensions?(offered: readonly string[]): readonly string[] | Promise<readonly string[]>
   /** The transaction was abandoned: RSET, EHLO/HELO, STARTTLS, or the connection closing mid-transaction. */
