@@ -5,7 +5,7 @@ import { AuthenticationFailed, createServerMechanism, MalformedSaslMessage } fro
 import type { ConnectionState, Wire } from './wire.ts'
 
 /** True when AUTH may be used on this connection now: over TLS, or with `insecureAuthWithoutTls`. */
-export function isAuthAllowed(wire: Wire, state: ConnectionState): boolean {
+export function isAuthAllowed(state: ConnectionState): boolean {
   return state.info.isTls || state.options.insecureAuthWithoutTls
 }
 

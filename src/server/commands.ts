@@ -67,7 +67,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = Object.freeze({
 // A Map, not the frozen record: one monomorphic lookup per command, and no prototype to guard.
 const commandsByVerb: ReadonlyMap<string, CommandSpec> = new Map(Object.entries(commands))
 
-function helloFirst(wire: Wire, state: ConnectionState): SmtpError {
+function helloFirst(state: ConnectionState): SmtpError {
   return badSequence(`Send ${state.options.lmtp ? 'LHLO' : 'EHLO/HELO'} first`)
 }
 
@@ -87,7 +87,7 @@ export function checkPreconditions(wire: Wire, state: ConnectionState, needs: re
         if (options.requireAuth && info.authenticatedAs === undefined) return new SmtpError(530, '5.7.0', 'Authentication required')
         break
       case 'hello':
-        if (phase === 'greeting') return helloFirst(wire, state)
+        if (phase === 'greeting') return helloFirst(state)
         break
       case 'idle':
         if (state.transaction !== null) return badSequence('Not allowed during a mail transaction')
@@ -98,7 +98,7 @@ export function checkPreconditions(wire: Wire, state: ConnectionState, needs: re
         if (phase === 'rcpt' || (phase === 'mail' && need === 'mail') || (phase === 'bdat' && need === 'rcpt-or-bdat')) break
         if (phase === 'bdat') return badSequence(need === 'rcpt' ? 'DATA not allowed after BDAT (RFC 3030 §2)' : 'Not allowed during BDAT')
         if (phase === 'mail') return badSequence('Need RCPT command first')
-        return phase === 'greeting' ? helloFirst(wire, state) : badSequence('Need MAIL command first')
+        return phase === 'greeting' ? helloFirst(state) : badSequence('Need MAIL command first')
       case 'tls-offered':
         if (!options.secureContext) return new SmtpError(502, '5.5.1', 'STARTTLS not available')
         break
@@ -109,7 +109,7 @@ export function checkPreconditions(wire: Wire, state: ConnectionState, needs: re
         if (!options.auth) return new SmtpError(502, '5.5.1', 'AUTH not available')
         break
       case 'auth-allowed':
-        if (!isAuthAllowed(wire, state)) return new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first')
+        if (!isAuthAllowed(state)) return new SmtpError(530, '5.7.0', 'Must issue a STARTTLS command first')
         break
       case 'chunking':
         if (!options.chunking) return new SmtpError(502, '5.5.1', 'BDAT not available')
@@ -133,7 +133,7 @@ export function checkPreconditions(wire: Wire, state: ConnectionState, needs: re
       case 'ehlo':
         // RFC 5321 §2.2.1: extensions are what EHLO advertised; before it, or after a HELO, none
         // was (as Exim holds).
-        if (!info.isEsmtp) return info.helo === undefined ? helloFirst(wire, state) : badSequence('Not offered after HELO: send EHLO to use extensions')
+        if (!info.isEsmtp) return info.helo === undefined ? helloFirst(state) : badSequence('Not offered after HELO: send EHLO to use extensions')
         break
     }
   }
@@ -228,7 +228,7 @@ export function ehloKeywords(wire: Wire, state: ConnectionState): string[] {
   if (options.dsn) out.push('DSN')
   if (options.enhancedStatusCodes) out.push('ENHANCEDSTATUSCODES')
   if (options.secureContext && !info.isTls) out.push('STARTTLS')
-  if (options.auth && isAuthAllowed(wire, state)) out.push(`AUTH ${options.authMechanisms.join(' ')}`)
+  if (options.auth && isAuthAllowed(state)) out.push(`AUTH ${options.authMechanisms.join(' ')}`)
   if (state.xclientTrusted) out.push('XCLIENT NAME ADDR PORT PROTO HELO LOGIN')
   return out
 }

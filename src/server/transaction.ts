@@ -62,7 +62,7 @@ function isOffered(wire: Wire, state: ConnectionState, extension: string): boole
   return state.advertised.has(extension)
 }
 
-function parseOrReply<T>(wire: Wire, state: ConnectionState, parse: () => T): T | undefined {
+function parseOrReply<T>(wire: Wire, parse: () => T): T | undefined {
   try {
     return parse()
   } catch (error) {
@@ -95,7 +95,7 @@ export async function mail(wire: Wire, state: ConnectionState, args: string): Pr
   // (leading zeros included, so SIZE=0000000000000100 is 100).
   const longSize = hasParams ? LONG_SIZE.exec(split.params) : null
   if (longSize && BigInt(longSize[1]!) > BigInt(options.limits.maxMessageBytes)) return wire.replyError(tooBig())
-  let params = parseOrReply<MailParams>(wire, state, () => parseMailParams(split.params))
+  let params = parseOrReply<MailParams>(wire, () => parseMailParams(split.params))
   if (!params) return
   // RFC 4954 §5: an AUTH= from a client we have not authenticated is an unverified claim about
   // who submitted the message; it is treated as AUTH=<>, so no hook or relay takes it for true.
@@ -139,7 +139,7 @@ export async function rcpt(wire: Wire, state: ConnectionState, args: string): Pr
     return wire.reply(501, '5.1.3', `Bad recipient address syntax: ${(error as Error).message}`)
   }
   if (split.params !== '' && !state.info.isEsmtp) return refuseParamsAfterHelo(wire)
-  const params = parseOrReply<RcptParams>(wire, state, () => parseRcptParams(split.params))
+  const params = parseOrReply<RcptParams>(wire, () => parseRcptParams(split.params))
   if (!params) return
   if ((params.notify !== undefined || params.orcpt !== undefined) && !isOffered(wire, state, 'DSN')) {
     return wire.reply(555, '5.5.4', 'Parameter not supported: it needs DSN, which is not offered')
