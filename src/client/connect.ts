@@ -1,6 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { connect as tlsConnect, TLSSocket, type CipherNameAndProtocol, type ConnectionOptions, type PeerCertificate } from 'node:tls'
+import type { SocketFactory, SocketFactoryOptions } from './options.ts'
 
 /**
  * How the client uses TLS:
@@ -77,8 +78,8 @@ export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
  * with its error, the signal's reason or a `TimeoutError`.
  */
 export async function openThrough(
-  factory: (target: { host: string; port: number; localAddress?: string | undefined; family?: 4 | 6 | undefined }, signal: AbortSignal) => Promise<Duplex>,
-  target: { readonly host: string; readonly port: number; readonly localAddress?: string | undefined; readonly family?: 4 | 6 | undefined },
+  factory: SocketFactory,
+  target: SocketFactoryOptions,
   options: Omit<DialOptions, 'host' | 'port' | 'localAddress' | 'family'>,
 ): Promise<Duplex> {
   // A timer of our own, not AbortSignal.timeout(), which is unref'd: a connect in progress must
