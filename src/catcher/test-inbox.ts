@@ -150,6 +150,9 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
         arrived.push(event.id)
         wake()
       })
+      // One abort listener for the whole wait, however many messages arrive meanwhile.
+      const onAbort = (): void => wake()
+      signal.addEventListener('abort', onAbort, { once: true })
       try {
         const checked = new Set<string>()
         let pending = await allIds()
@@ -164,13 +167,13 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
           if (arrived.length === 0) {
             await new Promise<void>((resolve) => {
               wake = resolve
-              signal.addEventListener('abort', () => resolve(), { once: true })
             })
           }
           pending = arrived.splice(0)
         }
       } finally {
         unsubscribe()
+        signal.removeEventListener('abort', onAbort)
       }
       if (waitOptions.signal?.aborted) throw waitOptions.signal.reason
       throw Object.assign(new Error(`no message matching ${describeMatch(match)} arrived within ${timeoutMs} ms`), { name: 'TimeoutError' })

@@ -75,3 +75,20 @@ test('bad options are TypeErrors that name them', async () => {
   await assert.rejects(createTestInbox({ maildri: 'x' } as never), { name: 'TypeError', message: /maildri/ })
   await assert.rejects(createTestInbox({ maxMessages: 0 }), { name: 'RangeError', message: /maxMessages/ })
 })
+
+test('waitFor keeps one abort listener however many other messages arrive while it waits', async () => {
+  await using inbox = await createTestInbox()
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => void warnings.push(warning)
+  process.on('warning', onWarning)
+  try {
+    const waiting = inbox.waitFor({ subject: 'the one' }, { signal: new AbortController().signal })
+    for (let i = 0; i < 15; i++) await send(inbox.url, 'ada@example.test', `other ${i}`, 'not it')
+    await send(inbox.url, 'ada@example.test', 'the one', 'it')
+    assert.equal((await waiting).subject, 'the one')
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  assert.deepEqual(warnings.map((w) => w.name), [])
+})
