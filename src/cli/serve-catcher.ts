@@ -54,8 +54,9 @@ export async function openCatcher(values: CatcherValues, store: Store): Promise<
   if (values.ui !== undefined) parseHostPort(values.ui, '--ui')
   if (values['ui-auth'] !== undefined && values['ui-auth'].indexOf(':') <= 0) throw new UsageError(`--ui-auth must be USER:PASS, got ${JSON.stringify(values['ui-auth'])}`)
   if (values['release-to'] !== undefined && !/^smtps?:\/\//i.test(values['release-to'])) throw new UsageError(`--release-to must be an smtp:// or smtps:// URL, got ${JSON.stringify(values['release-to'])}`)
-  // Mail another process puts into the Maildir (a second serve, a file dropped in) shows up too.
-  const catcher = await Catcher.open({ store: new MaildirStore(store.root), parse: parseMail, maxMessages, watch: true, indexInBackground: true })
+  // Mail another process puts into the Maildir (a second serve, a file dropped in) shows up too;
+  // bodies are read for search only when there is a page to search from.
+  const catcher = await Catcher.open({ store: new MaildirStore(store.root), parse: parseMail, maxMessages, watch: true, indexInBackground: values.ui !== undefined })
   return { catcher, store: { kind: 'maildir', root: store.root, maildir: catcher } }
 }
 
