@@ -205,9 +205,14 @@ async function hello(wire: Wire, state: ConnectionState, args: string, verb: str
   const choose = state.session.extensions
   if (choose) {
     const offered = keywords
-    const result = await wire.runHook(() => choose.call(state.session, offered))
+    const result = await wire.runHook(async () => {
+      const value = await choose.call(state.session, offered)
+      // A mistake in the hook is reported, not read as "offer nothing".
+      if (!Array.isArray(value)) throw new TypeError(`the extensions hook must return an array of keywords, got ${value === null ? 'null' : typeof value}`)
+      return value as readonly string[]
+    })
     if (!result.ok) return wire.replyError(result.error)
-    const chosen = new Set(Array.isArray(result.value) ? result.value : [])
+    const chosen = new Set(result.value)
     keywords = offered.filter((keyword) => chosen.has(keyword))
   }
   // Recorded once: every later check of an extension reads this set.

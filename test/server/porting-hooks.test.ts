@@ -57,6 +57,20 @@ describe('Session.extensions: what EHLO offers, per session', () => {
       S: 502 5.5.1 BDAT not available
     `)
   })
+
+  test('a hook that returns something other than an array is a mistake: 451 4.3.0, and onError says what it returned', async (t) => {
+    // An object, as a hook mixing up the shape might return: read as "offer nothing", the
+    // client would lose every extension without anyone being told.
+    const h = connect(t, { newSession: () => ({ extensions: () => ({ STARTTLS: false }) as unknown as string[] }) })
+    await h.play(`
+      S: 220 ${HOST} ESMTP ready
+      C: EHLO client.example
+      S: 451 4.3.0 Local error in processing
+    `)
+    assert.equal(h.errors.length, 1)
+    assert.ok(h.errors[0] instanceof TypeError)
+    assert.match((h.errors[0] as Error).message, /extensions hook must return an array of keywords, got object/)
+  })
 })
 
 describe('auth hook identity objects', () => {
