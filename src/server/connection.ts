@@ -379,6 +379,7 @@ export class Connection implements Wire, ConnectionState {
   // The peer is not reading its replies: stop reading its commands until it does.
   async #readAfterDrain(timeoutMs: number, interruptible: boolean): Promise<Buffer | ReadStop> {
     const stream = this.#stream
+    const started = performance.now()
     const drained = await new Promise<boolean>((resolve) => {
       const done = (value: boolean): void => {
         this.deadline.stop(onTimeout)
@@ -394,7 +395,11 @@ export class Connection implements Wire, ConnectionState {
     })
     if (stream.destroyed) return 'end'
     if (!drained) return 'timeout'
-    return this.#reader.read(timeoutMs, interruptible)
+    // The wait for the drain spent part of the budget: the read gets what is left, so a peer
+    // that reads its replies just in time cannot double every timeout.
+    const left = timeoutMs - (performance.now() - started)
+    if (left <= 0) return 'timeout'
+    return this.#reader.read(left, interruptible)
   }
 
   /** Queues a reply; the enhanced code is dropped when enhanced status codes are off. */

@@ -347,6 +347,26 @@ describe('policy', () => {
     assert.equal(received, `220 ${HOST} ESMTP ready\r\n421 4.4.2 ${HOST} Error: timeout exceeded\r\n`)
   })
 
+  test('waiting for a slow reader to take its replies spends the command time, it does not add to it', async (t) => {
+    // Replies pile up past maxPendingReplyBytes while the peer is paused, so the server waits for
+    // them to drain before it reads on. That wait and the read after it share one
+    // commandTimeoutMs: the read used to start with the whole timeout again, doubling it.
+    const h = connect(t, { limits: { commandTimeoutMs: 1000, maxPendingReplyBytes: 1024 } })
+    let received = ''
+    h.peer.pause()
+    h.peer.write('NOOP\r\n'.repeat(5000))
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    const resumed = performance.now()
+    h.peer.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')))
+    h.peer.resume()
+    const signal = AbortSignal.timeout(4000)
+    while (!received.includes('421') && !signal.aborted) await new Promise((resolve) => setTimeout(resolve, 10))
+    const waited = performance.now() - resumed
+    assert.ok(received.endsWith(`421 4.4.2 ${HOST} Error: timeout exceeded\r\n`), received.slice(-200))
+    // About 200 ms are left of the second; a fresh timeout would take 1000 ms from the drain.
+    assert.ok(waited < 900, `the timeout came ${Math.round(waited)} ms after the replies drained`)
+  })
+
   test('the greeting option sets the text after "220 <hostname> ESMTP"', async (t) => {
     const h = connect(t, { greeting: 'Welcome to the test relay' })
     await h.play(`
