@@ -390,6 +390,8 @@ export class Client {
 
   /**
    * {@link send} for a request already checked (the Pool's). Internal: not exported by the package.
+   * `signal` and `onProgress` given apart take the place of the request's, so a caller that adds
+   * its own need not copy the request.
    *
    * The transaction is the steps above, from the same command builders: it takes the wire, queues
    * MAIL, every RCPT and DATA (one write with PIPELINING, RFC 2920 §3.1; otherwise one command at
@@ -397,19 +399,17 @@ export class Client {
    * result from the replies, and writes the body. It gives the wire up as soon as the end of the
    * data is queued, so the next send on this connection follows in the same write (chaining).
    */
-  async [sendChecked](request: SendRequest): Promise<SendResult> {
-    const { signal } = request
+  async [sendChecked](request: SendRequest, signal = request.signal, onProgress = request.onProgress): Promise<SendResult> {
     signal?.throwIfAborted()
-    const release = await this.#conn.lock(signal)
+    const release = this.#conn.tryLock() ?? await this.#conn.lock(signal)
     try {
-      return await this.#transaction(request, release)
+      return await this.#transaction(request, signal, onProgress, release)
     } finally {
       release()
     }
   }
 
-  async #transaction(request: SendRequest, release: () => void): Promise<SendResult> {
-    const { signal } = request
+  async #transaction(request: SendRequest, signal: AbortSignal | undefined, onProgress: SendRequest['onProgress'], release: () => void): Promise<SendResult> {
     const conn = this.#conn
     const timeouts = this.#timeouts
     // With the chain refused, a send waits for the previous message's reply before its MAIL.
@@ -427,12 +427,13 @@ export class Client {
     const rcptReplies: Reply[] = []
     let dataStart: Reply | undefined
     if (conn.pipelining) {
-      const mailP = conn.command(plan.mail, signal)
-      const rcptPs = plan.rcpts.map((rcpt) => conn.command(rcpt, signal))
-      const dataP = plan.useBdat ? undefined : conn.command(dataCommand(timeouts.dataStart), signal)
-      mailReply = await mailP
-      for (const reply of rcptPs) rcptReplies.push(await reply)
-      if (dataP) dataStart = await dataP
+      // One group, one promise for its replies (RFC 2920 §3.1: DATA ends the group).
+      const group = [plan.mail, ...plan.rcpts]
+      if (!plan.useBdat) group.push(dataCommand(timeouts.dataStart))
+      const replies = await conn.commandGroup(group, signal)
+      mailReply = replies[0]!
+      for (let i = 1; i <= plan.rcpts.length; i++) rcptReplies.push(replies[i]!)
+      if (!plan.useBdat) dataStart = replies[group.length - 1]
     } else {
       mailReply = await conn.command(plan.mail, signal)
       if (mailReply.code !== 250) throw replyToError(mailReply, plan.mail.display)
@@ -451,7 +452,7 @@ export class Client {
         // §3.1 allows it): nothing of this message was accepted, so it is sent again, alone,
         // and so is every later one on this connection.
         this.#chainRefused = true
-        return this.#transaction(request, release)
+        return this.#transaction(request, signal, onProgress, release)
       }
       throw replyToError(mailReply, plan.mail.display)
     }
@@ -467,7 +468,6 @@ export class Client {
       throw replyToError(dataStart, 'DATA')
     }
 
-    const onProgress = request.onProgress
     let ended = false
     const onEnd = (): void => {
       ended = true
@@ -476,16 +476,25 @@ export class Client {
     onProgress?.('data')
     const verb = plan.useBdat ? 'BDAT' : 'DATA'
     try {
-      let written: BodyWriteResult
+      let written: BodyWriteResult | Promise<BodyWriteResult>
       try {
-        written = await this.#writeBody(request.message, { bdat: plan.useBdat, binary: plan.binary, replyCount: this.isLmtp ? accepted.length : 1, signal, onEnd })
+        written = this.#writeBody(request.message, { bdat: plan.useBdat, binary: plan.binary, replyCount: this.isLmtp ? accepted.length : 1, signal, onEnd })
+        // A small body is queued at once: the wire is released in this tick, before a chained
+        // send (started in a microtask by onEnd) asks for it, so that one need not wait its turn.
+        if (written instanceof Promise) written = await written
       } catch (err) {
         // A refused BDAT chunk leaves the transaction open; the connection still is.
         if (plan.useBdat && err instanceof SmtpError && !conn.isClosed) await conn.command(resetCommand(timeouts.command), signal)
         throw err
       }
       release()
-      const final = await collectDataReplies(written.replies, this.isLmtp ? accepted : undefined, verb)
+      let final: DataReply
+      if (this.isLmtp) {
+        final = await collectDataReplies(written.replies, accepted, verb)
+      } else {
+        final = await written.replies[0]!
+        if (final.code !== 250) throw replyToError(final, verb)
+      }
       return shapeResult(accepted, rejected, final, written.bytes)
     } catch (err) {
       // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
@@ -501,7 +510,7 @@ export class Client {
   #writeBody(
     message: MessageSource | RereadableSource,
     how: { bdat: boolean; binary: boolean; replyCount: number; signal: AbortSignal | undefined; onEnd?: () => void },
-  ): Promise<BodyWriteResult> {
+  ): BodyWriteResult | Promise<BodyWriteResult> {
     const options = { timeouts: this.#timeouts, signal: how.signal, replyCount: how.replyCount, onEnd: how.onEnd }
     if (!how.bdat) return writeDataBody(this.#conn, message, options)
     return writeBdatBody(this.#conn, message, {

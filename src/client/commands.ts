@@ -29,9 +29,13 @@ const DATA = Buffer.from('DATA\r\n')
 const RSET = Buffer.from('RSET\r\n')
 const DOT = Buffer.from('.\r\n')
 
+// The same few timeouts serve every send: the last DATA command is kept (a CommandSpec is never changed).
+let lastData: CommandSpec | undefined
+
 /** `DATA`: the last command of its group (RFC 2920 §3.1). */
 export function dataCommand(timeoutMs: number): CommandSpec {
-  return { line: DATA, display: 'DATA', timeoutMs, endsGroup: true }
+  if (lastData?.timeoutMs !== timeoutMs) lastData = { line: DATA, display: 'DATA', timeoutMs, endsGroup: true }
+  return lastData
 }
 
 /** `RSET`. */

@@ -182,16 +182,42 @@ export class ClientConnection {
   command(command: CommandSpec, signal?: AbortSignal): Promise<Reply> {
     this.#throwIfClosed()
     this.#debug?.(`C: ${command.display}`)
-    const reply = this.#queue.expect({
+    const reply = this.#queue.expect(this.#waitFor(command, signal))
+    this.#enqueueCommand(command)
+    return reply
+  }
+
+  /**
+   * Queues commands for the next write, like {@link send}, and returns one promise for all their
+   * replies, in order; it rejects with the error of the first command whose reply failed (what
+   * awaiting each reply in turn would have thrown first). A pipelined envelope costs one promise.
+   */
+  commandGroup(commands: readonly CommandSpec[], signal?: AbortSignal): Promise<Reply[]> {
+    this.#throwIfClosed()
+    const waits: ReplyWait[] = []
+    for (const command of commands) {
+      this.#debug?.(`C: ${command.display}`)
+      waits.push(this.#waitFor(command, signal))
+    }
+    const replies = this.#queue.expectAll(waits)
+    // A signal already aborted closed the connection: nothing is written.
+    if (!this.#closed) for (const command of commands) this.#enqueueCommand(command)
+    return replies
+  }
+
+  #waitFor(command: CommandSpec, signal: AbortSignal | undefined): ReplyWait {
+    return {
       awaits: command.awaits ?? `reply to ${command.display}`,
       timeoutMs: command.timeoutMs,
       signal,
       endsGroup: command.endsGroup,
       startsTls: command.startsTls,
-    })
+    }
+  }
+
+  #enqueueCommand(command: CommandSpec): void {
     const { line } = command
     this.#enqueue(typeof line === 'string' ? Buffer.from(line, 'utf8') : line)
-    return reply
   }
 
   /**
@@ -273,6 +299,21 @@ export class ClientConnection {
       this.#releaseExclusive()
       throw err
     }
+    return this.#releaser()
+  }
+
+  /**
+   * {@link lock} when the wire is free now, without a promise: the release function, or
+   * undefined when the caller must wait with {@link lock}.
+   */
+  tryLock(): (() => void) | undefined {
+    this.#throwIfClosed()
+    if (this.#exclusive || this.#lockHead < this.#lockWaiters.length || this.#queue.blocks(this.pipelining)) return undefined
+    this.#takeExclusive()
+    return this.#releaser()
+  }
+
+  #releaser(): () => void {
     let done = false
     return () => {
       if (done) return

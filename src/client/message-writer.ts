@@ -137,13 +137,23 @@ class WriteBatch {
  * throws, a timeout or an abort closes the connection, since the server is mid-DATA and cannot be
  * told to forget what it got (RFC 5321 §4.1.1.4 has no way to abort DATA).
  */
-export async function writeDataBody(
+export function writeDataBody(
+  conn: ClientConnection,
+  source: MessageSource | RereadableSource,
+  options: BodyWriteOptions,
+): BodyWriteResult | Promise<BodyWriteResult> {
+  if (typeof source === 'string') source = Buffer.from(source, 'utf8')
+  // A small body in memory is queued at once, with no promise: the caller can release the wire
+  // in the same tick, so the next message's envelope shares the write without waiting its turn.
+  if (source instanceof Uint8Array && source.length <= COALESCE_BYTES) return writeWholeDataBody(conn, source, options)
+  return streamDataBody(conn, source, options)
+}
+
+async function streamDataBody(
   conn: ClientConnection,
   source: MessageSource | RereadableSource,
   options: BodyWriteOptions,
 ): Promise<BodyWriteResult> {
-  if (typeof source === 'string') source = Buffer.from(source, 'utf8')
-  if (source instanceof Uint8Array && source.length <= COALESCE_BYTES) return writeWholeDataBody(conn, source, options)
   const { timeouts, signal } = options
   const encoder = new DotEncoder()
   const batch = new WriteBatch(conn, timeouts.dataBlock, signal, IDLE_FLUSH_MS)

@@ -45,11 +45,18 @@ interface Member {
   idleTimer: ReturnType<typeof setTimeout> | undefined
 }
 
-/** A send waiting for a connection: handed one (or a free slot to dial, `undefined`), or failed. */
+/**
+ * A send waiting for a connection: handed one (or a free slot to dial, `undefined`), or failed.
+ * A send queued by {@link Pool.send} carries its request (`mail`) and is started by the hand-over;
+ * a retry waiting in {@link Pool}'s acquire has none and is resolved with what it is handed. One
+ * plain record either way: thousands are often queued at once, and closures per record cost
+ * memory and collection time.
+ */
 interface Waiter {
-  readonly handOver: (member: Member | undefined) => void
-  readonly fail: (error: unknown) => void
+  readonly mail: SendRequest | undefined
   readonly signal: AbortSignal | undefined
+  readonly resolve: (value: SendResult | Member | undefined) => void
+  readonly reject: (error: unknown) => void
   onAbort: (() => void) | undefined
 }
 
@@ -179,34 +186,41 @@ export class Pool {
   /** A send queued by {@link send} until a connection is handed over; it is counted in flight. */
   #queue(mail: SendRequest, signal: AbortSignal | undefined): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
-      const fail = (error: unknown): void => {
-        this.#doneInFlight()
-        reject(error)
-      }
-      const waiter: Waiter = {
-        // In a microtask, as an awaited hand-over would run: the handing send finishes its step first.
-        handOver: (member) => queueMicrotask(() => this.#send(mail, signal, { member }).then(resolve, reject)),
-        fail,
-        signal,
-        onAbort: undefined,
-      }
-      if (signal) this.#listenForAbort(waiter, signal, fail)
+      const waiter: Waiter = { mail, signal, resolve: resolve as Waiter['resolve'], reject, onAbort: undefined }
+      if (signal) this.#listenForAbort(waiter, signal)
       this.#waiters.push(waiter)
     })
   }
 
+  /** Gives a waiting send a connection (or a free slot to dial, `undefined`). */
+  #handOver(waiter: Waiter, member: Member | undefined): void {
+    const { mail } = waiter
+    if (mail === undefined) {
+      waiter.resolve(member)
+      return
+    }
+    // In a microtask, as an awaited hand-over would run: the handing send finishes its step first.
+    queueMicrotask(() => this.#send(mail, waiter.signal, true, member).then(waiter.resolve, waiter.reject))
+  }
+
+  /** Fails a waiting send; a queued one is counted out of flight. */
+  #failWaiter(waiter: Waiter, error: unknown): void {
+    if (waiter.mail !== undefined) this.#doneInFlight()
+    waiter.reject(error)
+  }
+
   /**
-   * Runs a send counted in flight by {@link send}; `handed` is what a queued send was handed (a
-   * connection, or `undefined`: a free slot to dial).
+   * Runs a send counted in flight by {@link send}; a queued send is `handed` a connection, or
+   * `undefined` as `member`: a free slot to dial.
    */
-  async #send(mail: SendRequest, signal: AbortSignal | undefined, handed?: { readonly member: Member | undefined }): Promise<SendResult> {
+  async #send(mail: SendRequest, signal: AbortSignal | undefined, handed = false, handedMember?: Member): Promise<SendResult> {
     try {
       for (let attempt = 0; ; attempt++) {
         const fresh = attempt > 0
         // The common cases skip the extra await of #acquire: an idle connection at hand, or
         // every connection busy, where the send waits for one to be handed over.
         const direct = !fresh && !this.#destroyed && !signal?.aborted
-        const member = (attempt === 0 && handed ? handed.member : undefined) ||
+        const member = (attempt === 0 && handed ? handedMember : undefined) ||
           (direct && !handed && (this.#takeIdle() ?? (this.size >= this.#maxConnections ? await this.#wait(signal) : undefined))) ||
           await this.#acquire(signal, fresh)
         if (this.#rate) {
@@ -227,7 +241,7 @@ export class Pool {
           mail.onProgress?.(next)
         }
         try {
-          const result = await member.client[sendChecked]({ ...mail, signal, onProgress })
+          const result = await member.client[sendChecked](mail, signal, onProgress)
           this.#afterSend(member, true, handedOn)
           return result
         } catch (err) {
@@ -270,18 +284,18 @@ export class Pool {
 
   #wait(signal: AbortSignal | undefined): Promise<Member | undefined> {
     return new Promise<Member | undefined>((resolve, reject) => {
-      const waiter: Waiter = { handOver: resolve, fail: reject, signal, onAbort: undefined }
-      if (signal) this.#listenForAbort(waiter, signal, reject)
+      const waiter: Waiter = { mail: undefined, signal, resolve: resolve as Waiter['resolve'], reject, onAbort: undefined }
+      if (signal) this.#listenForAbort(waiter, signal)
       this.#waiters.push(waiter)
     })
   }
 
   /** A waiting send aborted leaves the queue and fails with the signal's reason. */
-  #listenForAbort(waiter: Waiter, signal: AbortSignal, fail: (error: unknown) => void): void {
+  #listenForAbort(waiter: Waiter, signal: AbortSignal): void {
     waiter.onAbort = () => {
       const index = this.#waiters.indexOf(waiter, this.#waitersHead)
       if (index !== -1) this.#waiters.splice(index, 1)
-      fail(signal.reason)
+      this.#failWaiter(waiter, signal.reason)
     }
     signal.addEventListener('abort', waiter.onAbort, { once: true })
   }
@@ -354,7 +368,7 @@ export class Pool {
     if (!this.#chain || this.#destroyed || member.client[chaining] !== 'on' || member.sent >= this.#maxMessages) return false
     const waiter = this.#nextWaiter()
     if (!waiter) return false
-    waiter.handOver(member)
+    this.#handOver(waiter, member)
     return true
   }
 
@@ -385,7 +399,7 @@ export class Pool {
     }
     const waiter = this.#nextWaiter()
     if (waiter) {
-      waiter.handOver(member)
+      this.#handOver(waiter, member)
       return
     }
     if (this.#closing) {
@@ -433,7 +447,8 @@ export class Pool {
 
   /** A slot was freed: let the oldest waiting send dial. */
   #wakeOne(): void {
-    this.#nextWaiter()?.handOver(undefined)
+    const waiter = this.#nextWaiter()
+    if (waiter) this.#handOver(waiter, undefined)
   }
 
   async #drain(signal: AbortSignal | undefined): Promise<void> {
@@ -455,7 +470,7 @@ export class Pool {
 
   #destroy(reason: unknown): void {
     this.#destroyed = new Error('the pool was closed before the send finished', { cause: reason })
-    for (let waiter = this.#nextWaiter(); waiter; waiter = this.#nextWaiter()) waiter.fail(this.#destroyed)
+    for (let waiter = this.#nextWaiter(); waiter; waiter = this.#nextWaiter()) this.#failWaiter(waiter, this.#destroyed)
     this.#rate?.cancelAll(this.#destroyed)
     for (const member of this.#idle.splice(0)) {
       clearTimeout(member.idleTimer)

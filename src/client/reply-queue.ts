@@ -20,9 +20,10 @@ export interface ReplyWait {
 }
 
 interface Waiter extends ReplyWait {
-  readonly promise: Promise<Reply>
-  resolve(reply: Reply): void
-  reject(error: unknown): void
+  /** The promise this waiter settles, alone or with the others of its group. */
+  readonly pending: Pending
+  /** Its place in that group. */
+  readonly index: number
   /** When the reply is overdue, on {@link ReplyQueue}'s clock. */
   readonly deadline: number
 }
@@ -33,12 +34,53 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 const markHandled = (): void => {}
 
 /**
- * Rejects a waiter's promise, marked handled first: only a failure needs the handler, so a reply
- * that comes costs no extra promise (a `catch` on every reply was one more per command).
+ * The promise behind one waiter, or behind a group of them ({@link ReplyQueue.expectAll}): a
+ * pipelined envelope is one promise, not one per command. A group resolves with its replies in
+ * order once all are in; it rejects with the error of its first waiter (in order) that failed,
+ * once none is left waiting: the error a caller awaiting each reply in turn would have met first.
+ * A rejected promise is marked handled first, so a group whose later replies fail after an earlier
+ * one already threw does not crash the process (only a failure needs the handler, so a reply that
+ * comes costs no extra promise); the caller still sees the rejection when it awaits.
  */
-function rejectHandled(waiter: Waiter, error: unknown): void {
-  waiter.promise.catch(markHandled)
-  waiter.reject(error)
+class Pending {
+  readonly promise: Promise<Reply & Reply[]>
+  #resolve!: (value: Reply | Reply[]) => void
+  #reject!: (error: unknown) => void
+  // Undefined for a single waiter, which resolves with its reply itself.
+  readonly #replies: Reply[] | undefined
+  #left: number
+  #failedAt = -1
+  #error: unknown
+
+  constructor(count: number) {
+    this.promise = new Promise<Reply & Reply[]>((resolve, reject) => {
+      this.#resolve = resolve as (value: Reply | Reply[]) => void
+      this.#reject = reject
+    })
+    this.#replies = count === 1 ? undefined : new Array<Reply>(count)
+    this.#left = count
+  }
+
+  deliver(index: number, reply: Reply): void {
+    const replies = this.#replies
+    if (replies === undefined) return this.#resolve(reply)
+    replies[index] = reply
+    if (--this.#left === 0) this.#settle()
+  }
+
+  fail(index: number, error: unknown): void {
+    if (this.#failedAt === -1 || index < this.#failedAt) {
+      this.#failedAt = index
+      this.#error = error
+    }
+    if (--this.#left === 0) this.#settle()
+  }
+
+  #settle(): void {
+    if (this.#failedAt === -1) return this.#resolve(this.#replies!)
+    this.promise.catch(markHandled)
+    this.#reject(this.#error)
+  }
 }
 
 /**
@@ -96,17 +138,35 @@ export class ReplyQueue {
 
   /**
    * Queues a waiter and returns its reply. A promise that is rejected is marked handled first
-   * (see `rejectHandled`), so a pipelined group whose later replies fail after an earlier one
-   * already threw does not crash the process; the caller still sees the rejection when it awaits.
+   * (see {@link Pending}); the caller still sees the rejection when it awaits.
    */
   expect(wait: ReplyWait): Promise<Reply> {
-    let resolve!: (reply: Reply) => void
-    let reject!: (error: unknown) => void
-    const promise = new Promise<Reply>((res, rej) => {
-      resolve = res
-      reject = rej
-    })
+    const pending = new Pending(1)
+    const waiter = this.#push(wait, pending, 0, this.#now())
+    if (waiter.signal?.aborted) this.#abort(waiter, waiter.signal.reason)
+    return pending.promise
+  }
+
+  /**
+   * Queues one waiter per entry of `waits` (commands written together, RFC 2920 §3.1) and returns
+   * one promise for all of them: their replies in order, or the error of the first that failed
+   * (see {@link Pending}). The owner's `onAbort` must fail the rest when one is aborted, as a
+   * connection that lost a reply does by closing.
+   */
+  expectAll(waits: readonly ReplyWait[]): Promise<Reply[]> {
+    const pending = new Pending(waits.length)
     const now = this.#now()
+    // All are queued before any abort is acted on, so the owner's close fails the whole group.
+    let aborted: Waiter | undefined
+    for (let i = 0; i < waits.length; i++) {
+      const waiter = this.#push(waits[i]!, pending, i, now)
+      if (aborted === undefined && waiter.signal?.aborted) aborted = waiter
+    }
+    if (aborted) this.#abort(aborted, aborted.signal!.reason)
+    return pending.promise
+  }
+
+  #push(wait: ReplyWait, pending: Pending, index: number, now: number): Waiter {
     const waiter: Waiter = {
       awaits: wait.awaits,
       timeoutMs: wait.timeoutMs,
@@ -114,18 +174,16 @@ export class ReplyQueue {
       endsGroup: wait.endsGroup,
       startsTls: wait.startsTls,
       afterData: wait.afterData,
-      promise,
-      resolve,
-      reject,
+      pending,
+      index,
       deadline: now + wait.timeoutMs,
     }
     this.#waiters.push(waiter)
     if (waiter.endsGroup === true) this.#groupEnders++
     this.#armFor(now, waiter.deadline)
     const { signal } = wait
-    if (signal?.aborted) this.#abort(waiter, signal.reason)
-    else if (signal) this.#watch(signal, waiter)
-    return promise
+    if (signal && !signal.aborted) this.#watch(signal, waiter)
+    return waiter
   }
 
   /** Settles the oldest waiter with `reply`; returns what it awaited, or undefined if none did. */
@@ -135,7 +193,7 @@ export class ReplyQueue {
     this.#waiters[this.#head++] = undefined as unknown as Waiter
     this.#compact()
     this.#forget(waiter)
-    waiter.resolve(reply)
+    waiter.pending.deliver(waiter.index, reply)
     this.#checkIdle()
     return waiter
   }
@@ -147,7 +205,7 @@ export class ReplyQueue {
     this.#head = 0
     for (const waiter of waiters) {
       this.#forget(waiter)
-      rejectHandled(waiter, makeError(waiter))
+      waiter.pending.fail(waiter.index, makeError(waiter))
     }
     this.#checkIdle()
   }
@@ -224,7 +282,7 @@ export class ReplyQueue {
     if (index === -1) return
     this.#waiters.splice(index, 1)
     this.#forget(waiter)
-    rejectHandled(waiter, error)
+    waiter.pending.fail(waiter.index, error)
     this.#onAbort(error, waiter)
     this.#checkIdle()
   }

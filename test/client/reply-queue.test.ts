@@ -47,3 +47,50 @@ test('deadlines count from when each waiter was queued, on the given clock', asy
   await assert.rejects(later)
   queue.dispose()
 })
+
+test('expectAll: one promise for a group, resolved with its replies in order once all are in', async () => {
+  const queue = new ReplyQueue(() => {})
+  const refused = { code: 550, enhancedCode: undefined, lines: ['no'] }
+  const group = queue.expectAll([{ awaits: 'MAIL', timeoutMs: 1000 }, { awaits: 'RCPT', timeoutMs: 1000 }, { awaits: 'DATA', timeoutMs: 1000, endsGroup: true }])
+  let settled = false
+  void group.then(() => (settled = true))
+  assert.equal(queue.size, 3)
+  assert.equal(queue.blocks(true), true, 'DATA ends the group')
+  queue.deliver(reply)
+  queue.deliver(refused)
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(settled, false, 'not before the last reply')
+  assert.equal(queue.deliver(reply)?.awaits, 'DATA')
+  assert.deepEqual(await group, [reply, refused, reply])
+  assert.equal(queue.size, 0)
+  queue.dispose()
+})
+
+test('expectAll: a failed group rejects with the error of its first waiter that failed, in order, not in time', async () => {
+  // The owner fails the rest when one is aborted, as a connection does by closing.
+  let queue!: ReplyQueue
+  queue = new ReplyQueue(() => queue.failAll((wait) => new Error(`closed while waiting for ${wait.awaits}`)))
+  const group = queue.expectAll([{ awaits: 'MAIL', timeoutMs: 60_000 }, { awaits: 'RCPT', timeoutMs: 60_000 }, { awaits: 'DATA', timeoutMs: 20 }])
+  queue.deliver(reply)
+  // DATA's deadline passes first; RCPT, still unanswered before it, is what a caller awaiting
+  // each reply in turn would have seen fail.
+  await assert.rejects(group, { message: 'closed while waiting for RCPT' })
+  assert.equal(queue.size, 0)
+  queue.dispose()
+})
+
+test('expectAll: a signal already aborted aborts the group once all of it is queued', async () => {
+  const aborted: string[] = []
+  let queue!: ReplyQueue
+  queue = new ReplyQueue((_error, wait) => {
+    aborted.push(wait.awaits)
+    queue.failAll(() => new Error('closed'))
+  })
+  const reason = new Error('stop')
+  const signal = AbortSignal.abort(reason)
+  const group = queue.expectAll([{ awaits: 'MAIL', timeoutMs: 1000, signal }, { awaits: 'RCPT', timeoutMs: 1000, signal }])
+  await assert.rejects(group, (err: unknown) => err === reason)
+  assert.deepEqual(aborted, ['MAIL'])
+  assert.equal(queue.size, 0)
+  queue.dispose()
+})
