@@ -64,6 +64,8 @@ export class MimeScanner {
   // In body mode: true while nothing of the body has been consumed, so a boundary needs no line break before it.
   #isAtBodyStart = false
   #entityCount = 0
+  // How many entities on the stack keep their raw bytes.
+  #rawKeepers = 0
   #isEnded = false
   #hasSkippedParts = false
   /** Set when a limit made the scanner skip content. */
@@ -130,7 +132,10 @@ export class MimeScanner {
       raw: undefined,
       slot: undefined,
     }
-    if (this.#sink.keepsRaw(entity)) entity.raw = []
+    if (this.#sink.keepsRaw(entity)) {
+      entity.raw = []
+      this.#rawKeepers++
+    }
     this.#stack.push(entity)
     this.#mode = 'header'
     this.#header = []
@@ -140,12 +145,14 @@ export class MimeScanner {
 
   #close(): void {
     const entity = this.#stack.pop()!
+    if (entity.raw !== undefined) this.#rawKeepers--
     this.#sink.end(entity)
   }
 
   // Bytes consumed while `entity`s are open belong to the raw form of each of them that keeps it.
-  #keepRaw(bytes: Buffer): void {
-    if (bytes.length === 0) return
+  #keepRaw(buf: Buffer, from: number, to: number): void {
+    if (this.#rawKeepers === 0 || from === to) return
+    const bytes = buf.subarray(from, to)
     for (const entity of this.#stack) entity.raw?.push(bytes)
   }
 
@@ -168,42 +175,57 @@ export class MimeScanner {
   #readHeader(pos: number, isEnd: boolean): number {
     const buf = this.#pending
     const entity = this.#top()
+    // The field lines read in this call, kept as one slice [kept, keptEnd) of `buf`: the whole
+    // header block when it arrived in one chunk.
+    let kept = -1
+    let keptEnd = -1
+    const keep = (): void => {
+      if (kept >= 0) this.#header.push(buf.subarray(kept, keptEnd))
+      kept = -1
+    }
     while (pos < buf.length || isEnd) {
       let end = pos
       while (end < buf.length && buf[end] !== CR && buf[end] !== LF) end++
       if (end === buf.length && !isEnd) {
+        keep()
         // No line end yet: wait, unless the line is already too long to keep.
         if (end - pos > this.#limits.maxLineBytes) {
           this.#truncateHeader(entity, 'a header line is longer than maxLineBytes')
-          this.#keepRaw(buf.subarray(pos, end))
+          this.#keepRaw(buf, pos, end)
           this.#isSkippingLine = true
           return -(end + 1)
         }
         return -(pos + 1)
       }
-      if (buf[end] === CR && end + 1 === buf.length && !isEnd) return -(pos + 1)
+      if (buf[end] === CR && end + 1 === buf.length && !isEnd) {
+        keep()
+        return -(pos + 1)
+      }
       const lineEnd = end === buf.length ? end : buf[end] === CR && buf[end + 1] === LF ? end + 2 : end + 1
       if (this.#isSkippingLine) {
         this.#isSkippingLine = false
-        this.#keepRaw(buf.subarray(pos, lineEnd))
+        this.#keepRaw(buf, pos, lineEnd)
         pos = lineEnd
         continue
       }
       if (end === pos) {
         // The empty line ends the header block (RFC 5322 §2.1); at the end of input, there is no body.
-        this.#keepRaw(buf.subarray(pos, lineEnd))
+        keep()
+        this.#keepRaw(buf, pos, lineEnd)
         this.#finishHeader()
         return lineEnd
       }
-      const line = buf.subarray(pos, end)
-      if (!isFieldLine(line, this.#header.length > 0)) {
+      // Every field line kept has at least one byte.
+      const hasField = this.#headerBytes > 0
+      if (!isFieldLine(buf, pos, end, hasField)) {
+        keep()
         // An mbox "From " line before the message is not part of it.
-        if (entity.parent === undefined && this.#header.length === 0 && line.subarray(0, 5).toString('latin1') === 'From ') {
-          this.#keepRaw(buf.subarray(pos, lineEnd))
+        if (entity.parent === undefined && !hasField && buf.toString('latin1', pos, Math.min(end, pos + 5)) === 'From ') {
+          this.#keepRaw(buf, pos, lineEnd)
           pos = lineEnd
           continue
         }
-        if (!(line[0] === DASH && line[1] === DASH && typeof this.#matchDelimiter(buf, pos, true) === 'object')) {
+        if (!(buf[pos] === DASH && buf[pos + 1] === DASH && typeof this.#matchDelimiter(buf, pos, true) === 'object')) {
           this.#sink.defect(entity, 'header block does not end with an empty line; the body starts at the first line that is not a field')
         }
         this.#finishHeader()
@@ -214,13 +236,18 @@ export class MimeScanner {
       } else if (end - pos > this.#limits.maxLineBytes) {
         this.#truncateHeader(entity, 'a header line is longer than maxLineBytes')
       } else if (!entity.isHeaderTruncated) {
-        this.#header.push(buf.subarray(pos, lineEnd))
+        if (kept < 0 || keptEnd !== pos) {
+          keep()
+          kept = pos
+        }
+        keptEnd = lineEnd
         this.#headerBytes += lineEnd - pos
       }
-      this.#keepRaw(buf.subarray(pos, lineEnd))
+      this.#keepRaw(buf, pos, lineEnd)
       pos = lineEnd
       if (pos >= buf.length && isEnd) break
     }
+    keep()
     if (isEnd) {
       this.#finishHeader()
       return pos
@@ -307,15 +334,15 @@ export class MimeScanner {
         continue
       }
       if (match === 'more') {
-        this.#emit(buf.subarray(pos, lineBreak))
+        this.#emit(buf, pos, lineBreak)
         return -(lineBreak + 1)
       }
-      this.#emit(buf.subarray(pos, lineBreak))
-      this.#delimiter(match.owner, match.isClose, buf.subarray(lineBreak, match.end))
+      this.#emit(buf, pos, lineBreak)
+      this.#delimiter(match.owner, match.isClose, buf, lineBreak, match.end)
       return match.end
     }
     if (isEnd) {
-      this.#emit(buf.subarray(pos))
+      this.#emit(buf, pos, buf.length)
       return -(buf.length + 1)
     }
     // Hold back a final line break (and a lone "-" after it): a boundary line may follow.
@@ -330,17 +357,17 @@ export class MimeScanner {
     } else if (before >= pos && buf[before] === CR) {
       safe = before
     }
-    this.#emit(buf.subarray(pos, safe))
+    this.#emit(buf, pos, safe)
     return -(safe + 1)
   }
 
   // Body bytes of the innermost open entity: data for a leaf, preamble or epilogue for a multipart.
-  #emit(bytes: Buffer): void {
-    if (bytes.length === 0) return
+  #emit(buf: Buffer, from: number, to: number): void {
+    if (from === to) return
     this.#isAtBodyStart = false
-    this.#keepRaw(bytes)
+    this.#keepRaw(buf, from, to)
     const entity = this.#top()
-    if (entity.kind === 'leaf') this.#sink.data(entity, bytes)
+    if (entity.kind === 'leaf') this.#sink.data(entity, buf.subarray(from, to))
   }
 
   // Is there a delimiter line at `at` (which starts with "--") for a multipart still open?
@@ -379,16 +406,17 @@ export class MimeScanner {
     return result
   }
 
-  #delimiter(owner: Entity, isClose: boolean, line: Buffer): void {
+  // The delimiter line is buf[from, to), with the line break before it.
+  #delimiter(owner: Entity, isClose: boolean, buf: Buffer, from: number, to: number): void {
     while (this.#top() !== owner) {
       const inner = this.#top()
       if (inner.kind === 'multipart' && !inner.isClosed) this.#sink.defect(inner, 'multipart ends without its close-delimiter')
       this.#close()
     }
-    this.#keepRaw(line)
+    this.#keepRaw(buf, from, to)
     // The line break that ended the delimiter line also starts the next line: a boundary of an
     // enclosing multipart may follow at once.
-    const endsLine = line[line.length - 1] === LF || line[line.length - 1] === CR
+    const endsLine = buf[to - 1] === LF || buf[to - 1] === CR
     if (isClose) {
       owner.isClosed = true
       this.#mode = 'body'
@@ -413,14 +441,14 @@ export class MimeScanner {
   }
 }
 
-// A header field line: a name of printable ASCII but ":" (RFC 5322 §3.6.8), optional spaces
+// A header field line (buf[start, end), not empty): a name of printable ASCII but ":" (RFC 5322 §3.6.8), optional spaces
 // (obsolete syntax, RFC 5322 §4.5), then ":"; or a continuation line when a field came before.
-function isFieldLine(line: Buffer, hasField: boolean): boolean {
-  const first = line[0]!
+function isFieldLine(buf: Buffer, start: number, end: number, hasField: boolean): boolean {
+  const first = buf[start]!
   if (first === 0x20 || first === 0x09) return hasField
-  let i = 0
-  while (i < line.length && line[i]! > 0x20 && line[i]! < 0x7f && line[i] !== 0x3a) i++
-  if (i === 0) return false
-  while (i < line.length && (line[i] === 0x20 || line[i] === 0x09)) i++
-  return line[i] === 0x3a
+  let i = start
+  while (i < end && buf[i]! > 0x20 && buf[i]! < 0x7f && buf[i] !== 0x3a) i++
+  if (i === start) return false
+  while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++
+  return i < end && buf[i] === 0x3a
 }

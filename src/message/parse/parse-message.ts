@@ -1,8 +1,8 @@
 import { MessageBuilder } from './message-builder.ts'
 import { MimeScanner } from './mime-scanner.ts'
-import { resolveParseOptions, type ParseMessageOptions } from './parse-options.ts'
+import { PARSE_MESSAGE_OPTIONS, resolveParseOptions, type ParseMessageOptions } from './parse-options.ts'
 import type { ParsedMessage } from './parsed-message.ts'
-import { readSource, type ParseSource } from './read-source.ts'
+import { readSource, wholeSource, type ParseSource } from './read-source.ts'
 
 /**
  * Parses an RFC 5322 message with its MIME structure (RFC 2045-2049), streaming: the source is
@@ -31,14 +31,21 @@ import { readSource, type ParseSource } from './read-source.ts'
  * are kept in memory as usual.
  */
 export async function parseMessage(source: ParseSource, options?: ParseMessageOptions): Promise<ParsedMessage> {
-  const limits = resolveParseOptions('parseMessage()', options, { maxDecodedBytes: 'number', onAttachment: 'function' })
+  const limits = resolveParseOptions('parseMessage()', options, PARSE_MESSAGE_OPTIONS)
   const builder = new MessageBuilder(limits.maxDecodedBytes, options?.onAttachment)
   const scanner = new MimeScanner(builder, limits)
   try {
-    for await (const chunk of readSource(source)) {
-      scanner.push(chunk)
-      // Wait for the reader of a full attachment stream; a failed handler stops the flow, and drained() throws its error.
+    // A message given whole is read at once, without going through an async iterator.
+    const whole = wholeSource(source)
+    if (whole !== undefined) {
+      scanner.push(whole)
       if (builder.flow.mustWait) await builder.flow.drained()
+    } else {
+      for await (const chunk of readSource(source)) {
+        scanner.push(chunk)
+        // Wait for the reader of a full attachment stream; a failed handler stops the flow, and drained() throws its error.
+        if (builder.flow.mustWait) await builder.flow.drained()
+      }
     }
     scanner.end()
     await Promise.all(builder.handlers)

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream'
-import { checkOptions } from '../../options/check-options.ts'
+import { checkOptions, type OptionHints, type OptionKinds } from '../../options/check-options.ts'
 import type { AttachmentInfo } from './message-builder.ts'
 
 /** Bounds on what the parser reads, for input from anyone. */
@@ -53,18 +53,28 @@ export class MessageParseError extends Error {
 }
 
 const LIMIT_KINDS = { maxDepth: 'number', maxParts: 'number', maxHeaderBytes: 'number', maxLineBytes: 'number' } as const
+/** The options parseParts takes. */
+export const PARSE_PARTS_OPTIONS: OptionKinds = LIMIT_KINDS
+/** The options parseMessage takes. */
+export const PARSE_MESSAGE_OPTIONS: OptionKinds = { ...LIMIT_KINDS, maxDecodedBytes: 'number', onAttachment: 'function' }
+// Options of mailparser, which callers bring along.
+const HINTS: OptionHints = { maxSize: 'use maxDecodedBytes', skipHtmlToText: 'smtpkit does not convert HTML to text', skipTextToHtml: 'smtpkit does not convert text to HTML' }
+const LIMIT_NAMES = Object.keys(parseDefaults) as (keyof typeof parseDefaults)[]
 
 /** Resolved limits. */
 export type ResolvedLimits = Required<{ [K in keyof typeof parseDefaults]: number }>
 
-/** Checks options (TypeError naming an unknown key or a wrong type, RangeError for a bad number) and fills in defaults. */
-export function resolveParseOptions(where: string, options: unknown, extraKinds: Readonly<Record<string, 'function' | 'number' | 'string' | 'boolean' | 'object'>>): ResolvedLimits {
+/**
+ * Checks options against `kinds` (TypeError naming an unknown key or a wrong type, RangeError for
+ * a bad number) and fills in defaults.
+ */
+export function resolveParseOptions(where: string, options: unknown, kinds: OptionKinds): ResolvedLimits {
   // The common call passes no options: nothing to check, and the defaults are already resolved.
   if (options === undefined) return parseDefaults
-  checkOptions(where, options, { ...LIMIT_KINDS, ...extraKinds }, { maxSize: 'use maxDecodedBytes', skipHtmlToText: 'smtpkit does not convert HTML to text', skipTextToHtml: 'smtpkit does not convert text to HTML' })
-  const given = (options ?? {}) as Record<string, unknown>
+  checkOptions(where, options, kinds, HINTS)
+  const given = options as Record<string, unknown>
   const resolved: Record<string, number> = {}
-  for (const key of Object.keys(parseDefaults) as (keyof typeof parseDefaults)[]) {
+  for (const key of LIMIT_NAMES) {
     const value = given[key] ?? parseDefaults[key]
     if (typeof value !== 'number' || !(value === Infinity || (Number.isSafeInteger(value) && value > 0))) {
       throw new RangeError(`${where}: option "${key}" must be a positive integer, got ${String(value)}`)

@@ -5,7 +5,7 @@ import type { Entity } from './entity.ts'
 import { entityPath } from './entity.ts'
 import { describePart, type PartInfo } from './message-builder.ts'
 import { MimeScanner, type ScanSink } from './mime-scanner.ts'
-import { resolveParseOptions, type ParseLimits } from './parse-options.ts'
+import { PARSE_PARTS_OPTIONS, resolveParseOptions, type ParseLimits } from './parse-options.ts'
 import type { ParsedHeaders } from './parsed-headers.ts'
 import { readSource, type ParseSource } from './read-source.ts'
 
@@ -85,7 +85,7 @@ class PartsSink implements ScanSink {
  * failing source throws from the loop, and a body being read fails with the same error.
  */
 export async function* parseParts(source: ParseSource, options?: ParsePartsOptions): AsyncGenerator<MessagePart, void, undefined> {
-  const limits = resolveParseOptions('parseParts()', options, {})
+  const limits = resolveParseOptions('parseParts()', options, PARSE_PARTS_OPTIONS)
   const sink = new PartsSink()
   const scanner = new MimeScanner(sink, limits)
   const chunks = readSource(source)

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer'
 import { decodeHeaderBytes } from './charset.ts'
 import { decodeWords } from './decode-words.ts'
 
@@ -69,6 +70,8 @@ export class ParsedHeaders implements Iterable<HeaderField> {
 
 const CR = 0x0d
 const LF = 0x0a
+// A line break as the header block may have it: CRLF, LF or CR (RFC 5322 §2.2, and what real mail sends).
+const LINE_BREAK = /\r\n|\r|\n/
 
 /**
  * Splits a header block (every line with its line break, CRLF, LF or CR) into fields. A line
@@ -78,32 +81,51 @@ const LF = 0x0a
  */
 export function parseHeaderBlock(block: Uint8Array, onDefect?: (text: string) => void): ParsedHeaders {
   const fields: HeaderField[] = []
-  let lines: string[] = []
-  const flush = (): void => {
-    if (lines.length === 0) return
-    const raw = lines.join('\r\n')
-    lines = []
-    const colon = raw.indexOf(':')
-    if (colon <= 0) return
-    const name = raw.slice(0, colon).trimEnd()
-    const unfolded = raw.slice(colon + 1).replace(/\r\n/g, '').trim()
-    fields.push({ name, value: decodeWords(unfolded, onDefect && ((why) => onDefect(`${name}: ${why}`))), raw })
+  const lines = headerLines(block)
+  // The lines of the field being read: from `first` to before `next`.
+  let first = 0
+  for (let next = 1; next <= lines.length; next++) {
+    if (next < lines.length) {
+      const char = lines[next]!.charCodeAt(0)
+      if (char === 0x20 || char === 0x09) continue
+    }
+    const field = readField(lines, first, next, onDefect)
+    if (field !== undefined) fields.push(field)
+    first = next
   }
+  return new ParsedHeaders(fields)
+}
+
+// The block's lines, each decoded as decodeHeaderBytes says. An all-ASCII block, as nearly every
+// header is, is read as one string and split.
+function headerLines(block: Uint8Array): string[] {
+  if (isAscii(block)) return Buffer.from(block.buffer, block.byteOffset, block.byteLength).toString('latin1').split(LINE_BREAK)
+  // Line by line: one line may be UTF-8 and the next windows-1252.
+  const lines: string[] = []
   let start = 0
   const length = block.length
-  while (start < length) {
+  while (start <= length) {
     let end = start
     while (end < length && block[end] !== CR && block[end] !== LF) end++
-    const line = decodeHeaderBytes(block.subarray(start, end))
-    const first = block[start]
-    if (first === 0x20 || first === 0x09) {
-      if (lines.length > 0) lines.push(line)
-    } else {
-      flush()
-      lines.push(line)
-    }
+    lines.push(decodeHeaderBytes(block.subarray(start, end)))
     start = end + (block[end] === CR && block[end + 1] === LF ? 2 : 1)
   }
-  flush()
-  return new ParsedHeaders(fields)
+  return lines
+}
+
+// The field written on lines[first] to lines[next - 1] (a field line and its continuation
+// lines); undefined for a line that is not a field (an empty line, a continuation with no field
+// before it, no colon).
+function readField(lines: readonly string[], first: number, next: number, onDefect: ((text: string) => void) | undefined): HeaderField | undefined {
+  const line = lines[first]!
+  // A continuation line with no field before it (only the first line can be one) is dropped.
+  if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) return undefined
+  const raw = next - first === 1 ? line : lines.slice(first, next).join('\r\n')
+  const colon = raw.indexOf(':')
+  if (colon <= 0) return undefined
+  const name = raw.slice(0, colon).trimEnd()
+  // Unfolding removes the line breaks (RFC 5322 §2.2.3).
+  const unfolded = (next - first === 1 ? raw.slice(colon + 1) : raw.slice(colon + 1).replaceAll('\r\n', '')).trim()
+  const value = unfolded.includes('=?') ? decodeWords(unfolded, onDefect && ((why) => onDefect(`${name}: ${why}`))) : unfolded
+  return { name, value, raw }
 }

@@ -5,6 +5,12 @@
  */
 export type ParseSource = string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array> | { stream(): AsyncIterable<Uint8Array> | Iterable<Uint8Array> }
 
+/** The bytes of a source given whole (a string, as UTF-8, or bytes); undefined for an iterable. */
+export function wholeSource(source: ParseSource): Uint8Array | undefined {
+  if (typeof source === 'string') return Buffer.from(source, 'utf8')
+  return source instanceof Uint8Array ? source : undefined
+}
+
 /** Yields the source's bytes as chunks; a string chunk (a Readable with an encoding set) is read as UTF-8. */
 export async function* readSource(source: ParseSource): AsyncGenerator<Uint8Array> {
   if (typeof source === 'string') {
