@@ -357,7 +357,49 @@ function parseText(text: string, shown: string, field: string, options: ParseOpt
  * valid address list.
  */
 export function parseReceivedAddressList(text: string, decodeName: (phrase: string) => string): AddressItem[] {
+  return readSimpleMailboxList(text, decodeName) ?? parseReceivedAddressListFully(text, decodeName)
+}
+
+/** parseReceivedAddressList without its shortcut for simple lists: the tokenizer and parser for every list. */
+export function parseReceivedAddressListFully(text: string, decodeName: (phrase: string) => string): AddressItem[] {
   return parseText(text, text, 'address', { smtpUtf8: true, allowGroups: true, decodeName })
+}
+
+// The shape nearly every received address list has: mailboxes `local@domain` or
+// `phrase <local@domain>` (the phrase atoms and quoted-strings without backslashes, apart by
+// spaces), an ASCII dot-atom local part and a plain domain, between commas. Read with one
+// regular expression per mailbox; anything else (comments, groups, quoted local parts, literals,
+// non-ASCII, IDN) is left to the parser, which reads these the same way.
+const SIMPLE_ATOM = '[^ \\t"(),:;<>@[\\]\\\\\\x00-\\x1f\\x7f]+'
+const SIMPLE_WORD = `(?:${SIMPLE_ATOM}|"[^"\\\\]*")`
+const SIMPLE_ADDR_SPEC = `([${ATEXT}]+(?:\\.[${ATEXT}]+)*)@([A-Za-z0-9.-]+)`
+const SIMPLE_MAILBOX = new RegExp(`(?:(${SIMPLE_WORD}(?:[ \\t]+${SIMPLE_WORD})*)?[ \\t]*<[ \\t]*${SIMPLE_ADDR_SPEC}[ \\t]*>|${SIMPLE_ADDR_SPEC})[ \\t]*(?:,|$)`, 'y')
+const SIMPLE_SEPARATORS = /[ \t,]*/y
+const PHRASE_WORD = /"([^"]*)"|[^ \t]+/g
+
+/**
+ * The mailboxes of a simple received address list (see above), as parseReceivedAddressList
+ * gives them; undefined when the list is not that simple.
+ */
+export function readSimpleMailboxList(text: string, decodeName: (phrase: string) => string): Mailbox[] | undefined {
+  const items: Mailbox[] = []
+  let at = 0
+  for (;;) {
+    SIMPLE_SEPARATORS.lastIndex = at
+    SIMPLE_SEPARATORS.test(text)
+    at = SIMPLE_SEPARATORS.lastIndex
+    if (at === text.length) return items
+    SIMPLE_MAILBOX.lastIndex = at
+    const match = SIMPLE_MAILBOX.exec(text)
+    if (match === null) return undefined
+    const local = match[2] ?? match[4]!
+    const domain = plainDomain(match[3] ?? match[5]!)
+    if (domain === undefined || local.length > MAX_LOCAL_OCTETS) return undefined
+    // The phrase's words one space apart, quoted-strings without their quotes (as phraseText gives them).
+    const phrase = match[1] === undefined ? '' : Array.from(match[1].matchAll(PHRASE_WORD), (word) => word[1] ?? word[0]).join(' ')
+    items.push({ name: phrase === '' ? '' : normaliseName(decodeName(phrase)), address: `${local}@${domain}` })
+    at = SIMPLE_MAILBOX.lastIndex
+  }
 }
 
 /** The mailboxes of an address list, with groups replaced by their members. */

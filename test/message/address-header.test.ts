@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { domainToASCII, domainToUnicode } from 'node:url'
 import fc from 'fast-check'
-import { formatAddressField, parseAddressList, phrasePieces, type AddressItem } from '../../src/message/address-header.ts'
+import { formatAddressField, parseAddressList, parseReceivedAddressListFully, phrasePieces, readSimpleMailboxList, type AddressItem } from '../../src/message/address-header.ts'
+import { decodeWords } from '../../src/message/parse/decode-words.ts'
 
 const lists = { smtpUtf8: false, allowGroups: true }
 const parse = (input: unknown, options = lists): AddressItem[] => parseAddressList(input, 'to', options)
@@ -166,5 +167,49 @@ describe('domains', () => {
       }),
       { numRuns: 3000 },
     )
+  })
+})
+
+describe('received address lists', () => {
+  const parseFully = (text: string): AddressItem[] | string => {
+    try {
+      return parseReceivedAddressListFully(text, decodeWords)
+    } catch (error) {
+      return (error as Error).message
+    }
+  }
+
+  test('property: a list read by the shortcut for simple lists is the list the parser reads', () => {
+    const piece = fc.constantFrom(
+      'a@b.test', 'x.y@Example.TEST', '<c@d.test>', 'Bob', 'Bob Builder', '"Bob, B."', '""', '"q\\"', '=?utf-8?q?J=C3=B6rg?=', '=?utf-8?b?w6k=?=', 'J\u00f6rg', ' ', '  ', '\t', ',', ', ', '<', '>', '@', '"', '(c)', ':', ';', '.', 'a', 'xn--bcher-kva.example', 'b\u00fccher.example', '1.2.3.4', '[1.2.3.4]', 'a'.repeat(65), '\r', '\u00a0',
+    )
+    let simple = 0
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }).map((pieces) => pieces.join('')), (text) => {
+        const read = readSimpleMailboxList(text, decodeWords)
+        if (read === undefined) return
+        simple++
+        assert.deepEqual(read, parseFully(text), text)
+      }),
+      { numRuns: 20000 },
+    )
+    // Most lists here are not simple; enough are for the comparison to mean something.
+    assert.ok(simple > 1000, `only ${simple} simple lists`)
+  })
+
+  test('reads the common shapes with the shortcut', () => {
+    for (const text of ['a@b.test', 'Bob Builder <bob@example.test>, =?UTF-8?Q?Carol_=C3=87elik?= <carol@example.test>', '"Doe, Jane" <jane@Example.Test>,, x@y.test ,']) {
+      assert.deepEqual(readSimpleMailboxList(text, decodeWords), parseFully(text), text)
+    }
+    assert.deepEqual(readSimpleMailboxList('"Doe, Jane" <jane@Example.Test>', decodeWords), [{ name: 'Doe, Jane', address: 'jane@example.test' }])
+  })
+
+  test('a long list that is almost simple takes time linear in its length', () => {
+    // Each of these fails the shortcut's pattern only at its end.
+    for (const text of [`${'a '.repeat(100_000)}x`, `${'a'.repeat(200_000)}@`, `${'"a" '.repeat(50_000)}<a@b`, `${'a@b.test, '.repeat(20_000)}(`]) {
+      const started = process.hrtime.bigint()
+      readSimpleMailboxList(text, decodeWords)
+      assert.ok(process.hrtime.bigint() - started < 5_000_000_000n, `${text.slice(0, 20)}...: too slow (a quadratic pattern takes minutes)`)
+    }
   })
 })

@@ -24,7 +24,12 @@ export interface CommonFields {
 
 /** Reads the common fields; what cannot be read is left out and reported through `defect`. */
 export function readCommonFields(headers: ParsedHeaders, defect: (text: string) => void): CommonFields {
-  const addresses = (name: string): AddressItem[] => headers.getFields(name).flatMap((field) => readAddresses(field.raw, name, defect))
+  const addresses = (name: string): AddressItem[] => {
+    const fields = headers.getFields(name)
+    if (fields.length === 0) return []
+    if (fields.length === 1) return readAddresses(fields[0]!.raw, name, defect)
+    return fields.flatMap((field) => readAddresses(field.raw, name, defect))
+  }
   const date = headers.get('date')
   return {
     from: flattenMailboxes(addresses('from')),

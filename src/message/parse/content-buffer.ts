@@ -15,7 +15,6 @@ const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, 
 
 /** A body past this size moves to a resizable ArrayBuffer. */
 const LARGE_BYTES = 1024 * 1024
-const FIRST_BYTES = 4096
 
 /** A growable byte buffer that decoders write into; `take()` gives the bytes as one Buffer. */
 export class ContentBuffer {
@@ -49,6 +48,11 @@ export class ContentBuffer {
     return grown
   }
 
+  /** The bytes written, as a view of the buffer written into: for reading them at once, before anything else is written. */
+  view(): Buffer {
+    return this.#bytes.subarray(0, this.length)
+  }
+
   /** The bytes written, as one Buffer (a view of the buffer written into when most of it is used). */
   take(): Buffer {
     const bytes = this.#bytes.subarray(0, this.length)
@@ -67,7 +71,9 @@ export class ContentBuffer {
       }
     }
     this.#resizable = undefined
-    return Buffer.allocUnsafe(Math.max(needed, FIRST_BYTES, this.#bytes.length * 2))
+    // The first buffer is the size asked for: a small body (under 4 KiB) is then a slice of
+    // Node's shared pool rather than an ArrayBuffer of its own, which costs more to make and to collect.
+    return Buffer.allocUnsafe(this.#bytes.length === 0 ? needed : Math.max(needed, this.#bytes.length * 2))
   }
 }
 

@@ -22,6 +22,8 @@ export interface Entity {
   /** For a multipart: its boundary, and whether its close-delimiter has been seen. */
   boundary: Buffer | undefined
   isClosed: boolean
+  /** For a multipart: how many parts of it have begun. */
+  childCount: number
   /** Set when the header block was larger than allowed, so fields were dropped. */
   isHeaderTruncated: boolean
   /** The raw bytes of the entity (header and body), kept when the receiver asks for them. */

@@ -247,14 +247,15 @@ export class MessageBuilder implements ScanSink {
       this.#addAttachment(entity, draft, info, [], undefined, leaf.hash!.digest('hex'), leaf.size)
       return
     }
-    const content = leaf.content!.take()
     if (info.role !== 'attachment') {
-      const decoded = decodeCharset(content, info.charset)
+      // The text is kept as a string: its bytes are read where they were decoded to, not copied.
+      const decoded = decodeCharset(leaf.content!.view(), info.charset)
       if (decoded.fallback !== undefined) draft.defects.push(`part ${describePath(entity)}: ${decoded.fallback}`)
       const text = decoded.text.replace(/\r\n?/g, '\n')
       ;(info.role === 'text' ? draft.texts : draft.htmls).push(text)
       return
     }
+    const content = leaf.content!.take()
     if (info.contentType === 'message/delivery-status' || info.contentType === 'message/global-delivery-status') {
       draft.reportBody ??= content
     } else if (info.contentType === 'text/rfc822-headers') {

@@ -29,6 +29,7 @@ const LF = 0x0a
 const DASH = 0x2d
 const DASHES = Buffer.from('--')
 const EMPTY = Buffer.alloc(0)
+const NO_PARAMETERS: ReadonlyMap<string, string> = new Map()
 // Transport padding allowed after a boundary (RFC 2046 §5.1.1) before we stop waiting for the line end.
 const MAX_PADDING = 1000
 // RFC 2046 §5.1.1 allows 70 characters; longer ones occur, far longer ones are not boundaries.
@@ -124,10 +125,11 @@ export class MimeScanner {
       index,
       headers: undefined,
       contentType: 'text/plain',
-      parameters: new Map(),
+      parameters: NO_PARAMETERS,
       kind: 'leaf',
       boundary: undefined,
       isClosed: false,
+      childCount: 0,
       isHeaderTruncated: false,
       raw: undefined,
       slot: undefined,
@@ -429,20 +431,13 @@ export class MimeScanner {
       this.#isAtBodyStart = endsLine
       return
     }
-    this.#open(owner, this.#childCount(owner))
-  }
-
-  readonly #children = new WeakMap<Entity, number>()
-
-  #childCount(owner: Entity): number {
-    const count = this.#children.get(owner) ?? 0
-    this.#children.set(owner, count + 1)
-    return count
+    this.#open(owner, owner.childCount++)
   }
 }
 
-// A header field line (buf[start, end), not empty): a name of printable ASCII but ":" (RFC 5322 §3.6.8), optional spaces
-// (obsolete syntax, RFC 5322 §4.5), then ":"; or a continuation line when a field came before.
+// A header field line (buf[start, end), not empty): a name of printable ASCII but ":"
+// (RFC 5322 §3.6.8), optional spaces (obsolete syntax, RFC 5322 §4.5), then ":"; or a
+// continuation line when a field came before.
 function isFieldLine(buf: Buffer, start: number, end: number, hasField: boolean): boolean {
   const first = buf[start]!
   if (first === 0x20 || first === 0x09) return hasField
