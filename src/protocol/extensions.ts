@@ -6,7 +6,7 @@ import type { Reply } from './reply.ts'
  * `SIZE` → `'35882577'`; `PIPELINING` → `''`).
  */
 export class Extensions {
-  readonly #map: ReadonlyMap<string, string>
+  #map: ReadonlyMap<string, string>
 
   constructor(entries: Iterable<readonly [string, string]> = []) {
     this.#map = new Map(entries)
@@ -15,25 +15,43 @@ export class Extensions {
   /**
    * Reads the extensions from an EHLO (or LHLO) reply: the first line is the greeting, each
    * further line one keyword and its parameters. The obsolete `AUTH=PLAIN LOGIN` form some
-   * servers add beside `AUTH PLAIN LOGIN` is merged into `AUTH`.
+   * servers add beside `AUTH PLAIN LOGIN` is merged into `AUTH`. A keyword is letters, digits
+   * and inner hyphens (RFC 5321 §4.1.1.1 ehlo-keyword); a line whose keyword is not is skipped.
    */
   static fromEhloReply(reply: Reply): Extensions {
     const map = new Map<string, string>()
-    for (const line of reply.lines.slice(1)) {
-      const trimmed = line.trim()
-      if (!trimmed) continue
-      const space = trimmed.search(/[ =]/)
-      const keyword = (space === -1 ? trimmed : trimmed.slice(0, space)).toUpperCase()
-      const params = space === -1 ? '' : trimmed.slice(space + 1).trim()
-      if (trimmed[space] === '=' && keyword !== 'AUTH') continue
+    const { lines } = reply
+    // Read once per connection: one pass over each line's characters, no regular expression.
+    for (let i = 1; i < lines.length; i++) {
+      const trimmed = lines[i]!.trim()
+      if (trimmed === '') continue
+      let end = 0
+      let valid = true
+      let lower = false
+      for (; end < trimmed.length; end++) {
+        const c = trimmed.charCodeAt(end)
+        if (c === 0x20 || c === 0x3d) break
+        if (c >= 0x61 && c <= 0x7a) lower = true
+        else if (c > 0x7f) break
+        else if (!((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || (c === 0x2d && end > 0))) valid = false
+      }
+      // Outside ASCII, upper-casing may change the keyword's length or letters: the general way.
+      if (end < trimmed.length && trimmed.charCodeAt(end) > 0x7f) {
+        addKeyword(map, trimmed, trimmed.search(/[ =]/))
+        continue
+      }
+      const keyword = lower ? trimmed.slice(0, end).toUpperCase() : end === trimmed.length ? trimmed : trimmed.slice(0, end)
+      if (end < trimmed.length && trimmed.charCodeAt(end) === 0x3d && keyword !== 'AUTH') continue
+      const params = end === trimmed.length ? '' : trimmed.slice(end + 1).trim()
       if (keyword === 'AUTH' && map.has('AUTH')) {
         map.set('AUTH', mergeWords(map.get('AUTH') ?? '', params))
         continue
       }
-      if (!/^[A-Z0-9][A-Z0-9-]*$/.test(keyword)) continue
-      map.set(keyword, params)
+      if (valid && end > 0) map.set(keyword, params)
     }
-    return new Extensions(map)
+    const extensions = new Extensions()
+    extensions.#map = map
+    return extensions
   }
 
   /** True when the server announced `keyword` (case-insensitive). */
@@ -69,6 +87,18 @@ export class Extensions {
   keys(): IterableIterator<string> {
     return this.#map.keys()
   }
+}
+
+/** One EHLO line whose keyword is not plain ASCII, read as the fast path in fromEhloReply would if it could. */
+function addKeyword(map: Map<string, string>, trimmed: string, space: number): void {
+  const keyword = (space === -1 ? trimmed : trimmed.slice(0, space)).toUpperCase()
+  const params = space === -1 ? '' : trimmed.slice(space + 1).trim()
+  if (trimmed[space] === '=' && keyword !== 'AUTH') return
+  if (keyword === 'AUTH' && map.has('AUTH')) {
+    map.set('AUTH', mergeWords(map.get('AUTH') ?? '', params))
+    return
+  }
+  if (/^[A-Z0-9][A-Z0-9-]*$/.test(keyword)) map.set(keyword, params)
 }
 
 function mergeWords(a: string, b: string): string {
