@@ -18,6 +18,8 @@ export function isEnhancedCode(text: string): text is EnhancedCode {
  * a mismatching or malformed token is left as ordinary text.
  */
 export function splitEnhancedCode(code: number, text: string): { enhancedCode: EnhancedCode | undefined; text: string } {
+  // Most lines (every EHLO keyword line) have no code: `X.` must open one.
+  if (text.charCodeAt(1) !== 0x2e) return { enhancedCode: undefined, text }
   const space = text.indexOf(' ')
   const token = space === -1 ? text : text.slice(0, space)
   if (isEnhancedCode(token) && token.charCodeAt(0) - 48 === Math.floor(code / 100)) {

@@ -8,6 +8,8 @@ export interface LineSplitterOptions {
 
 const CR = 0x0d
 const LF = 0x0a
+// Shared by every splitter while it holds nothing: it is only ever read.
+const EMPTY = Buffer.alloc(0)
 
 /**
  * Splits bytes into CRLF-terminated lines without decoding them, for commands (server) and
@@ -23,7 +25,7 @@ const LF = 0x0a
  * peer sends.
  */
 export class LineSplitter {
-  #buf: Buffer = Buffer.alloc(0)
+  #buf: Buffer = EMPTY
   #pos = 0
   #skipping = false
   readonly #max: number
@@ -92,7 +94,7 @@ export class LineSplitter {
   /** Removes and returns every byte not yet read as a line (for a switch to DATA, BDAT or TLS). */
   takeBuffered(): Buffer {
     const rest = this.#buf.subarray(this.#pos)
-    this.#buf = Buffer.alloc(0)
+    this.#buf = EMPTY
     this.#pos = 0
     this.#skipping = false
     return rest

@@ -88,7 +88,8 @@ export class ReplyParser {
       )
     }
     this.#code = code
-    const raw = line.length > 4 ? Buffer.from(line.buffer, line.byteOffset + 4, line.length - 4).toString('utf8') : ''
+    // A line from the LineSplitter is a Buffer already: decoded in place, no view made for it.
+    const raw = line.length <= 4 ? '' : Buffer.isBuffer(line) ? line.toString('utf8', 4) : Buffer.from(line.buffer, line.byteOffset + 4, line.length - 4).toString('utf8')
     const { enhancedCode, text } = splitEnhancedCode(code, raw)
     if (this.#lines.length === 0) this.#enhanced = enhancedCode
     this.#lines.push(text)
