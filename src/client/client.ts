@@ -29,6 +29,9 @@ import {
 import { collectDataReplies, planTransaction, shapeRecipients, shapeResult, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
 
 const STARTTLS = Buffer.from('STARTTLS\r\n')
+const QUIT = Buffer.from('QUIT\r\n')
+// What a client knows of the server before EHLO, and after HELO: nothing (it never changes).
+const NO_EXTENSIONS = new Extensions()
 
 /** The key of {@link Client}'s send without option checks, for the Pool, which checked already. */
 export const sendChecked = Symbol('smtpkit.Client.sendChecked')
@@ -59,7 +62,7 @@ export class Client {
   readonly #conn: ClientConnection
   readonly #options: ClientOptions
   readonly #timeouts: ClientTimeouts
-  #extensions = new Extensions()
+  #extensions = NO_EXTENSIONS
   #greeting: Reply | undefined
   #helloName: string
   #accepted: string[] = []
@@ -84,22 +87,32 @@ export class Client {
     return Client[connectChecked](options)
   }
 
-  /** {@link connect} for options already checked (the Pool's, sendMail's). Internal: not exported by the package. */
-  static async [connectChecked](options: ConnectOptions): Promise<Client> {
+  /**
+   * {@link connect} for options already checked (the Pool's, sendMail's), with `signal` in place
+   * of the options' own, so a caller with a signal of its own need not copy the options.
+   * Internal: not exported by the package.
+   */
+  static async [connectChecked](options: ConnectOptions, signal = options.signal): Promise<Client> {
     const { port, tls: mode } = resolvePortAndTls(options)
     const timeouts = resolveTimeouts(options.timeouts)
     if (options.localName !== undefined) checkLocalName(options.localName)
-    const { signal } = options
-    const target = { host: options.host, port, localAddress: options.localAddress, family: options.family }
-    const tls = { serverName: options.serverName, tlsOptions: options.tlsOptions, insecureSkipTlsVerify: options.insecureSkipTlsVerify }
+    const how = {
+      serverName: options.serverName,
+      tlsOptions: options.tlsOptions,
+      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
+      implicitTls: mode === 'implicit',
+      timeoutMs: timeouts.connect,
+      signal,
+    }
     const socket = options.socket
-      ? await openThrough(options.socket, target, { ...tls, implicitTls: mode === 'implicit', timeoutMs: timeouts.connect, signal })
-      : await dial({ ...target, ...tls, implicitTls: mode === 'implicit', timeoutMs: timeouts.connect, signal })
+      ? await openThrough(options.socket, { host: options.host, port, localAddress: options.localAddress, family: options.family }, how)
+      : await dial({ ...how, host: options.host, port, localAddress: options.localAddress, family: options.family })
     const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
     try {
       await client.#readGreeting(signal)
-      // The name was checked above, or is the default, made valid.
-      await client.#hello(client.#helloName, signal, false)
+      // The name was checked above, or is the default, made valid. Nothing else can be on the
+      // wire yet (the client is not returned), so EHLO goes out without waiting its turn.
+      await client.#hello(client.#helloName, signal, true)
       if (mode === 'starttls' || mode === 'opportunistic') {
         if (client.#extensions.has('STARTTLS')) {
           await client.startTls(undefined, { signal })
@@ -226,7 +239,7 @@ export class Client {
       if (reply.code !== 220) throw replyToError(reply, 'STARTTLS')
       await this.#conn.upgrade((raw) =>
         upgradeToTls(raw, { host, tlsOptions, insecureSkipTlsVerify: this.#options.insecureSkipTlsVerify, timeoutMs: this.#timeouts.connect, signal }))
-      this.#extensions = new Extensions()
+      this.#extensions = NO_EXTENSIONS
       return this.#hello(this.#helloName, signal, true)
     }, signal)
   }
@@ -348,7 +361,7 @@ export class Client {
   async quit(options: StepOptions = {}): Promise<Reply> {
     let reply: Reply
     try {
-      reply = await this.#exchange({ ...this.#command('QUIT', [], this.#timeouts.command), endsGroup: true }, options.signal)
+      reply = await this.#exchange({ line: QUIT, display: 'QUIT', timeoutMs: this.#timeouts.command, endsGroup: true }, options.signal)
     } catch (err) {
       this.#conn.close()
       throw err
@@ -530,13 +543,13 @@ export class Client {
 
   async #hello(name: string, signal: AbortSignal | undefined, direct: boolean): Promise<Reply> {
     const verb = this.isLmtp ? 'LHLO' : 'EHLO'
-    let reply = await this.#exchange({ ...this.#command(verb, [name], this.#timeouts.command), endsGroup: true }, signal, direct)
+    let reply = await this.#exchange(helloCommand(verb, name, this.#timeouts.command), signal, direct)
     if (reply.code === 250) {
       this.#extensions = Extensions.fromEhloReply(reply)
     } else if (!this.isLmtp && (reply.code === 500 || reply.code === 502)) {
       reply = await this.#exchange({ ...this.#command('HELO', [name], this.#timeouts.command), endsGroup: true }, signal, direct)
       if (reply.code !== 250) throw replyToError(reply, `HELO ${name}`)
-      this.#extensions = new Extensions()
+      this.#extensions = NO_EXTENSIONS
     } else {
       throw replyToError(reply, `${verb} ${name}`)
     }
@@ -550,10 +563,12 @@ export class Client {
     return { line, display: line.slice(0, -2), timeoutMs }
   }
 
-  async #exchange(spec: CommandSpec, signal: AbortSignal | undefined, direct = false): Promise<Reply> {
+  // Not async: every caller awaits it inside an async method, where a throw here rejects as well,
+  // and a command that may go out at once needs no promise of its own around its reply.
+  #exchange(spec: CommandSpec, signal: AbortSignal | undefined, direct = false): Promise<Reply> {
     signal?.throwIfAborted()
-    const [reply] = direct ? this.#conn.send([spec], signal) : await this.#conn.sendWhenReady([spec], signal)
-    return reply!
+    if (direct || this.#conn.ready() === undefined) return this.#conn.command(spec, signal)
+    return this.#conn.sendWhenReady([spec], signal).then(([reply]) => reply!)
   }
 
   #transactionRecipients(): string[] {
@@ -565,4 +580,21 @@ export class Client {
     this.#accepted = []
     return collectDataReplies(written.replies, this.isLmtp ? recipients : undefined, verb)
   }
+}
+
+// A sender connects again and again with the same name: each EHLO (or LHLO) line is built once,
+// as bytes, and shared, up to a bound (a CommandSpec is never changed).
+const helloCommands = new Map<string, CommandSpec>()
+const MAX_HELLO_COMMANDS = 64
+
+function helloCommand(verb: 'EHLO' | 'LHLO', name: string, timeoutMs: number): CommandSpec {
+  const key = `${verb} ${name}`
+  let spec = helloCommands.get(key)
+  if (spec?.timeoutMs !== timeoutMs) {
+    const line = formatCommand(verb, name)
+    spec = { line: Buffer.from(line, 'utf8'), display: line.slice(0, -2), timeoutMs, endsGroup: true }
+    if (helloCommands.size >= MAX_HELLO_COMMANDS) helloCommands.clear()
+    helloCommands.set(key, spec)
+  }
+  return spec
 }

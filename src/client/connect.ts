@@ -55,7 +55,9 @@ export interface DialOptions {
  */
 export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
   const { host, port, localAddress, family } = options
-  const base = { host, port, ...(localAddress ? { localAddress } : {}), ...(family ? { family } : {}) }
+  const base: { host: string; port: number; localAddress?: string; family?: number } = { host, port }
+  if (localAddress) base.localAddress = localAddress
+  if (family) base.family = family
   if (options.implicitTls) {
     // Connect to `host`, verify the certificate against the server name (as STARTTLS does).
     const name = options.serverName ?? host

@@ -128,7 +128,9 @@ export function resolvePortAndTls(options: { readonly port?: number | undefined;
 }
 
 /** The timeouts with the caller's overrides applied; each must be a positive finite number. */
-export function resolveTimeouts(overrides: Partial<ClientTimeouts> = {}): ClientTimeouts {
+export function resolveTimeouts(overrides?: Partial<ClientTimeouts>): ClientTimeouts {
+  // Most connections override nothing: the frozen defaults serve them all.
+  if (overrides === undefined) return clientDefaults.timeouts
   const out: Record<string, number> = { ...clientDefaults.timeouts }
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) continue

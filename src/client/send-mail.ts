@@ -31,7 +31,7 @@ export async function sendMail(server: ConnectOptions | string | URL, request: S
   if (!isEnvelopedMessage(request)) checkSendRequest('sendMail()', request)
   const mail = withEnvelope(request, 'sendMail()')
   const signal = mail.signal ?? options.signal
-  const client = await Client[connectChecked]({ ...options, ...(signal ? { signal } : {}) })
+  const client = await Client[connectChecked](options, signal)
   const connected = performance.now()
   // QUIT goes out behind the end of the data, in the same write (RFC 2920 §3.1 lets message
   // content start a group and QUIT end it): one round trip fewer per message.
