@@ -28,7 +28,11 @@ function kindOf(value: unknown): string {
 }
 
 function matches(value: unknown, kind: OptionKind): boolean {
-  if (typeof kind !== 'string') return kind.some((one) => matches(value, one))
+  if (typeof kind !== 'string') {
+    // A loop, not some() with a closure: requests are checked on every send.
+    for (const one of kind) if (matches(value, one)) return true
+    return false
+  }
   if (kind === 'any') return true
   const actual = kindOf(value)
   return actual === kind
