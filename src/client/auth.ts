@@ -6,7 +6,7 @@ import { canCarryAuthorizationId, clientMechanismPreference, fromPassword } from
 import { decodeBase64Strict } from '../sasl/base64.ts'
 import type { ClientMechanism } from '../sasl/mechanism.ts'
 import type { ClientConnection } from './connection.ts'
-import type { AuthOption, PasswordAuth } from './options.ts'
+import { isPasswordAuth, type AuthOption } from './options.ts'
 
 // RFC 4954 §4: an initial response that would make the command line longer than 512 octets
 // (RFC 5321 §4.5.3.1.4) is sent after an empty 334 challenge instead.
@@ -46,9 +46,6 @@ export async function mechanismForExchange(mechanism: ClientMechanism, refresh: 
   return chosen
 }
 
-export function isPasswordAuth(auth: AuthOption): auth is PasswordAuth {
-  return typeof (auth as ClientMechanism).start !== 'function'
-}
 
 /**
  * Runs one AUTH exchange (RFC 4954): the command with the base64 initial response, then one

@@ -1,4 +1,5 @@
 import { Socket } from 'node:net'
+import type * as Auth from './auth.ts'
 import type { Duplex } from 'node:stream'
 import { formatCommand } from '../protocol/command.ts'
 import { SmtpError } from '../protocol/errors.ts'
@@ -9,7 +10,6 @@ import type { MailParams, RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
 import { dataCommand, emptyDataEnd, isRcptOk, mailCommand, rcptCommand, resetCommand } from './commands.ts'
 import { checkClientOptions, checkConnectOptions, checkSendRequest } from './check-client-options.ts'
-import { chooseMechanism, isPasswordAuth, mechanismForExchange, runAuthExchange } from './auth.ts'
 import { dial, openThrough, tlsStateOf, upgradeToTls, type TlsOptions, type TlsState } from './connect.ts'
 import { ClientConnection, raceAbort, type CommandSpec } from './connection.ts'
 import { writeBdatBody, writeDataBody, type BodyWriteResult } from './message-writer.ts'
@@ -17,6 +17,7 @@ import {
   checkLocalName,
   clientDefaults,
   defaultLocalName,
+  isPasswordAuth,
   resolvePortAndTls,
   resolveTimeouts,
   type AuthOption,
@@ -30,6 +31,13 @@ import { collectDataReplies, planTransaction, shapeRecipients, shapeResult, type
 
 const STARTTLS = Buffer.from('STARTTLS\r\n')
 const QUIT = Buffer.from('QUIT\r\n')
+// The SASL mechanisms, and node:crypto under them, load on the first AUTH: a client that never
+// authenticates (MX delivery, a local relay) does not load them.
+let authModule: Promise<typeof Auth> | undefined
+function loadAuth(): Promise<typeof Auth> {
+  return (authModule ??= import('./auth.ts'))
+}
+
 // What a client knows of the server before EHLO, and after HELO: nothing (it never changes).
 const NO_EXTENSIONS = new Extensions()
 
@@ -96,17 +104,12 @@ export class Client {
     const { port, tls: mode } = resolvePortAndTls(options)
     const timeouts = resolveTimeouts(options.timeouts)
     if (options.localName !== undefined) checkLocalName(options.localName)
-    const how = {
-      serverName: options.serverName,
-      tlsOptions: options.tlsOptions,
-      insecureSkipTlsVerify: options.insecureSkipTlsVerify,
-      implicitTls: mode === 'implicit',
-      timeoutMs: timeouts.connect,
-      signal,
-    }
+    const { host, localAddress, family, serverName, tlsOptions, insecureSkipTlsVerify } = options
+    const implicitTls = mode === 'implicit'
+    const timeoutMs = timeouts.connect
     const socket = options.socket
-      ? await openThrough(options.socket, { host: options.host, port, localAddress: options.localAddress, family: options.family }, how)
-      : await dial({ ...how, host: options.host, port, localAddress: options.localAddress, family: options.family })
+      ? await openThrough(options.socket, { host, port, localAddress, family }, { serverName, tlsOptions, insecureSkipTlsVerify, implicitTls, timeoutMs, signal })
+      : await dial({ host, port, localAddress, family, serverName, tlsOptions, insecureSkipTlsVerify, implicitTls, timeoutMs, signal })
     const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
     try {
       await client.#readGreeting(signal)
@@ -263,6 +266,7 @@ export class Client {
         `refusing AUTH ${name} over an unencrypted connection: anyone on the path could take the credentials or attack the password offline; use TLS, or set insecureAuthWithoutTls`,
       )
     }
+    const { chooseMechanism, mechanismForExchange, runAuthExchange } = await loadAuth()
     const chosen = chooseMechanism(auth, this.#extensions)
     const attempt = async (refresh: boolean): Promise<Reply> => {
       const mechanism = await mechanismForExchange(chosen, refresh, signal)

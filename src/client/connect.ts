@@ -1,7 +1,21 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { connect as tlsConnect, TLSSocket, type CipherNameAndProtocol, type ConnectionOptions, type PeerCertificate } from 'node:tls'
+import type * as Tls from 'node:tls'
+import type { CipherNameAndProtocol, ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls'
 import type { SocketFactory, SocketFactoryOptions } from './options.ts'
+
+/**
+ * node:tls (and the crypto under it), loaded on first use: a client that never starts TLS (MX
+ * delivery without STARTTLS, a local relay, a test catcher) does not load it.
+ */
+function tls(): typeof Tls {
+  return process.getBuiltinModule('node:tls')
+}
+
+/** True for a TLS socket; asks node:tls only of a socket that says it is encrypted, as only a TLS socket does. */
+export function isTlsSocket(socket: unknown): socket is TLSSocket {
+  return (socket as { encrypted?: unknown } | null)?.encrypted === true && socket instanceof tls().TLSSocket
+}
 
 /**
  * How the client uses TLS:
@@ -61,7 +75,7 @@ export async function dial(options: DialOptions): Promise<Socket | TLSSocket> {
   if (options.implicitTls) {
     // Connect to `host`, verify the certificate against the server name (as STARTTLS does).
     const name = options.serverName ?? host
-    const socket = tlsConnect({ ...tlsConnectOptions(name, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
+    const socket = tls().connect({ ...tlsConnectOptions(name, options.tlsOptions, options.insecureSkipTlsVerify), ...base })
     socket.setNoDelay(true)
     await settle(socket, 'secureConnect', `TLS connection to ${host}:${port}`, options.timeoutMs, options.signal, name)
     return socket
@@ -121,7 +135,7 @@ export interface UpgradeOptions {
  * reading from `socket` and discarded what it buffered.
  */
 export async function upgradeToTls(socket: Duplex, options: UpgradeOptions): Promise<TLSSocket> {
-  const secure = tlsConnect({ ...tlsConnectOptions(options.host, options.tlsOptions, options.insecureSkipTlsVerify), socket })
+  const secure = tls().connect({ ...tlsConnectOptions(options.host, options.tlsOptions, options.insecureSkipTlsVerify), socket })
   await settle(secure, 'secureConnect', `TLS handshake with ${options.host}`, options.timeoutMs, options.signal, options.host)
   return secure
 }
@@ -138,7 +152,7 @@ export interface TlsState {
 
 /** The TLS state of `socket`, or undefined when it is not a TLS socket. */
 export function tlsStateOf(socket: unknown): TlsState | undefined {
-  if (!(socket instanceof TLSSocket)) return undefined
+  if (!isTlsSocket(socket)) return undefined
   return { protocol: socket.getProtocol(), cipher: socket.getCipher(), authorized: socket.authorized, peerCertificate: socket.getPeerCertificate() }
 }
 

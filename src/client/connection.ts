@@ -1,11 +1,11 @@
 import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { TLSSocket } from 'node:tls'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { ClientError, connectionClosed, connectionLost, deliveryUnknown } from './errors.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { ReplyParser, replyText, replyToError, type Reply } from '../protocol/reply.ts'
 import { ReplyQueue, type ReplyWait } from './reply-queue.ts'
+import { isTlsSocket } from './connect.ts'
 
 /** One command to write: the wire text, what to log and show in errors, and how long to wait. */
 export interface CommandSpec {
@@ -110,7 +110,7 @@ export class ClientConnection {
 
   /** True when the socket is a TLS socket that finished its handshake. */
   get isTls(): boolean {
-    return this.#socket instanceof TLSSocket && this.#socket.encrypted === true
+    return isTlsSocket(this.#socket)
   }
 
   /** Why the connection closed, or undefined while it is open. */

@@ -21,6 +21,11 @@ export interface PasswordAuth {
 /** What `auth` accepts: a ready mechanism (`sasl.xoauth2(...)`) or a username and password. */
 export type AuthOption = ClientMechanism | PasswordAuth
 
+/** True when `auth` is a username and password rather than a ready mechanism. */
+export function isPasswordAuth(auth: AuthOption): auth is PasswordAuth {
+  return typeof (auth as ClientMechanism).start !== 'function'
+}
+
 /** Options shared by {@link Client.connect} and {@link Client.fromSocket}: how to talk, not where. */
 export interface ClientOptions {
   /** The name sent with EHLO. Default `os.hostname()` when it is a domain with a dot, else an address literal of the local address (RFC 5321 §4.1.4). */
