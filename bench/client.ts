@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util'
 import type * as ClientModule from '../src/client/index.ts'
 import { buildGoPeer } from './lib/build-go-peer.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
-import { sendWithNodeFloor } from './lib/node-floor-client.ts'
+import { sendWithNodeFloor, sendWithNodeFloorConnecting } from './lib/node-floor-client.ts'
 import { startServerChild } from './lib/child-process.ts'
 import { readCpuSeconds } from './lib/proc-stats.ts'
 import { positiveInteger, printTable, runChildJob } from './lib/child-job.ts'
@@ -46,10 +46,12 @@ type Library =
   | 'nodemailer'
   | 'nodemailer-conn'
   | 'nodemailer-pool'
+  | 'nodemailer-transport'
   | 'smtplib'
   | 'go-smtp'
   | 'node-floor'
   | 'node-floor-chained'
+  | 'node-floor-connect'
 type Scenario = 'a' | 'b' | 'c' | 'd' | 'e' | 'f' | 'g'
 
 interface Job {
@@ -168,6 +170,16 @@ async function runSmtpkit(job: Job): Promise<number> {
 async function runNodemailerFixed(job: Job): Promise<number> {
   const message = readFileSync(job.messageFile)
   const warm = job.scenario === 'g' ? 2 : 200
+  if (job.library === 'nodemailer-transport') {
+    // Without its pool, nodemailer's transport opens a connection per message, as sendMail does.
+    const { default: nodemailer } = await import('nodemailer')
+    const transport = nodemailer.createTransport({ host: job.host, port: job.port, secure: false, ignoreTLS: true, name: 'bench.example.test' })
+    const send = () => transport.sendMail({ envelope: { from: FROM, to: [TO] }, raw: message })
+    for (let i = 0; i < 20; i++) await send()
+    return measure(job, async () => {
+      for (let i = 0; i < job.messages; i++) await send()
+    })
+  }
   if (job.library === 'nodemailer-pool') {
     const { default: nodemailer } = await import('nodemailer')
     const transport = nodemailer.createTransport({ host: job.host, port: job.port, secure: false, ignoreTLS: true, pool: true, maxConnections: 1, maxMessages: Number.POSITIVE_INFINITY })
@@ -220,6 +232,10 @@ async function runNodemailer(job: Job): Promise<number> {
 
 async function runNodeFloor(job: Job): Promise<number> {
   const message = readFileSync(job.messageFile, 'latin1')
+  if (job.library === 'node-floor-connect') {
+    await sendWithNodeFloorConnecting(job.host, job.port, 20, message)
+    return measure(job, () => sendWithNodeFloorConnecting(job.host, job.port, job.messages, message))
+  }
   const chained = job.library === 'node-floor-chained'
   await sendWithNodeFloor(job.host, job.port, 200, message, chained)
   return measure(job, () => sendWithNodeFloor(job.host, job.port, job.messages, message, chained))
@@ -338,7 +354,7 @@ async function main(): Promise<void> {
     { id: 'd', title: `(d) 1 × ${streamMb} MB stream`, messages: 1, bytes: streamMb << 20, libraries: values['nodemailer-stream'] ? ['smtpkit', 'nodemailer'] : ['smtpkit'] },
     {
       id: 'e', title: `(e) ${n} × 2 KB, 1 connection`, messages: n, bytes: 0,
-      libraries: ['smtpkit', 'smtpkit-client', 'smtpkit-steps', 'smtpkit-sendmail', 'nodemailer-conn', 'nodemailer-pool', 'smtplib', 'go-smtp', 'node-floor', 'node-floor-chained'],
+      libraries: ['smtpkit', 'smtpkit-client', 'smtpkit-steps', 'smtpkit-sendmail', 'nodemailer-conn', 'nodemailer-pool', 'nodemailer-transport', 'smtplib', 'go-smtp', 'node-floor', 'node-floor-chained', 'node-floor-connect'],
     },
     { id: 'f', title: `(f) ${n} × 2 KB, ${k} connections`, messages: n, bytes: 0, libraries: ['smtpkit', 'smtplib', 'go-smtp'] },
     { id: 'g', title: `(g) ${mbCount} × 1 MB, 1 connection`, messages: mbCount, bytes: 1 << 20, libraries: ['smtpkit', 'nodemailer-conn', 'smtplib', 'go-smtp'] },
@@ -407,11 +423,11 @@ async function main(): Promise<void> {
   if (ceiling !== undefined) console.log(`\n(c) smtp-sink's ceiling: Postfix's smtp-source sends ${bigCount} × ${bigMb} MB to it at ${fmt(ceiling, 0)} MB/s.`)
   console.log("sink busy %: the sink's CPU time over the run's wall time; near 100, the sink (one process) set the pace.")
   for (const reason of skipped) console.log(`skipped ${reason}`)
-  console.log('node-floor, node-floor-chained (e): a canned-command client (bench/lib/node-floor-client.ts); chained sends the next MAIL/RCPT/DATA behind each final dot.')
+  console.log('node-floor, node-floor-chained (e): a canned-command client (bench/lib/node-floor-client.ts); chained sends the next MAIL/RCPT/DATA behind each final dot; node-floor-connect opens a connection per message, as sendMail does.')
   console.log('node-floor: a canned-reply sink on a bare net.Server (bench/lib/node-floor-server.ts), far faster than smtp-sink.')
   console.log('smtpkit rows: smtpkit is the Pool ((e), (g): one connection, chaining); smtpkit-client is Client.send one message at a time; smtpkit-steps is mail(), rcpt(), data(); smtpkit-sendmail is sendMail, a connection per message.')
-  console.log('nodemailer-conn is its SMTPConnection reused for every message; nodemailer-pool its pooled transport on one connection.')
-  console.log('\nTargets: Pool CPU/msg ≤ 2× node-floor-chained and ≤ smtplib; (e) msg/s ≥ 1.5× go-smtp; (f) msg/s ≥ go-smtp; sendMail ≤ 0.5 ms CPU/msg; (g) MB/s ≥ go-smtp; peak RSS ≤ 60 MB for small messages; (d) RSS growth < 64 MB.')
+  console.log('nodemailer-conn is its SMTPConnection reused for every message; nodemailer-pool its pooled transport on one connection; nodemailer-transport its transport without the pool, a connection per message (the peer of sendMail).')
+  console.log('\nTargets: Pool CPU/msg ≤ 2× node-floor-chained and ≤ smtplib; (e) msg/s ≥ 1.5× go-smtp; (f) msg/s ≥ go-smtp; sendMail ≤ 0.5 ms CPU/msg and ≤ ½ nodemailer-transport; (g) MB/s ≥ go-smtp; peak RSS ≤ 60 MB for small messages; (d) RSS growth < 64 MB.')
 }
 
 /** MB/s of Postfix's smtp-source sending `count` messages of `megabytes` MB over one connection. */

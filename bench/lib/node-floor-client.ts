@@ -55,3 +55,34 @@ export async function sendWithNodeFloor(host: string, port: number, count: numbe
   socket.end('QUIT\r\n')
   await closed
 }
+
+/**
+ * The same floor for a connection per message, as sendMail and nodemailer's transport (without
+ * its pool) send: connect, greeting, EHLO, MAIL, RCPT and DATA in one write, then (after 354, RFC
+ * 2920 section 3.1) the body, the final dot and QUIT in one write, and the socket destroyed on 221.
+ */
+export async function sendWithNodeFloorConnecting(host: string, port: number, count: number, message: string): Promise<void> {
+  const finish = Buffer.from(`${message}.\r\nQUIT\r\n`, 'latin1')
+  for (let i = 0; i < count; i++) {
+    const socket = connect({ host, port, noDelay: true })
+    let column = 0
+    let replies = 0
+    await new Promise<void>((resolve, reject) => {
+      socket.on('error', reject)
+      socket.on('data', (chunk: Buffer) => {
+        for (const byte of chunk) {
+          if (column === 0 && (byte === 0x34 || byte === 0x35)) reject(new Error(`the server replied ${chunk.toString('latin1').trim()}`))
+          if (column === 3 && byte === 0x20) {
+            replies++
+            if (replies === 1) socket.write('EHLO bench.example.test\r\n')
+            else if (replies === 2) socket.write(HEAD)
+            else if (replies === 5) socket.write(finish)
+            else if (replies === 7) resolve()
+          }
+          column = byte === 0x0a ? 0 : column + 1
+        }
+      })
+    })
+    socket.destroy()
+  }
+}
