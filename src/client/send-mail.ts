@@ -42,7 +42,7 @@ export async function sendMail(server: ConnectOptions | string | URL, request: S
   }
   let result: SendResult
   try {
-    result = await client[sendChecked]({ ...mail, signal, onProgress })
+    result = await client[sendChecked](mail, signal, onProgress)
   } catch (err) {
     await (quitting ?? client[Symbol.asyncDispose]())
     throw err
