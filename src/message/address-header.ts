@@ -395,11 +395,16 @@ export function readSimpleMailboxList(text: string, decodeName: (phrase: string)
     const local = match[2] ?? match[4]!
     const domain = plainDomain(match[3] ?? match[5]!)
     if (domain === undefined || local.length > MAX_LOCAL_OCTETS) return undefined
-    // The phrase's words one space apart, quoted-strings without their quotes (as phraseText gives them).
-    const phrase = match[1] === undefined ? '' : Array.from(match[1].matchAll(PHRASE_WORD), (word) => word[1] ?? word[0]).join(' ')
+    const phrase = match[1] === undefined ? '' : simplePhraseText(match[1])
     items.push({ name: phrase === '' ? '' : normaliseName(decodeName(phrase)), address: `${local}@${domain}` })
     at = SIMPLE_MAILBOX.lastIndex
   }
+}
+
+// The phrase's words one space apart, quoted-strings without their quotes, as phraseText gives them.
+function simplePhraseText(phrase: string): string {
+  if (phrase.includes('"')) return Array.from(phrase.matchAll(PHRASE_WORD), (word) => word[1] ?? word[0]).join(' ')
+  return phrase.includes('\t') || phrase.includes('  ') ? phrase.replace(/[ \t]+/g, ' ') : phrase
 }
 
 /** The mailboxes of an address list, with groups replaced by their members. */

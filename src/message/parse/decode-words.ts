@@ -17,31 +17,45 @@ export function decodeWords(text: string, onFallback?: (why: string) => void): s
   if (!text.includes('=?')) return text
   let out = ''
   let last = 0
+  // The run of adjacent words in one charset, decoded together once it ends.
   let runCharset = ''
-  let runBytes: Buffer[] = []
-  const flush = (): void => {
-    if (runBytes.length === 0) return
-    const decoded = decodeCharset(runBytes.length === 1 ? runBytes[0]! : Buffer.concat(runBytes), runCharset)
-    if (decoded.fallback !== undefined) onFallback?.(decoded.fallback)
-    out += decoded.text
-    runBytes = []
-  }
-  for (const match of text.matchAll(ENCODED_WORD)) {
+  let run: Buffer | Buffer[] | undefined
+  ENCODED_WORD.lastIndex = 0
+  for (let match = ENCODED_WORD.exec(text); match !== null; match = ENCODED_WORD.exec(text)) {
     const start = match.index
-    const gap = text.slice(last, start)
     const charset = match[1]!.toLowerCase()
-    if (runBytes.length > 0 && /^[ \t\r\n]*$/.test(gap)) {
-      if (charset !== runCharset) flush()
+    if (run !== undefined && isWhitespace(text, last, start)) {
+      if (charset !== runCharset) {
+        out += decodeRun(run, runCharset, onFallback)
+        run = undefined
+      }
     } else {
-      flush()
-      out += gap
+      if (run !== undefined) out += decodeRun(run, runCharset, onFallback)
+      run = undefined
+      out += text.slice(last, start)
     }
     runCharset = charset
-    runBytes.push(decodeWordText(match[2]!, match[3]!))
-    last = start + match[0].length
+    const bytes = decodeWordText(match[2]!, match[3]!)
+    run = run === undefined ? bytes : Array.isArray(run) ? (run.push(bytes), run) : [run, bytes]
+    last = ENCODED_WORD.lastIndex
   }
-  flush()
+  if (run !== undefined) out += decodeRun(run, runCharset, onFallback)
   return out + text.slice(last)
+}
+
+function decodeRun(run: Buffer | Buffer[], charset: string, onFallback: ((why: string) => void) | undefined): string {
+  const decoded = decodeCharset(Array.isArray(run) ? Buffer.concat(run) : run, charset)
+  if (decoded.fallback !== undefined) onFallback?.(decoded.fallback)
+  return decoded.text
+}
+
+// Whether text[from, to) is only spaces, tabs and line breaks (what may stand between two words of a run).
+function isWhitespace(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const code = text.charCodeAt(i)
+    if (code !== 0x20 && code !== 0x09 && code !== 0x0d && code !== 0x0a) return false
+  }
+  return true
 }
 
 function decodeWordText(encoding: string, text: string): Buffer {

@@ -27,7 +27,7 @@ export function parseStructuredValue(text: string, onDefect?: (text: string) => 
   const semicolon = indexOfUnquoted(text, 0)
   const value = (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase()
   const plain = new Map<string, string>()
-  const extended = new Map<string, Segment[]>()
+  let extended: Map<string, Segment[]> | undefined
   let i = semicolon === -1 ? text.length : semicolon + 1
   while (i < text.length) {
     const equals = text.indexOf('=', i)
@@ -54,6 +54,7 @@ export function parseStructuredValue(text: string, onDefect?: (text: string) => 
     const star = /^([^*]+)\*(?:(\d{1,3})(\*)?)?$/.exec(name)
     if (star) {
       const base = star[1]!
+      extended ??= new Map()
       const segments = extended.get(base) ?? []
       segments.push({ index: star[2] === undefined ? 0 : Number(star[2]), isExtended: star[2] === undefined || star[3] === '*', text: raw })
       extended.set(base, segments)
@@ -61,10 +62,18 @@ export function parseStructuredValue(text: string, onDefect?: (text: string) => 
       plain.set(name, raw)
     }
   }
-  const parameters = new Map<string, string>()
   const fallback = (name: string) => onDefect && ((why: string) => onDefect(`parameter ${name}: ${why}`))
-  for (const [name, raw] of plain) parameters.set(name, raw.includes('=?') ? decodeWords(raw, fallback(name)) : raw)
-  for (const [name, segments] of extended) parameters.set(name, joinSegments(segments, fallback(name)))
+  // The plain values are the parameters as they are when none needs decoding.
+  let parameters = plain
+  for (const [name, raw] of plain) {
+    if (!raw.includes('=?')) continue
+    if (parameters === plain) parameters = new Map(plain)
+    parameters.set(name, decodeWords(raw, fallback(name)))
+  }
+  if (extended !== undefined) {
+    if (parameters === plain) parameters = new Map(plain)
+    for (const [name, segments] of extended) parameters.set(name, joinSegments(segments, fallback(name)))
+  }
   return { value, parameters }
 }
 
@@ -81,6 +90,10 @@ function indexOfUnquoted(text: string, from: number): number {
 
 // A quoted-string with backslash escapes (RFC 5322 §3.2.4); a missing closing quote ends it at the end.
 function readQuoted(text: string, start: number): [string, number] {
+  // Most have no backslash in them: the text up to the closing quote.
+  const close = text.indexOf('"', start + 1)
+  const backslash = text.indexOf('\\', start + 1)
+  if (close !== -1 && (backslash === -1 || backslash > close)) return [text.slice(start + 1, close), close + 1]
   let out = ''
   for (let i = start + 1; i < text.length; i++) {
     const char = text[i]!

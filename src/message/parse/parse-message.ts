@@ -48,7 +48,7 @@ export async function parseMessage(source: ParseSource, options?: ParseMessageOp
       }
     }
     scanner.end()
-    await Promise.all(builder.handlers)
+    if (builder.handlers.length > 0) await Promise.all(builder.handlers)
   } catch (error) {
     builder.failStreams(error instanceof Error ? error : new Error(String(error)))
     throw error
