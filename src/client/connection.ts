@@ -261,6 +261,15 @@ export class ClientConnection {
     return ok
   }
 
+  /**
+   * True when the memory of everything written may be used again: nothing is queued for the next
+   * write or held in the socket's buffer, and the socket is a Node socket, which copies what it
+   * writes (into the kernel, or into TLS); another Duplex may hand on the very buffer written.
+   */
+  get isFlushed(): boolean {
+    return this.#socket instanceof Socket && this.#out.length === 0 && this.#socket.writableLength === 0
+  }
+
   /** Queues a waiter for a reply to something already written (the DATA terminator, a BDAT chunk). */
   expect(wait: ReplyWait): Promise<Reply> {
     this.#throwIfClosed()

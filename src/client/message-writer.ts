@@ -1,6 +1,6 @@
 import { CrlfNormalizer, DotEncoder } from '../protocol/dot-stuffing.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
-import { toChunks, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
+import { toChunks, utf8Bytes, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { raceAbort, type ClientConnection } from './connection.ts'
 import { ClientError, sourceFailed } from './errors.ts'
 import type { ClientTimeouts } from './options.ts'
@@ -29,6 +29,8 @@ export interface BodyWriteResult {
 const COALESCE_BYTES = 64 * 1024
 const MIN_DIRECT_BYTES = 16 * 1024
 const IDLE_FLUSH_MS = 200
+const STRING_PIECE_BYTES = 64 * 1024
+const utf8 = new TextEncoder()
 
 /**
  * Gathers small buffers into writes of about 64 KiB and waits for 'drain' whenever the socket
@@ -142,7 +144,8 @@ export function writeDataBody(
   source: MessageSource | RereadableSource,
   options: BodyWriteOptions,
 ): BodyWriteResult | Promise<BodyWriteResult> {
-  if (typeof source === 'string') source = Buffer.from(source, 'utf8')
+  // A large string streams in pieces, as any source does (see utf8Pieces).
+  if (typeof source === 'string' && source.length <= COALESCE_BYTES) source = utf8Bytes(source)
   // A small body in memory is queued at once, with no promise: the caller can release the wire
   // in the same tick, so the next message's envelope shares the write without waiting its turn.
   if (source instanceof Uint8Array && source.length <= COALESCE_BYTES) return writeWholeDataBody(conn, source, options)
@@ -160,9 +163,25 @@ async function streamDataBody(
   let bytes = 0
   conn.setStreaming('DATA')
   try {
-    for await (const chunk of abortable(source, signal)) {
-      bytes += chunk.length
-      await batch.add(encoder.encode(chunk))
+    if (typeof source === 'string') {
+      // Encoded a piece at a time into one buffer, used again once nothing written from it is
+      // still held: fresh memory for every piece of every large message cost more in page
+      // faults than the encoding itself (see utf8Pieces).
+      let piece: Buffer | undefined
+      for (let at = 0; at < source.length; ) {
+        signal?.throwIfAborted()
+        if (piece === undefined || batch.size > 0 || !conn.isFlushed) piece = Buffer.allocUnsafe(STRING_PIECE_BYTES)
+        // No more UTF-16 units than the piece has bytes, so no surrogate pair is split (see utf8Pieces).
+        const { read, written } = utf8.encodeInto(source.slice(at, at + STRING_PIECE_BYTES), piece)
+        at += read
+        bytes += written
+        await batch.add(encoder.encode(written === piece.length ? piece : piece.subarray(0, written)))
+      }
+    } else {
+      for await (const chunk of abortable(source, signal)) {
+        bytes += chunk.length
+        await batch.add(encoder.encode(chunk))
+      }
     }
     await batch.settle()
   } catch (err) {
