@@ -68,8 +68,7 @@ test('expectAll: one promise for a group, resolved with its replies in order onc
 
 test('expectAll: a failed group rejects with the error of its first waiter that failed, in order, not in time', async () => {
   // The owner fails the rest when one is aborted, as a connection does by closing.
-  let queue!: ReplyQueue
-  queue = new ReplyQueue(() => queue.failAll((wait) => new Error(`closed while waiting for ${wait.awaits}`)))
+  const queue: ReplyQueue = new ReplyQueue(() => queue.failAll((wait) => new Error(`closed while waiting for ${wait.awaits}`)))
   const group = queue.expectAll([{ awaits: 'MAIL', timeoutMs: 60_000 }, { awaits: 'RCPT', timeoutMs: 60_000 }, { awaits: 'DATA', timeoutMs: 20 }])
   queue.deliver(reply)
   // DATA's deadline passes first; RCPT, still unanswered before it, is what a caller awaiting
@@ -81,8 +80,7 @@ test('expectAll: a failed group rejects with the error of its first waiter that 
 
 test('expectAll: a signal already aborted aborts the group once all of it is queued', async () => {
   const aborted: string[] = []
-  let queue!: ReplyQueue
-  queue = new ReplyQueue((_error, wait) => {
+  const queue: ReplyQueue = new ReplyQueue((_error, wait) => {
     aborted.push(wait.awaits)
     queue.failAll(() => new Error('closed'))
   })
