@@ -245,12 +245,17 @@ describe('Pool waiting, rate limit and close', () => {
   })
 
   test('close() with an aborted signal fails a send still queued for a connection, and resolves', async (t) => {
-    const { fake, pool } = await setup(t, { onMessage: () => new Promise<undefined>(() => {}) }, { maxConnections: 1 })
+    // MAIL is never answered, so the first send never gets as far as handing the connection on.
+    const { fake, pool } = await setup(t, { onCommand: (_session, line) => (line.startsWith('MAIL') ? new Promise<undefined>(() => {}) : undefined) }, { maxConnections: 1 })
     const sending = pool.send(mail(1))
     sending.catch(() => {})
     const queued = pool.send(mail(2))
     queued.catch(() => {})
-    await waitForSession(fake)
+    const deadline = AbortSignal.timeout(5000)
+    while (fake.commands('MAIL').length === 0) {
+      deadline.throwIfAborted()
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
     const controller = new AbortController()
     const closing = pool.close({ signal: controller.signal })
     controller.abort()
