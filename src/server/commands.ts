@@ -2,6 +2,9 @@ import { parseCommand } from '../protocol/command.ts'
 import { SmtpError } from '../protocol/errors.ts'
 import { auth, isAuthAllowed } from './auth.ts'
 import type { ReadStop } from './byte-reader.ts'
+import { replyWire } from './reply-wire.ts'
+import type { ResolvedServerOptions } from './server-options.ts'
+import type { Session } from './session.ts'
 import type { ConnectionState, Wire } from './wire.ts'
 import { startTls } from './starttls.ts'
 import { xclient } from './xclient.ts'
@@ -191,37 +194,76 @@ function isInMode(verb: string, lmtp: boolean): boolean {
 // clients send a bare host name, and the name is only recorded, never trusted.
 const HELLO_ARG = /^[^\s\x00-\x1f\x7f]+$/
 
-async function hello(wire: Wire, state: ConnectionState, args: string, verb: string): Promise<void> {
+function hello(wire: Wire, state: ConnectionState, args: string, verb: string): void | Promise<void> {
   const domain = args.trim()
   if (!HELLO_ARG.test(domain)) return wire.reply(501, '5.5.4', `Syntax: ${verb} <domain>`)
-  // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it, as RSET would.
-  await resetTransaction(wire, state)
+  // RFC 5321 §4.1.4: EHLO/HELO in a transaction resets it, as RSET would. Without one, nothing
+  // is awaited: the common EHLO costs no promise.
+  if (state.transaction !== null) return resetTransaction(wire, state).then(() => greetBack(wire, state, domain, verb))
+  return greetBack(wire, state, domain, verb)
+}
+
+function greetBack(wire: Wire, state: ConnectionState, domain: string, verb: string): void | Promise<void> {
   state.info.helo = domain
   state.info.isEsmtp = verb !== 'HELO'
-  state.advertised = new Set()
-  const { hostname } = state.options
-  if (verb === 'HELO') return wire.replyRaw(250, hostname)
-  let keywords = ehloKeywords(wire, state)
-  const choose = state.session.extensions
-  if (choose) {
-    const offered = keywords
-    const result = await wire.runHook(async () => {
-      const value = await choose.call(state.session, offered)
-      // A mistake in the hook is reported, not read as "offer nothing".
-      if (!Array.isArray(value)) throw new TypeError(`the extensions hook must return an array of keywords, got ${value === null ? 'null' : typeof value}`)
-      return value as readonly string[]
-    })
-    if (!result.ok) return wire.replyError(result.error)
-    const chosen = new Set(result.value)
-    keywords = offered.filter((keyword) => chosen.has(keyword))
-  }
+  state.advertised = NOTHING_ADVERTISED
+  if (verb === 'HELO') return wire.replyRaw(250, state.options.hostname)
+  if (state.session.extensions) return chooseExtensions(wire, state, state.session.extensions)
+  const prepared = preparedEhlo(state)
   // Recorded once: every later check of an extension reads this set.
-  state.advertised = new Set(keywords.map((keyword) => keyword.split(' ', 1)[0]!))
-  wire.replyRaw(250, [hostname, ...keywords])
+  state.advertised = prepared.advertised
+  wire.replyPrepared(prepared.wire)
+}
+
+// A session's extensions hook picks from what the server would offer.
+async function chooseExtensions(wire: Wire, state: ConnectionState, choose: NonNullable<Session['extensions']>): Promise<void> {
+  const offered = ehloKeywords(state)
+  const result = await wire.runHook(async () => {
+    const value = await choose.call(state.session, offered)
+    // A mistake in the hook is reported, not read as "offer nothing".
+    if (!Array.isArray(value)) throw new TypeError(`the extensions hook must return an array of keywords, got ${value === null ? 'null' : typeof value}`)
+    return value as readonly string[]
+  })
+  if (!result.ok) return wire.replyError(result.error)
+  const chosen = new Set(result.value)
+  const keywords = offered.filter((keyword) => chosen.has(keyword))
+  state.advertised = advertisedBy(keywords)
+  wire.replyRaw(250, [state.options.hostname, ...keywords])
+}
+
+function advertisedBy(keywords: readonly string[]): ReadonlySet<string> {
+  return new Set(keywords.map((keyword) => keyword.split(' ', 1)[0]!))
+}
+
+const NOTHING_ADVERTISED: ReadonlySet<string> = new Set()
+
+/** An EHLO reply in wire form, and the set of extensions it advertises. */
+interface PreparedEhlo {
+  readonly wire: string
+  readonly advertised: ReadonlySet<string>
+}
+
+// Without an extensions hook the EHLO reply follows from the options and two facts about the
+// connection (TLS, and whether XCLIENT is trusted), so it is built once per server and per
+// combination of those, not per connection. Keyed by the options object, which a server owns.
+const preparedEhlos = new WeakMap<ResolvedServerOptions, (PreparedEhlo | undefined)[]>()
+
+function preparedEhlo(state: ConnectionState): PreparedEhlo {
+  const { options } = state
+  let byFacts = preparedEhlos.get(options)
+  if (byFacts === undefined) preparedEhlos.set(options, (byFacts = []))
+  const key = (state.info.isTls ? 1 : 0) + (state.xclientTrusted ? 2 : 0)
+  let prepared = byFacts[key]
+  if (prepared === undefined) {
+    const keywords = ehloKeywords(state)
+    prepared = { wire: replyWire(250, undefined, [options.hostname, ...keywords]), advertised: advertisedBy(keywords) }
+    byFacts[key] = prepared
+  }
+  return prepared
 }
 
 /** The service extensions to advertise on this connection now (RFC 5321 §4.1.1.1). */
-export function ehloKeywords(wire: Wire, state: ConnectionState): string[] {
+export function ehloKeywords(state: ConnectionState): string[] {
   const { options, info } = state
   const out: string[] = []
   if (options.pipelining) out.push('PIPELINING')

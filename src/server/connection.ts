@@ -30,6 +30,13 @@ const MAX_QUEUED_REPLY_BYTES = 64 * 1024
 
 const NOTHING_ADVERTISED: ReadonlySet<string> = new Set()
 
+// The greeting's wire form, built once per server: it depends on the options alone.
+const greetings = new WeakMap<ResolvedServerOptions, string>()
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
 let lastId = 0
 const idPrefix = randomBytes(3).toString('hex')
 
@@ -174,7 +181,9 @@ export class Connection implements Wire, ConnectionState {
     if (reverseDns && this.info.remoteAddress !== '') this.info.clientHostname = await this.#lookUpHostname(reverseDns)
     if (newSession) {
       try {
-        this.session = await newSession(this.info)
+        const session = newSession(this.info)
+        // A session made at once (the common case) is not awaited: that would cost a tick per connection.
+        this.session = isPromiseLike(session) ? await session : session
       } catch (error) {
         // RFC 5321 §3.1: a server that will not serve this client may say so instead of greeting.
         if (error instanceof SmtpError && error.code >= 400 && error.code < 600) this.replyError(error)
@@ -191,8 +200,14 @@ export class Connection implements Wire, ConnectionState {
 
   /** Queues the `220` greeting (RFC 5321 §4.2: our name first), at the start and after XCLIENT. */
   greet(): void {
-    const { hostname, lmtp, greeting } = this.options
-    this.replyRaw(220, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
+    const { options } = this
+    let wire = greetings.get(options)
+    if (wire === undefined) {
+      const { hostname, lmtp, greeting } = options
+      wire = replyWire(220, undefined, `${hostname} ${lmtp ? 'LMTP' : 'ESMTP'}${greeting === '' ? '' : ` ${greeting}`}`)
+      greetings.set(options, wire)
+    }
+    this.#queueWire(wire)
   }
 
   // Reverse DNS within its timeout, on the connection's one timer; a failure leaves the name unknown.
@@ -250,7 +265,9 @@ export class Connection implements Wire, ConnectionState {
       // Awaiting the reader directly, not through a nextLine, saves a promise and two ticks a command.
       let next: Buffer | LineStop | undefined = this.#bufferedLine() ?? this.#idleStop()
       if (next === undefined) {
-        const chunk = await this.#readLineBytes(this.transaction === null)
+        const started = performance.now()
+        const chunk = await this.#read(this.#lineBudgetMs, this.transaction === null)
+        this.#spendLineBudget(started)
         if (typeof chunk !== 'string') {
           this.#splitter.push(chunk)
           continue
@@ -302,7 +319,9 @@ export class Connection implements Wire, ConnectionState {
     for (;;) {
       const line = this.#bufferedLine()
       if (line !== undefined) return line
-      const chunk = await this.#readLineBytes(false)
+      const started = performance.now()
+      const chunk = await this.#read(this.#lineBudgetMs)
+      this.#spendLineBudget(started)
       if (typeof chunk === 'string') return chunk
       this.#splitter.push(chunk)
     }
@@ -323,12 +342,11 @@ export class Connection implements Wire, ConnectionState {
     return line
   }
 
-  // Bytes towards a command line or AUTH response, within what is left of the line's time.
-  async #readLineBytes(interruptible: boolean): Promise<Buffer | ReadStop> {
-    const started = performance.now()
-    const chunk = await this.#read(this.#lineBudgetMs, interruptible)
+  // A read towards a command line or AUTH response that began at `started` spends the line's
+  // time. Called inline after each such read, not wrapped around it: an async helper would cost a
+  // promise and a suspended frame per read.
+  #spendLineBudget(started: number): void {
     this.#lineBudgetMs = Math.max(0, this.#lineBudgetMs - (performance.now() - started))
-    return chunk
   }
 
   // Why an idle wait for a command must not start: the server is shutting down or stopped.
@@ -419,8 +437,19 @@ export class Connection implements Wire, ConnectionState {
   }
 
   #queue(code: number, enhancedCode: EnhancedCode | undefined, text: string | readonly string[]): void {
+    this.#queueWire(replyWire(code, enhancedCode, text))
+  }
+
+  /**
+   * Queues a reply already in its wire form (CRLF-terminated lines), such as one built once per
+   * server: the greeting, or an EHLO reply that no session hook changes.
+   */
+  replyPrepared(wire: string): void {
+    this.#queueWire(wire)
+  }
+
+  #queueWire(wire: string): void {
     if (this.#stream.writableEnded) return
-    const wire = replyWire(code, enhancedCode, text)
     if (this.options.debug) for (const line of wire.slice(0, -2).split('\r\n')) this.#debug(`S: ${line}`)
     this.#out += wire
     if (this.#out.length >= MAX_QUEUED_REPLY_BYTES) this.flush()

@@ -92,9 +92,14 @@ export class Server {
     if (this.#closing) throw new Error('the server is closed')
     const implicitTls = options.implicitTls ?? false
     if (implicitTls && !this.#options.secureContext) throw new TypeError('implicitTls needs the server\'s tls option (key and cert)')
-    const server = createServer({ allowHalfOpen: false }, (socket) => {
-      socket.setNoDelay(true)
-      void this.handle(socket, { implicitTls })
+    const server = createServer({ allowHalfOpen: false, noDelay: true }, (socket) => {
+      // Straight to #serve: the options handle() checks are ours here, not a caller's.
+      void this.#serve(socket, implicitTls, {
+        remoteAddress: socket.remoteAddress ?? '',
+        remotePort: socket.remotePort ?? 0,
+        localAddress: socket.localAddress ?? '',
+        localPort: socket.localPort ?? 0,
+      })
     })
     const target =
       'path' in options
@@ -138,13 +143,16 @@ export class Server {
       localPort: options.localPort ?? socket?.localPort ?? 0,
     }
     if (options.implicitTls && !this.#options.secureContext) throw new TypeError('implicitTls needs the server\'s tls option (key and cert)')
+    return this.#serve(stream, options.implicitTls ?? false, addresses)
+  }
+
+  #serve(stream: Duplex, implicitTls: boolean, addresses: ConnectionAddresses): Promise<void> {
     if (this.#closing) {
       stream.on('error', () => {})
       stream.destroy()
       return Promise.resolve()
     }
     const { limits, hostname, proxyProtocol, onError } = this.#options
-    const implicitTls = options.implicitTls ?? false
     if (this.#connections.size >= limits.maxConnections) return this.#refuse(stream, `${hostname} Too many connections, try again later`, implicitTls)
     if (proxyProtocol && !isTrustedProxy(addresses.remoteAddress ?? '', proxyProtocol.trusted)) {
       // Only a trusted proxy may say who the client is; anyone else gets no greeting at all.

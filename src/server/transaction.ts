@@ -77,8 +77,11 @@ function refuseParamsAfterHelo(wire: Wire): void {
   wire.reply(555, '5.5.4', 'Parameters are not allowed after HELO; use EHLO')
 }
 
-/** MAIL FROM (RFC 5321 §4.1.1.2): starts a transaction. */
-export async function mail(wire: Wire, state: ConnectionState, args: string): Promise<void> {
+/**
+ * MAIL FROM (RFC 5321 §4.1.1.2): starts a transaction. Returns a promise only while a `mail` hook
+ * runs, so a session without one costs no promise per command (nor does RCPT's).
+ */
+export function mail(wire: Wire, state: ConnectionState, args: string): void | Promise<void> {
   const { options } = state
   const { limits } = options
   const rest = afterKeyword(args, 'FROM:')
@@ -118,17 +121,22 @@ export async function mail(wire: Wire, state: ConnectionState, args: string): Pr
     return wire.closeWith(421, '4.7.0', `${options.hostname} Error: too many messages in one connection`)
   }
   const hook = state.session.mail
-  if (hook) {
-    const result = await wire.runHook(() => hook.call(state.session, from, params))
+  if (!hook) return startTransaction(wire, state, from, params, smtpUtf8)
+  const accepted = params
+  return wire.runHook(() => hook.call(state.session, from, accepted)).then((result) => {
     if (!result.ok) return wire.replyError(result.error)
-  }
+    startTransaction(wire, state, from, accepted, smtpUtf8)
+  })
+}
+
+function startTransaction(wire: Wire, state: ConnectionState, from: string, params: MailParams, smtpUtf8: boolean): void {
   state.transactionCount++
   state.transaction = { from, mailParams: params, recipients: [], bodyType: params.body ?? '7BIT', smtpUtf8, bdat: null }
   wire.reply(250, '2.1.0', 'Sender OK')
 }
 
-/** RCPT TO (RFC 5321 §4.1.1.3): adds a recipient. */
-export async function rcpt(wire: Wire, state: ConnectionState, args: string): Promise<void> {
+/** RCPT TO (RFC 5321 §4.1.1.3): adds a recipient. A promise only while a `rcpt` hook runs. */
+export function rcpt(wire: Wire, state: ConnectionState, args: string): void | Promise<void> {
   const tx = state.transaction!
   const rest = afterKeyword(args, 'TO:')
   if (rest === undefined) return wire.reply(501, '5.5.4', 'Syntax: RCPT TO:<address> [parameters]')
@@ -155,11 +163,16 @@ export async function rcpt(wire: Wire, state: ConnectionState, args: string): Pr
     return wire.reply(501, '5.1.3', `Bad recipient address syntax: ${error.message}`)
   }
   const hook = state.session.rcpt
-  if (hook) {
-    const result = await wire.runHook(() => hook.call(state.session, to, params))
+  if (!hook) return addRecipient(wire, tx, to, params)
+  const address = to
+  return wire.runHook(() => hook.call(state.session, address, params)).then((result) => {
     if (!result.ok) return wire.replyError(result.error)
-  }
-  tx.recipients.push(Object.freeze({ address: to, params }))
+    addRecipient(wire, tx, address, params)
+  })
+}
+
+function addRecipient(wire: Wire, tx: Transaction, address: string, params: RcptParams): void {
+  tx.recipients.push(Object.freeze({ address, params }))
   wire.reply(250, '2.1.5', 'Recipient OK')
 }
 

@@ -45,6 +45,8 @@ export interface Wire {
   replyError(error: SmtpError): void
   /** Queues a reply that never carries an enhanced code (greeting, EHLO, 334, 354). */
   replyRaw(code: number, text: string | readonly string[]): void
+  /** Queues a reply already in wire form (CRLF-terminated lines), built once and reused. */
+  replyPrepared(wire: string): void
   /** Writes every queued reply now. */
   flush(): void
   /** Queues the `220` greeting. */

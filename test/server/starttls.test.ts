@@ -74,6 +74,30 @@ describe('STARTTLS (RFC 3207)', () => {
     assert.ok(conns[0]!.tls!.cipher.length > 0)
   })
 
+  test('each connection gets the EHLO reply of its own TLS state, whatever another connection had', async (t) => {
+    const { port } = await start(t, { auth: () => true })
+    const ehlo = async (client: LineClient): Promise<string> => {
+      client.send('EHLO client.example')
+      return client.reply()
+    }
+    const first = await dial(t, port)
+    const plainFirst = new LineClient(first)
+    await plainFirst.reply()
+    assert.doesNotMatch(await ehlo(plainFirst), /AUTH/)
+    plainFirst.send('STARTTLS')
+    assert.equal(await plainFirst.reply(), '220 2.0.0 Ready to start TLS')
+    plainFirst.detach()
+    const secured = await ehlo(new LineClient(await secure(t, first, port)))
+    assert.match(secured, /250 AUTH PLAIN LOGIN$/)
+    assert.doesNotMatch(secured, /STARTTLS/)
+    // A plain connection after the TLS one still gets STARTTLS offered and no AUTH.
+    const second = new LineClient(await dial(t, port))
+    await second.reply()
+    const plain = await ehlo(second)
+    assert.match(plain, /\r\n250-STARTTLS\r\n|250 STARTTLS$/)
+    assert.doesNotMatch(plain, /AUTH/)
+  })
+
   test('refuses client-initiated TLS renegotiation after STARTTLS', async (t) => {
     const { port } = await start(t)
     const socket = await dial(t, port)

@@ -25,6 +25,9 @@ class FakeWire implements Wire {
   replyRaw(code: number, text: string | readonly string[]): void {
     this.reply(code, undefined, text)
   }
+  replyPrepared(wire: string): void {
+    this.replies.push(...wire.slice(0, -2).split('\r\n'))
+  }
   flush(): void {}
   greet(): void {
     this.replyRaw(220, 'greeting')
