@@ -57,6 +57,15 @@ export const connectChecked = Symbol('smtpkit.Client.connectChecked')
 export const chaining = Symbol('smtpkit.Client.chaining')
 
 /**
+ * The key of a Client's QUIT queued at once, right behind the end of the data a send has just
+ * queued, without waiting for the wire: for sendMail, from its `'sent'` progress, when the server
+ * offers PIPELINING (RFC 2920 §3.1 lets QUIT end the group the message content starts). The send
+ * still holds the wire then, and waiting for its turn would cost a promise and a turn per message
+ * for a QUIT that must go next anyway. Internal: not exported by the package.
+ */
+export const quitBehindData = Symbol('smtpkit.Client.quitBehindData')
+
+/**
  * An SMTP (or LMTP) client connection, driven one verb at a time like Go's `net/smtp.Client`, or
  * one message at a time with {@link Client.send}. Every method returns a promise and takes
  * `{ signal }` last; steps may be called without awaiting the previous one, and are pipelined when
@@ -362,10 +371,19 @@ export class Client {
    * Sends QUIT, waits for 221 and closes the connection. The connection is closed whatever the
    * reply; a reply other than 221 then rejects as an {@link SmtpError}.
    */
-  async quit(options: StepOptions = {}): Promise<Reply> {
+  quit(options: StepOptions = {}): Promise<Reply> {
+    return this.#quit(options.signal, false)
+  }
+
+  /** See {@link quitBehindData}. */
+  [quitBehindData](): Promise<Reply> {
+    return this.#quit(undefined, true)
+  }
+
+  async #quit(signal: AbortSignal | undefined, direct: boolean): Promise<Reply> {
     let reply: Reply
     try {
-      reply = await this.#exchange({ line: QUIT, display: 'QUIT', timeoutMs: this.#timeouts.command, endsGroup: true }, options.signal)
+      reply = await this.#exchange({ line: QUIT, display: 'QUIT', timeoutMs: this.#timeouts.command, endsGroup: true }, signal, direct)
     } catch (err) {
       this.#conn.close()
       throw err

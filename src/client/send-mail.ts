@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks'
 import { checkConnectOptions, checkSendRequest } from './check-client-options.ts'
-import { chaining, Client, connectChecked, sendChecked } from './client.ts'
+import { chaining, Client, connectChecked, quitBehindData, sendChecked } from './client.ts'
 import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { resolvePortAndTls, type ConnectOptions } from './options.ts'
 import type { SendResult, SendStage } from './transaction.ts'
@@ -38,7 +38,7 @@ export async function sendMail(server: ConnectOptions | string | URL, request: S
   let quitting: Promise<unknown> | undefined
   const onProgress = (stage: SendStage): void => {
     mail.onProgress?.(stage)
-    if (stage === 'sent' && client[chaining] === 'on') quitting = client.quit().catch(() => client.close())
+    if (stage === 'sent' && client[chaining] === 'on') quitting = client[quitBehindData]().catch(() => client.close())
   }
   let result: SendResult
   try {

@@ -281,6 +281,52 @@ describe('sendMail', () => {
     assert.ok(writes.includes('message 1\r\n.\r\nQUIT\r\n'), JSON.stringify(writes))
   })
 
+  test('QUIT follows the end of streamed data in the same write, and BDAT LAST likewise', async (t) => {
+    for (const chunking of [false, true]) {
+      const [clientSide, serverSide] = duplexPair()
+      t.after(() => {
+        clientSide.destroy()
+        serverSide.destroy()
+      })
+      const done = playTranscript(serverSide, chunking
+        ? `
+      ${ehlo('PIPELINING', 'CHUNKING')}
+      C: MAIL FROM:<a@example.test>
+      C: RCPT TO:<r1@example.test>
+      S: 250 2.1.0 Ok
+      S: 250 2.1.5 Ok
+      C: BDAT 11 LAST
+      C: message 1
+      C: QUIT
+      S: 250 2.0.0 queued as 1
+      S: 221 2.0.0 bye
+      --- expect-close
+    `
+        : `
+      ${ehlo('PIPELINING')}
+      ${envelope(1)}
+      ${accepted}
+      ${body(1)}
+      C: QUIT
+      S: 250 2.0.0 queued as 1
+      S: 221 2.0.0 bye
+      --- expect-close
+    `)
+      const writes = recordWrites(clientSide)
+      async function* message(): AsyncGenerator<Buffer> {
+        yield Buffer.from('message 1\r\n')
+      }
+      const result = await sendMail(
+        { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
+        { from: 'a@example.test', to: 'r1@example.test', message: message() },
+      )
+      await done
+      assert.equal(result.reply.lines[0], 'queued as 1')
+      const end = chunking ? 'BDAT 11 LAST\r\nmessage 1\r\nQUIT\r\n' : '.\r\nQUIT\r\n'
+      assert.ok(writes.some((w) => w.endsWith(end)), JSON.stringify(writes))
+    }
+  })
+
   test('a refused message still quits once, behind its end of data', async (t) => {
     const [clientSide, serverSide] = duplexPair()
     t.after(() => {
