@@ -31,6 +31,13 @@ export interface ClientConnectionOptions {
 
 const noop = (): void => {}
 
+// The errors of a connection the client ended, built only if someone asks (closedError, a
+// pending reply): a sender that quits on every message makes none.
+const quitError = (): Error => connectionClosed('the client quit')
+const quitWaitError = (wait: ReplyWait): Error => connectionClosed('the client quit', wait.awaits)
+const closeError = (): Error => connectionClosed('the client closed it')
+const closeWaitError = (wait: ReplyWait): Error => connectionClosed('the client closed it', wait.awaits)
+
 /** Waits for `promise`, or rejects with the signal's reason as soon as it aborts. */
 export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise
@@ -440,7 +447,7 @@ export class ClientConnection {
   end(): void {
     if (this.#closed) return
     this.#flush()
-    this.#shutdown(() => connectionClosed('the client quit'), (wait) => connectionClosed('the client quit', wait.awaits))
+    this.#shutdown(quitError, quitWaitError)
     const socket = this.#socket
     // After 221 nothing more is read or written: a plain TCP socket closes at once (its FIN is
     // the end), as Postfix's client does; TLS ends first, so the server gets its close_notify,
@@ -465,7 +472,7 @@ export class ClientConnection {
   close(error?: Error): void {
     if (this.#closed) return
     if (error === undefined) {
-      this.#shutdown(() => connectionClosed('the client closed it'), (wait) => connectionClosed('the client closed it', wait.awaits))
+      this.#shutdown(closeError, closeWaitError)
     } else if (error instanceof SmtpError || error instanceof ClientError) {
       this.#shutdown(error, () => error)
     } else if (error instanceof ProtocolError) {

@@ -90,7 +90,10 @@ export class ReplyParser {
     this.#code = code
     // A line from the LineSplitter is a Buffer already: decoded in place, no view made for it.
     const raw = line.length <= 4 ? '' : Buffer.isBuffer(line) ? line.toString('utf8', 4) : Buffer.from(line.buffer, line.byteOffset + 4, line.length - 4).toString('utf8')
-    const { enhancedCode, text } = splitEnhancedCode(code, raw)
+    // Only text of the form `X.` can open an enhanced code: most lines (EHLO keywords) cannot.
+    let enhancedCode: EnhancedCode | undefined
+    let text = raw
+    if (raw.charCodeAt(1) === 0x2e) ({ enhancedCode, text } = splitEnhancedCode(code, raw))
     if (this.#lines.length === 0) this.#enhanced = enhancedCode
     this.#lines.push(text)
     if (sep === 0x2d) {
