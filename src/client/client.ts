@@ -121,7 +121,7 @@ export class Client {
       : await dial({ host, port, localAddress, family, serverName, tlsOptions, insecureSkipTlsVerify, implicitTls, timeoutMs, signal })
     const client = new Client(socket, { ...options, serverName: options.serverName ?? options.host }, timeouts)
     try {
-      await client.#readGreeting(signal)
+      client.#takeGreeting(await client.#conn.expectGreeting(timeouts.greeting, signal))
       // The name was checked above, or is the default, made valid. Nothing else can be on the
       // wire yet (the client is not returned), so EHLO goes out without waiting its turn.
       await client.#hello(client.#helloName, signal, true)
@@ -557,7 +557,10 @@ export class Client {
   }
 
   async #readGreeting(signal: AbortSignal | undefined): Promise<void> {
-    const greeting = await this.#conn.expectGreeting(this.#timeouts.greeting, signal)
+    this.#takeGreeting(await this.#conn.expectGreeting(this.#timeouts.greeting, signal))
+  }
+
+  #takeGreeting(greeting: Reply): void {
     this.#greeting = greeting
     // RFC 5321 §3.1: 554 (or anything but 220) means the server will not serve us.
     if (greeting.code !== 220) throw replyToError(greeting, 'greeting')

@@ -85,7 +85,8 @@ export class ClientConnection {
   #flushQueued = false
   #detached = false
   #streaming: string | undefined
-  readonly #closeListeners = new Set<(error: Error) => void>()
+  // Made when a write first waits for 'drain': most connections never wait.
+  #closeListeners: Set<(error: Error) => void> | undefined
   /** True when the server offered PIPELINING and the caller allows it (RFC 2920). */
   pipelining = false
 
@@ -497,7 +498,7 @@ export class ClientConnection {
       return wait.afterData === true && !(error instanceof SmtpError) ? deliveryUnknown(wait.awaits, error) : error
     })
     this.#queue.dispose()
-    if (this.#closeListeners.size === 0) return
+    if (this.#closeListeners === undefined || this.#closeListeners.size === 0) return
     const error = this.closedError!
     for (const listener of this.#closeListeners) listener(error)
     this.#closeListeners.clear()
@@ -534,7 +535,7 @@ export class ClientConnection {
         clearTimeout(timer)
         socket.off('drain', onDrain)
         signal?.removeEventListener('abort', onAbort)
-        this.#closeListeners.delete(onClose)
+        this.#closeListeners?.delete(onClose)
         if (error === undefined) resolve()
         else reject(error)
       }
@@ -550,7 +551,7 @@ export class ClientConnection {
       }, timeoutMs)
       socket.on('drain', onDrain)
       signal?.addEventListener('abort', onAbort, { once: true })
-      this.#closeListeners.add(onClose)
+      ;(this.#closeListeners ??= new Set()).add(onClose)
       // The peer's refusal can close the connection inside socket.write() (an in-memory Duplex
       // answers synchronously): no 'drain' or close would come any more.
       if (this.#closed) onClose(this.closedError!)

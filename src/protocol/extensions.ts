@@ -5,11 +5,16 @@ import type { Reply } from './reply.ts'
  * upper-cased keyword, with each keyword's parameters as one string (`SIZE 35882577` gives
  * `SIZE` → `'35882577'`; `PIPELINING` → `''`).
  */
+// What an Extensions made without entries holds until fromEhloReply gives it its own: never
+// written, so shared.
+const NO_ENTRIES: readonly (readonly [string, string])[] = []
+const EMPTY: ReadonlyMap<string, string> = new Map()
+
 export class Extensions {
   #map: ReadonlyMap<string, string>
 
-  constructor(entries: Iterable<readonly [string, string]> = []) {
-    this.#map = new Map(entries)
+  constructor(entries: Iterable<readonly [string, string]> = NO_ENTRIES) {
+    this.#map = entries === NO_ENTRIES ? EMPTY : new Map(entries)
   }
 
   /**
