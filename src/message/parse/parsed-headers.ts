@@ -82,13 +82,12 @@ const LINE_BREAK = /\r\n|\r|\n/
 export function parseHeaderBlock(block: Uint8Array, onDefect?: (text: string) => void): ParsedHeaders {
   const fields: HeaderField[] = []
   const lines = headerLines(block)
+  // The empty "line" after the block's last line break holds nothing.
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
   // The lines of the field being read: from `first` to before `next`.
   let first = 0
   for (let next = 1; next <= lines.length; next++) {
-    if (next < lines.length) {
-      const char = lines[next]!.charCodeAt(0)
-      if (char === 0x20 || char === 0x09) continue
-    }
+    if (next < lines.length && isContinuation(lines[next]!)) continue
     const field = readField(lines, first, next, onDefect)
     if (field !== undefined) fields.push(field)
     first = next
@@ -113,13 +112,18 @@ function headerLines(block: Uint8Array): string[] {
   return lines
 }
 
+// A line that starts with a space or tab continues the field before it (RFC 5322 §2.2.3).
+function isContinuation(line: string): boolean {
+  return line.length > 0 && (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09)
+}
+
 // The field written on lines[first] to lines[next - 1] (a field line and its continuation
 // lines); undefined for a line that is not a field (an empty line, a continuation with no field
 // before it, no colon).
 function readField(lines: readonly string[], first: number, next: number, onDefect: ((text: string) => void) | undefined): HeaderField | undefined {
   const line = lines[first]!
   // A continuation line with no field before it (only the first line can be one) is dropped.
-  if (line.charCodeAt(0) === 0x20 || line.charCodeAt(0) === 0x09) return undefined
+  if (isContinuation(line)) return undefined
   const raw = next - first === 1 ? line : lines.slice(first, next).join('\r\n')
   const colon = raw.indexOf(':')
   if (colon <= 0) return undefined
