@@ -51,7 +51,13 @@ function decoderFor(charset: string): Decode | null {
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
-const utf8 = new TextDecoder('utf-8')
+
+// UTF-8 as TextDecoder reads it (a leading byte order mark dropped, each bad sequence one U+FFFD,
+// the same replacements), through Buffer's decoder, which costs less per call.
+function decodeUtf8(bytes: Uint8Array): string {
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  return buffer.length >= 3 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? buffer.toString('utf8', 3) : buffer.toString('utf8')
+}
 
 /** Decoded text, and when the charset was unknown, what was done instead. */
 export interface DecodedText {
@@ -69,7 +75,7 @@ export interface DecodedText {
 export function decodeCharset(bytes: Uint8Array, charset: string | undefined): DecodedText {
   const name = (charset ?? '').trim().toLowerCase()
   // us-ascii text with 8-bit bytes is mislabelled; UTF-8 is the likely truth (RFC 6532 §3.1).
-  if (name === '' || name === 'us-ascii' || name === 'ascii' || name === 'utf-8' || name === 'utf8') return { text: utf8.decode(bytes) }
+  if (name === '' || name === 'us-ascii' || name === 'ascii' || name === 'utf-8' || name === 'utf8') return { text: decodeUtf8(bytes) }
   const decode = decoderFor(name)
   if (decode !== null) return { text: decode(bytes) }
   try {

@@ -360,6 +360,23 @@ describe('parseMessage: structure', () => {
   })
 })
 
+describe('parseMessage: text in UTF-8', () => {
+  test('property: a UTF-8 body reads as TextDecoder reads it (a leading byte order mark dropped, each bad sequence replaced)', async () => {
+    const decoder = new TextDecoder('utf-8')
+    const bom = await parseMessage(Buffer.from('Content-Type: text/plain; charset=utf-8\r\n\r\n\xef\xbb\xbfa\xff', 'latin1'))
+    assert.equal(bom.text, 'a\ufffd')
+    const byte = fc.constantFrom(0xef, 0xbb, 0xbf, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, 0xed, 0xa0, 0xf4, 0x90, 0xc0, 0xf5, 0xff, 0x41, 0x80, 0x0d, 0x0a)
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.array(byte, { maxLength: 30 }).map((bytes) => Uint8Array.from(bytes))), async (body) => {
+        const header = Buffer.from('Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n')
+        const message = await parseMessage(Buffer.concat([header, body]))
+        assert.equal(message.text, decoder.decode(body).replace(/\r\n?/g, '\n'))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})
+
 describe('parseMessage: bounds on hostile input', () => {
   test('nesting beyond maxDepth is kept as an opaque part and flagged', async () => {
     let raw = 'leaf\r\n'
