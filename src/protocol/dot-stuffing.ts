@@ -286,7 +286,8 @@ export abstract class BodyDecoder {
     const n = buf.length
     const max = this.#maxLineBytes
     const normalize = this.#normalize
-    const afterLine = this.#dotStuffed ? LINE_START : IN_LINE
+    const dotStuffed = this.#dotStuffed
+    const afterLine = dotStuffed ? LINE_START : IN_LINE
     const body: Buffer[] = []
     let state = this.#state
     let lineBytes = this.#lineBytes
@@ -300,6 +301,25 @@ export abstract class BodyDecoder {
       if (state === IN_LINE) {
         if (cr !== -1 && cr < i) cr = buf.indexOf(CR, i)
         if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i)
+        // The common line: ends in CRLF with no bare CR or LF before it. Runs of such lines pass
+        // through this tight loop, not through the state switch once per line; it stops at the
+        // end of the chunk, at a line starting with a dot (DATA), or at anything unusual, which
+        // the general code below handles with the positions found.
+        if (lf === cr + 1 && cr !== -1) {
+          for (;;) {
+            if (lineBytes + (cr - lineFrom) + 2 > max) this.#sawLongLine = true
+            lineBytes = 0
+            lineFrom = i = lf + 1
+            if (i === n || (dotStuffed && buf[i] === DOT)) break
+            cr = buf.indexOf(CR, i)
+            lf = buf.indexOf(LF, i)
+            if (lf !== cr + 1 || cr === -1) break
+          }
+          if (i === n || (dotStuffed && buf[i] === DOT)) {
+            state = afterLine
+            continue
+          }
+        }
         if (lf !== -1 && (cr === -1 || lf < cr)) {
           this.#sawBareLineEnding = true
           if (normalize) {

@@ -425,6 +425,23 @@ describe('one pass equals the three-pass composition', () => {
     )
   })
 
+  // Mostly whole CRLF lines, so runs of ordinary lines (the decoders' fast loop) are cut short by
+  // a dotted line, a bare CR or LF, a NUL, a long line or a chunk edge at every possible place.
+  const lineShaped = fc
+    .array(fc.oneof({ weight: 6, arbitrary: fc.constantFrom('ab\r\n', '\r\n', 'abcdefghij\r\n') }, fc.constantFrom('.x\r\n', '..\r\n', '.\r\n', '\n', '\r', 'x', '.', '\x00')), { maxLength: 40 })
+    .map((pieces) => bytes(pieces.join('')))
+
+  test('runs of ordinary lines: both decoders equal the three-pass composition, on any chunking', () => {
+    fc.assert(
+      fc.property(lineShaped, cuts, maxLine, fc.boolean(), (input, c, max, normalize) => {
+        const closed = Buffer.concat([input, bytes('\r\n.\r\nQUIT\r\n')])
+        for (const body of [input, closed]) assert.deepEqual(oneDot(splitAt(body, c), max, normalize), threeDot([body], max, normalize))
+        assert.deepEqual(oneBdat(splitAt(input, c), max, normalize), threeBdat([input], max, normalize))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
   test('the byte limit: exceededMaxBytes once more than maxBytes body bytes came, stuffed dots not counted', () => {
     const decoder = new DotDecoder({ maxBytes: 4 })
     decoder.decode(bytes('..ab'))
