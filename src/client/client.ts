@@ -27,7 +27,7 @@ import {
   type ConnectOptions,
   type StepOptions,
 } from './options.ts'
-import { collectDataReplies, planTransaction, shapeRecipients, shapeResult, type DataReply, type SendRequest, type SendResult } from './transaction.ts'
+import { collectDataReplies, planTransaction, shapeRecipients, shapeResult, type DataReply, type SendRequest, type SendResult, type TransactionPlan } from './transaction.ts'
 
 const STARTTLS = Buffer.from('STARTTLS\r\n')
 const QUIT = Buffer.from('QUIT\r\n')
@@ -444,101 +444,120 @@ export class Client {
     }
   }
 
+  // The hot path of every send is kept to the common case; refusals, the chain refused and failures
+  // of the body are handled apart (#envelopeRefused, #bodyFailed), so what runs per message stays
+  // small to compile.
   async #transaction(request: SendRequest, signal: AbortSignal | undefined, onProgress: SendRequest['onProgress'], release: () => void): Promise<SendResult> {
     const conn = this.#conn
-    const timeouts = this.#timeouts
     // With the chain refused, a send waits for the previous message's reply before its MAIL.
     if (this.#chainRefused && conn.awaiting > 0) await raceAbort(conn.idle(), signal)
     const plan = planTransaction(request, {
       extensions: this.#extensions,
-      timeouts,
+      timeouts: this.#timeouts,
       chunking: this.#options.chunking !== false,
       serverName: this.#options.serverName,
     })
     // Replies still awaited while this envelope is queued can only be a previous message's
     // end of data: this transaction is chained behind it.
     const chained = conn.awaiting > 0
-    let mailReply: Reply
-    const rcptReplies: Reply[] = []
-    let dataStart: Reply | undefined
-    if (conn.pipelining) {
-      // One group, one promise for its replies (RFC 2920 §3.1: DATA ends the group).
-      const group = [plan.mail, ...plan.rcpts]
-      if (!plan.useBdat) group.push(dataCommand(timeouts.dataStart))
-      const replies = await conn.commandGroup(group, signal)
-      mailReply = replies[0]!
-      for (let i = 1; i <= plan.rcpts.length; i++) rcptReplies.push(replies[i]!)
-      if (!plan.useBdat) dataStart = replies[group.length - 1]
-    } else {
-      mailReply = await conn.command(plan.mail, signal)
-      if (mailReply.code !== 250) throw replyToError(mailReply, plan.mail.display)
-      for (const rcpt of plan.rcpts) rcptReplies.push(await conn.command(rcpt, signal))
-      if (!plan.useBdat && rcptReplies.some(isRcptOk)) dataStart = await conn.command(dataCommand(timeouts.dataStart), signal)
-    }
-    // RFC 2920 §3.1: a pipelined DATA that got 354 must be answered with the terminator, even
-    // though there is nothing to send; the server then refuses the empty message.
-    const endEmptyData = async (): Promise<void> => {
-      if (dataStart?.code === 354) await conn.command(emptyDataEnd(timeouts.dataEnd), signal)
-    }
-    if (mailReply.code !== 250) {
-      await endEmptyData()
-      if (chained && mailReply.code === 503) {
-        // The server did not take a MAIL behind the previous message's end of data (RFC 2920
-        // §3.1 allows it): nothing of this message was accepted, so it is sent again, alone,
-        // and so is every later one on this connection.
-        this.#chainRefused = true
-        return this.#transaction(request, signal, onProgress, release)
-      }
-      throw replyToError(mailReply, plan.mail.display)
-    }
+    // MAIL, each RCPT, then DATA's reply (undefined for BDAT, or when DATA was not sent).
+    const replies = conn.pipelining ? await conn.commandGroup(plan.commands, signal) : await this.#envelopeOneByOne(plan, signal)
+    const dataStart = plan.useBdat ? undefined : replies[plan.recipients.length + 1]
     const server = this.#options.serverName ?? 'the server'
-    const { accepted, rejected, error } = shapeRecipients(plan, rcptReplies, server)
-    if (error) {
-      await endEmptyData()
-      await conn.command(resetCommand(timeouts.command), signal)
-      throw error
+    const shaped = replies[0]!.code === 250 ? shapeRecipients(plan, replies, server) : undefined
+    if (shaped === undefined || shaped.error !== undefined || (dataStart !== undefined && dataStart.code !== 354)) {
+      await this.#envelopeRefused(plan, replies[0]!, dataStart, shaped?.error, chained, signal)
+      // The chain was refused: nothing of this message was accepted, so it is sent again, alone.
+      return this.#transaction(request, signal, onProgress, release)
     }
-    if (dataStart && dataStart.code !== 354) {
-      await conn.command(resetCommand(timeouts.command), signal)
-      throw replyToError(dataStart, 'DATA')
-    }
-
     let ended = false
     const onEnd = (): void => {
       ended = true
       onProgress?.('sent')
     }
     onProgress?.('data')
-    const verb = plan.useBdat ? 'BDAT' : 'DATA'
+    const lmtp = this.isLmtp
+    let written: BodyWriteResult | Promise<BodyWriteResult>
     try {
-      let written: BodyWriteResult | Promise<BodyWriteResult>
-      try {
-        written = this.#writeBody(request.message, { bdat: plan.useBdat, binary: plan.binary, replyCount: this.isLmtp ? accepted.length : 1, signal, onEnd })
-        // A small body is queued at once: the wire is released in this tick, before a chained
-        // send (started in a microtask by onEnd) asks for it, so that one need not wait its turn.
-        if (written instanceof Promise) written = await written
-      } catch (err) {
-        // A refused BDAT chunk leaves the transaction open; the connection still is.
-        if (plan.useBdat && err instanceof SmtpError && !conn.isClosed) await conn.command(resetCommand(timeouts.command), signal)
-        throw err
-      }
-      release()
+      written = this.#writeBody(request.message, { bdat: plan.useBdat, binary: plan.binary, replyCount: lmtp ? shaped.accepted.length : 1, signal, onEnd })
+      // A small body is queued at once: the wire is released in this tick, before a chained
+      // send (started in a microtask by onEnd) asks for it, so that one need not wait its turn.
+      if (written instanceof Promise) written = await written
+    } catch (err) {
+      throw await this.#bodyFailed(err, plan, ended, true, signal)
+    }
+    release()
+    try {
+      const verb = plan.useBdat ? 'BDAT' : 'DATA'
       let final: DataReply
-      if (this.isLmtp) {
-        final = await collectDataReplies(written.replies, accepted, verb)
+      if (lmtp) {
+        final = await collectDataReplies(written.replies, shaped.accepted, verb)
       } else {
         final = await written.replies[0]!
         if (final.code !== 250) throw replyToError(final, verb)
       }
-      return shapeResult(accepted, rejected, final, written.bytes)
+      return shapeResult(shaped.accepted, shaped.rejected, final, written.bytes)
     } catch (err) {
-      // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
-      // stays its reason.
-      const settled = err instanceof SmtpError || err instanceof AggregateError || (signal?.aborted === true && err === signal.reason) ||
-        (err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN')
-      if (ended && !settled) throw deliveryUnknown(`reply to the end of the ${verb} data`, err instanceof Error ? err : new Error(String(err)))
-      throw err
+      throw await this.#bodyFailed(err, plan, ended, false, signal)
     }
+  }
+
+  /** The envelope one command at a time (no PIPELINING): stops at a refused MAIL, sends DATA only for an accepted recipient. */
+  async #envelopeOneByOne(plan: TransactionPlan, signal: AbortSignal | undefined): Promise<(Reply | undefined)[]> {
+    const conn = this.#conn
+    const mailReply = await conn.command(plan.mail, signal)
+    if (mailReply.code !== 250) throw replyToError(mailReply, plan.mail.display)
+    const replies: (Reply | undefined)[] = [mailReply]
+    for (const rcpt of plan.rcpts) replies.push(await conn.command(rcpt, signal))
+    if (!plan.useBdat && replies.some((reply, i) => i > 0 && isRcptOk(reply!))) replies.push(await conn.command(dataCommand(this.#timeouts.dataStart), signal))
+    return replies
+  }
+
+  /**
+   * Ends a transaction whose envelope was refused, and throws the refusal; returns only when the
+   * server refused a MAIL chained behind the previous message's end of data (a 503, which RFC 2920
+   * §3.1 allows), after which every send on this connection goes alone.
+   */
+  async #envelopeRefused(plan: TransactionPlan, mailReply: Reply, dataStart: Reply | undefined, refused: AggregateError | undefined, chained: boolean, signal: AbortSignal | undefined): Promise<void> {
+    const conn = this.#conn
+    const timeouts = this.#timeouts
+    // RFC 2920 §3.1: a pipelined DATA that got 354 must be answered with the terminator, even
+    // though there is nothing to send; the server then refuses the empty message.
+    if (mailReply.code !== 250 || refused) {
+      if (dataStart?.code === 354) await conn.command(emptyDataEnd(timeouts.dataEnd), signal)
+    }
+    if (mailReply.code !== 250) {
+      if (chained && mailReply.code === 503) {
+        this.#chainRefused = true
+        return
+      }
+      throw replyToError(mailReply, plan.mail.display)
+    }
+    await conn.command(resetCommand(timeouts.command), signal)
+    throw refused ?? replyToError(dataStart!, 'DATA')
+  }
+
+  /**
+   * The error a send throws when writing its body (`writing`) or then awaiting the reply to its
+   * end failed.
+   */
+  async #bodyFailed(err: unknown, plan: TransactionPlan, ended: boolean, writing: boolean, signal: AbortSignal | undefined): Promise<unknown> {
+    const conn = this.#conn
+    // A refused BDAT chunk leaves the transaction open; the connection still is.
+    if (writing && plan.useBdat && err instanceof SmtpError && !conn.isClosed) {
+      try {
+        await conn.command(resetCommand(this.#timeouts.command), signal)
+      } catch (resetError) {
+        err = resetError
+      }
+    }
+    // Once the end of the data is out, only a reply settles the outcome; the caller's own abort
+    // stays its reason.
+    const settled = err instanceof SmtpError || err instanceof AggregateError || (signal?.aborted === true && err === signal.reason) ||
+      (err instanceof ClientError && err.code === 'ERR_SMTP_DELIVERY_UNKNOWN')
+    const verb = plan.useBdat ? 'BDAT' : 'DATA'
+    if (ended && !settled) return deliveryUnknown(`reply to the end of the ${verb} data`, err instanceof Error ? err : new Error(String(err)))
+    return err
   }
 
   /** Writes a message body as DATA content or BDAT chunks; the caller holds the wire. */

@@ -4,7 +4,7 @@ import type { Extensions } from '../protocol/extensions.ts'
 import type { MessageSource, RereadableSource } from '../protocol/message-source.ts'
 import { extensionsForMailParams, type MailParams, type RcptParams } from '../protocol/params.ts'
 import { replyToError, type Reply } from '../protocol/reply.ts'
-import { isRcptOk, mailCommand, rcptCommand } from './commands.ts'
+import { dataCommand, isRcptOk, mailCommand, rcptCommand } from './commands.ts'
 import type { CommandSpec } from './connection.ts'
 import { unsupported } from './errors.ts'
 import type { ClientTimeouts } from './options.ts'
@@ -81,6 +81,8 @@ export interface TransactionPlan {
   /** `MAIL FROM` and one `RCPT TO` per recipient, in order. */
   readonly mail: CommandSpec
   readonly rcpts: readonly CommandSpec[]
+  /** The pipelined group (RFC 2920 §3.1): MAIL, each RCPT, and DATA unless BDAT is used. */
+  readonly commands: readonly CommandSpec[]
   /** BDAT (CHUNKING, RFC 3030) rather than DATA. */
   readonly useBdat: boolean
   /** BODY=BINARYMIME: the body goes out as it is. */
@@ -107,40 +109,53 @@ export function planTransaction(request: SendRequest, ctx: PlanContext): Transac
   const recipients = typeof request.to === 'string' ? [request.to] : [...request.to]
   if (recipients.length === 0) throw new TypeError('send needs at least one recipient')
   const server = ctx.serverName ?? 'the server'
-  const onWire = (address: string): string => {
-    if (extensions.has('SMTPUTF8') || !needsSmtpUtf8(address)) return address
-    try {
-      return toAsciiAddress(address)
-    } catch (error) {
-      if (!(error instanceof ProtocolError)) throw error
-      throw unsupported(`the address ${address} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531), and ${server} does not offer it`)
-    }
-  }
-  const from = onWire(request.from)
-  const wireRecipients = recipients.map(onWire)
+  const from = onWire(request.from, extensions, server)
+  const wireRecipients: string[] = []
+  for (const recipient of recipients) wireRecipients.push(onWire(recipient, extensions, server))
   const params = mailParamsFor(request, from, wireRecipients, extensions, server, ctx.chunking)
   const { rcptParams: given } = request
   const mail = mailCommand(from, params, timeouts.mail)
-  const rcpts = recipients.map((recipient, index) => {
-    const rcptParams = (typeof given === 'function' ? given(recipient) : given) ?? NO_PARAMS
+  const rcpts: CommandSpec[] = []
+  const commands: CommandSpec[] = [mail]
+  for (let i = 0; i < recipients.length; i++) {
+    const rcptParams = (typeof given === 'function' ? given(recipients[i]!) : given) ?? NO_PARAMS
     if ((rcptParams.notify !== undefined || rcptParams.orcpt !== undefined) && !extensions.has('DSN')) {
-      throw unsupported(`NOTIFY/ORCPT for ${recipient} need DSN (RFC 3461), which ${server} does not offer`)
+      throw unsupported(`NOTIFY/ORCPT for ${recipients[i]!} need DSN (RFC 3461), which ${server} does not offer`)
     }
-    return rcptCommand(wireRecipients[index]!, rcptParams, timeouts.rcpt)
-  })
+    const rcpt = rcptCommand(wireRecipients[i]!, rcptParams, timeouts.rcpt)
+    rcpts.push(rcpt)
+    commands.push(rcpt)
+  }
   const useBdat = params.body === 'BINARYMIME' || (ctx.chunking && extensions.has('CHUNKING'))
-  return { recipients, mail, rcpts, useBdat, binary: params.body === 'BINARYMIME' }
+  if (!useBdat) commands.push(dataCommand(timeouts.dataStart))
+  return { recipients, mail, rcpts, commands, useBdat, binary: params.body === 'BINARYMIME' }
+}
+
+/**
+ * `address` as it goes on the wire: as given, or with its domain as A-labels when the server
+ * does not offer SMTPUTF8 (RFC 5890); an `ERR_SMTP_UNSUPPORTED` when its local part is not ASCII.
+ */
+function onWire(address: string, extensions: Extensions, server: string): string {
+  if (extensions.has('SMTPUTF8') || !needsSmtpUtf8(address)) return address
+  try {
+    return toAsciiAddress(address)
+  } catch (error) {
+    if (!(error instanceof ProtocolError)) throw error
+    throw unsupported(`the address ${address} has a non-ASCII local part, which needs SMTPUTF8 (RFC 6531), and ${server} does not offer it`)
+  }
 }
 
 /**
  * The result of a transaction whose envelope was answered: the recipients split by their RCPT
- * replies, and the error to throw when none was accepted (an AggregateError of every refusal).
+ * replies (`replies` are the envelope's: MAIL's first, then each RCPT's), and the error to throw
+ * when none was accepted (an AggregateError of every refusal).
  */
-export function shapeRecipients(plan: TransactionPlan, rcptReplies: readonly Reply[], server: string): { accepted: string[]; rejected: RecipientRejection[]; error?: AggregateError } {
+export function shapeRecipients(plan: TransactionPlan, replies: readonly (Reply | undefined)[], server: string): { accepted: string[]; rejected: RecipientRejection[]; error?: AggregateError } {
   const accepted: string[] = []
   const rejected: RecipientRejection[] = []
   for (let i = 0; i < plan.recipients.length; i++) {
-    const reply = rcptReplies[i]!
+    // replies[0] is MAIL's.
+    const reply = replies[i + 1]!
     if (isRcptOk(reply)) accepted.push(plan.recipients[i]!)
     else rejected.push({ recipient: plan.recipients[i]!, error: replyToError(reply, plan.rcpts[i]!.display) })
   }
