@@ -32,6 +32,7 @@ interface Waiter extends ReplyWait {
 const MAX_TIMER_MS = 2 ** 31 - 1
 
 const markHandled = (): void => {}
+const monotonicNow = (): number => performance.now()
 
 /**
  * The promise behind one waiter, or behind a group of them ({@link ReplyQueue.expectAll}): a
@@ -105,13 +106,14 @@ export class ReplyQueue {
   #timerDue = 0
   #timerRef = false
   // One abort listener per signal, however many replies wait on it: a pipelined group of 100
-  // RCPTs would otherwise trip Node's MaxListenersExceeded warning.
-  readonly #signals = new Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }>()
+  // RCPTs would otherwise trip Node's MaxListenersExceeded warning. Made for the first signal:
+  // a connection whose caller gives none never needs it.
+  #signals: Map<AbortSignal, { waiters: Set<Waiter>; onAbort: () => void }> | undefined
   readonly #onAbort: (error: unknown, wait: ReplyWait) => void
   readonly #now: () => number
 
   /** `now` is a monotonic clock in milliseconds; tests may pass a fake one. */
-  constructor(onAbort: (error: unknown, wait: ReplyWait) => void, now: () => number = () => performance.now()) {
+  constructor(onAbort: (error: unknown, wait: ReplyWait) => void, now: () => number = monotonicNow) {
     this.#onAbort = onAbort
     this.#now = now
   }
@@ -253,6 +255,7 @@ export class ReplyQueue {
   }
 
   #watch(signal: AbortSignal, waiter: Waiter): void {
+    this.#signals ??= new Map()
     let entry = this.#signals.get(signal)
     if (!entry) {
       const waiters = new Set<Waiter>()
@@ -269,12 +272,12 @@ export class ReplyQueue {
   }
 
   #unwatch(signal: AbortSignal, waiter: Waiter): void {
-    const entry = this.#signals.get(signal)
+    const entry = this.#signals?.get(signal)
     if (!entry) return
     entry.waiters.delete(waiter)
     if (entry.waiters.size > 0) return
     signal.removeEventListener('abort', entry.onAbort)
-    this.#signals.delete(signal)
+    this.#signals!.delete(signal)
   }
 
   #abort(waiter: Waiter, error: unknown): void {
