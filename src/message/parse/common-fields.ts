@@ -42,7 +42,7 @@ export function readCommonFields(headers: ParsedHeaders, defect: (text: string) 
     date: date === undefined ? undefined : readDate(date, defect),
     messageId: readMessageIds(headers.get('message-id'))[0],
     inReplyTo: readMessageIds(headers.get('in-reply-to'))[0],
-    references: readMessageIds(headers.getAll('references').join(' ')),
+    references: headers.has('references') ? readMessageIds(headers.getAll('references').join(' ')) : [],
     priority: readPriority(headers),
   }
 }
@@ -82,7 +82,7 @@ function readDate(value: string, defect: (text: string) => void): Date | undefin
 }
 
 function readMessageIds(value: string | undefined): string[] {
-  if (value === undefined) return []
+  if (value === undefined || value === '') return []
   const bracketed = value.match(/<[^<>\s]+>/g)
   if (bracketed) return bracketed
   return value.split(/[\s,]+/).filter((id) => id !== '').map((id) => `<${id}>`)

@@ -86,6 +86,8 @@ export type AttachmentInfo = Pick<ParsedAttachment, 'filename' | 'contentType' |
 /** Receives an attachment's decoded content as a stream; the promise it returns is awaited before parseMessage resolves. */
 export type AttachmentHandler = (attachment: AttachmentInfo, content: Readable) => unknown
 
+const KNOWN_ENCODINGS: ReadonlySet<string> = new Set(['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'])
+
 // Parts whose content the message itself needs, which are never handed out as streams.
 const KEPT_TYPES = new Set(['message/delivery-status', 'message/global-delivery-status', 'text/rfc822-headers'])
 
@@ -143,7 +145,7 @@ export class MessageBuilder implements ScanSink {
       stream: isStreamed ? this.#handOut(info) : undefined,
       size: 0,
     }
-    if (!['', '7bit', '8bit', 'binary', 'base64', 'quoted-printable'].includes(info.transferEncoding)) {
+    if (!KNOWN_ENCODINGS.has(info.transferEncoding)) {
       draft.defects.push(`part ${describePath(entity)}: unknown Content-Transfer-Encoding ${JSON.stringify(info.transferEncoding)}; read as it is`)
     }
     entity.slot = leaf
