@@ -39,7 +39,7 @@ import { buildGoPeer } from './lib/build-go-peer.ts'
 import { buildSmtpkit } from './lib/build-smtpkit.ts'
 import { lineReader, spawnWithFileLimit, startServerChild, stopChild } from './lib/child-process.ts'
 import { formatCpuProfileSummary } from './lib/cpu-profile-summary.ts'
-import { readCpuTimes, readMemory, readReapedChildrenCpuSeconds } from './lib/proc-stats.ts'
+import { readCpuTimes, readMemory, readMinorFaults, readReapedChildrenCpuSeconds } from './lib/proc-stats.ts'
 
 type ServerKind = 'smtpkit' | 'smtp-server' | 'go-smtp' | 'aiosmtpd' | 'smtp-sink' | 'node-floor'
 type ScenarioName = 'new-connection' | 'per-connection' | '1mb' | 'idle'
@@ -145,6 +145,8 @@ interface LoadResult {
   cpuSeconds: number
   /** The part of cpuSeconds spent in the kernel (socket calls), the same for any server. */
   systemSeconds: number
+  /** Minor page faults of the server over the run (fresh memory touched: kernel time). */
+  minorFaults: number
   /** CPU seconds of the smtp-source processes. */
   generatorCpuSeconds: number
   startRssBytes: number
@@ -172,10 +174,12 @@ async function runLoad(kind: ServerKind, scenario: LoadScenario): Promise<LoadRe
     const profile = server.profiler && config.profileDir ? join(config.profileDir, `${kind}-${scenario.name}.cpuprofile`) : undefined
     if (profile) await server.profiler?.start()
     const cpuBefore = readCpuTimes(server.pid)
+    const faultsBefore = readMinorFaults(server.pid)
     const started = performance.now()
     const generatorCpuSeconds = await smtpSources(server.port, scenario)
     const seconds = (performance.now() - started) / 1000
     const cpuAfter = readCpuTimes(server.pid)
+    const minorFaults = readMinorFaults(server.pid) - faultsBefore
     const systemSeconds = cpuAfter.systemSeconds - cpuBefore.systemSeconds
     const cpuSeconds = cpuAfter.userSeconds - cpuBefore.userSeconds + systemSeconds
     if (profile) {
@@ -183,7 +187,7 @@ async function runLoad(kind: ServerKind, scenario: LoadScenario): Promise<LoadRe
       console.log(`\n${kind} profile, ${scenario.title} (the measured run only; the profiler adds some overhead):\n${formatCpuProfileSummary(profile, 25)}`)
     }
     const { peakRssBytes } = readMemory(server.pid)
-    return { kind, seconds, messages: scenario.messages, megabytes: (scenario.messages * scenario.bytes) / 1e6, cpuSeconds, systemSeconds, generatorCpuSeconds, startRssBytes, peakRssBytes }
+    return { kind, seconds, messages: scenario.messages, megabytes: (scenario.messages * scenario.bytes) / 1e6, cpuSeconds, systemSeconds, minorFaults, generatorCpuSeconds, startRssBytes, peakRssBytes }
   } finally {
     await server.stop()
   }
@@ -225,12 +229,14 @@ function printLoad(scenario: LoadScenario, results: LoadResult[]): void {
   // Kernel: the part of the CPU spent in socket calls, about the same for every server.
   // Server CPU %: of one core over the run; near 100 the server is the limit (node is one thread),
   // well below it the generators (their CPU % of one core each, beside it) or the machine are.
-  console.log('server       msgs/s     MB/s  CPU s/1000 msgs  kernel  CPU s/MB  start RSS MB  peak RSS MB  wall s  CPU s  server CPU %  generator CPU %')
+  // Faults/msg: minor page faults per message, a page of fresh memory each (kernel time; with 1 MB
+  // messages mostly socket reads landing in memory the allocator had just given back).
+  console.log('server       msgs/s     MB/s  CPU s/1000 msgs  kernel  CPU s/MB  faults/msg  start RSS MB  peak RSS MB  wall s  CPU s  server CPU %  generator CPU %')
   for (const r of results) {
     console.log(
       `${r.kind.padEnd(11)} ${(r.messages / r.seconds).toFixed(0).padStart(7)} ${(r.megabytes / r.seconds).toFixed(1).padStart(8)} ` +
         `${((1000 * r.cpuSeconds) / r.messages).toFixed(3).padStart(16)} ${((1000 * r.systemSeconds) / r.messages).toFixed(3).padStart(7)} ` +
-        `${(r.cpuSeconds / r.megabytes).toFixed(4).padStart(9)} ` +
+        `${(r.cpuSeconds / r.megabytes).toFixed(4).padStart(9)} ${(r.minorFaults / r.messages).toFixed(2).padStart(11)} ` +
         `${mb(r.startRssBytes).padStart(13)} ${mb(r.peakRssBytes).padStart(12)} ${r.seconds.toFixed(2).padStart(7)} ${r.cpuSeconds.toFixed(2).padStart(6)} ` +
         `${((100 * r.cpuSeconds) / r.seconds).toFixed(0).padStart(13)} ${((100 * r.generatorCpuSeconds) / r.seconds / sources).toFixed(0).padStart(16)}`,
     )
