@@ -8,7 +8,16 @@ import type { CommandSpec } from './connection.ts'
 
 /** `MAIL FROM:<from>` with its parameters; an invalid address is a TypeError. */
 export function mailCommand(from: string, params: MailParams, timeoutMs: number): CommandSpec {
-  return spec(formatCommand('MAIL', `FROM:${known(from).path}`, ...formatMailParams(params)), timeoutMs)
+  const address = known(from)
+  const formatted = formatMailParams(params).join(' ')
+  // A sender's messages mostly repeat the last parameters (the same SIZE for messages of one
+  // size): that command is kept, as bytes, like a recipient's RCPT (a CommandSpec is never changed).
+  const last = address.mail
+  if (last !== undefined && last.params === formatted && last.spec.timeoutMs === timeoutMs) return last.spec
+  const line = formatted === '' ? formatCommand('MAIL', `FROM:${address.path}`) : formatCommand('MAIL', `FROM:${address.path}`, formatted)
+  const made: CommandSpec = { line: Buffer.from(line, 'utf8'), display: line.slice(0, -2), timeoutMs }
+  address.mail = { params: formatted, spec: made }
+  return made
 }
 
 /** `RCPT TO:<to>` with its parameters; an invalid address is a TypeError. */
@@ -58,11 +67,12 @@ function spec(line: string, timeoutMs: number): CommandSpec {
 }
 
 // A pool sends from and to the same few addresses over and over; each is checked once
-// (formatPath parses it in full) and its path, and its RCPT without parameters, remembered, up
-// to a bound.
+// (formatPath parses it in full) and its path, its RCPT without parameters and its last MAIL
+// remembered, up to a bound.
 interface KnownAddress {
   readonly path: string
   rcpt: CommandSpec | undefined
+  mail: { readonly params: string; readonly spec: CommandSpec } | undefined
 }
 const addresses = new Map<string, KnownAddress>()
 const MAX_ADDRESSES = 256
@@ -70,7 +80,7 @@ const MAX_ADDRESSES = 256
 function known(address: string): KnownAddress {
   let entry = addresses.get(address)
   if (entry === undefined) {
-    entry = { path: formatPath(address), rcpt: undefined }
+    entry = { path: formatPath(address), rcpt: undefined, mail: undefined }
     if (addresses.size >= MAX_ADDRESSES) addresses.clear()
     addresses.set(address, entry)
   }
