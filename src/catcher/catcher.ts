@@ -535,7 +535,9 @@ export class Catcher implements MessageSink {
     clearTimeout(this.#indexTimer)
     this.#indexTimer = setTimeout(() => {
       this.#indexTimer = undefined
-      void this.#indexBodies()
+      // The index only saves a search some reading: a failure (a message removed as it was
+      // read) must not end the process that serves the page; a search reads what is missing.
+      this.#indexBodies().catch(() => {})
     }, INDEX_IDLE_MS)
     this.#indexTimer.unref()
   }

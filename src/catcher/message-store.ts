@@ -24,9 +24,11 @@ export interface MessageStore {
   /** Every message already stored, newest first. */
   scan(): Promise<StoredMessage[]>
   readHead(id: string, maxBytes: number): Promise<Buffer>
+  /** Rejects when the message is gone (never throws: a removal can race any read). */
   readAll(id: string): Promise<Buffer>
   /** Reads a small message at once (see {@link MAX_SYNC_READ_BYTES}); throws when it is gone. */
   readAllSync(id: string): Buffer
+  /** The message's bytes; the stream errors when the message is gone (the call never throws). */
   stream(id: string): Readable
   setSeen(id: string, isSeen: boolean): Promise<void>
   remove(id: string): Promise<void>
@@ -85,11 +87,13 @@ export class MaildirStore implements MessageStore {
   }
 
   readHead(id: string, maxBytes: number): Promise<Buffer> {
-    return this.maildir.readHead(this.#file(id), maxBytes)
+    const file = this.#files.get(id)
+    return file === undefined ? Promise.reject(noMessage(id)) : this.maildir.readHead(file, maxBytes)
   }
 
   readAll(id: string): Promise<Buffer> {
-    return this.maildir.readAll(this.#file(id))
+    const file = this.#files.get(id)
+    return file === undefined ? Promise.reject(noMessage(id)) : this.maildir.readAll(file)
   }
 
   readAllSync(id: string): Buffer {
@@ -97,7 +101,8 @@ export class MaildirStore implements MessageStore {
   }
 
   stream(id: string): Readable {
-    return this.maildir.stream(this.#file(id))
+    const file = this.#files.get(id)
+    return file === undefined ? failedStream(noMessage(id)) : this.maildir.stream(file)
   }
 
   async setSeen(id: string, isSeen: boolean): Promise<void> {
@@ -181,7 +186,7 @@ export class MaildirStore implements MessageStore {
 
   #file(id: string): string {
     const file = this.#files.get(id)
-    if (file === undefined) throw new Error(`no message ${id}`)
+    if (file === undefined) throw noMessage(id)
     return file
   }
 }
@@ -225,7 +230,8 @@ export class MemoryStore implements MessageStore {
   }
 
   stream(id: string): Readable {
-    return Readable.from([this.#bytes(id)])
+    const bytes = this.#messages.get(id)
+    return bytes === undefined ? failedStream(noMessage(id)) : Readable.from([bytes])
   }
 
   async setSeen(): Promise<void> {}
@@ -236,7 +242,20 @@ export class MemoryStore implements MessageStore {
 
   #bytes(id: string): Buffer {
     const bytes = this.#messages.get(id)
-    if (bytes === undefined) throw new Error(`no message ${id}`)
+    if (bytes === undefined) throw noMessage(id)
     return bytes
   }
+}
+
+function noMessage(id: string): Error {
+  return new Error(`no message ${id}: it was removed before it could be read`)
+}
+
+// A stream that fails on its first read, for a message removed before it was opened.
+function failedStream(error: Error): Readable {
+  return new Readable({
+    read() {
+      this.destroy(error)
+    },
+  })
 }

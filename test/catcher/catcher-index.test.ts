@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { test } from 'node:test'
 import { Catcher } from '../../src/catcher/catcher.ts'
-import { MaildirStore, MemoryStore } from '../../src/catcher/message-store.ts'
+import { MaildirStore, MemoryStore, type MessageStore } from '../../src/catcher/message-store.ts'
 import { parseMail } from '../../src/catcher/parse-mail.ts'
 
 const COUNT = 10_000
@@ -128,6 +128,48 @@ test('the background index reads every body once, newest first, so a search pars
   const none = await catcher.list({ query: 'nowhere-to-be-found' })
   assert.equal(none.matched, 0)
   assert.equal(parsed.length, 300)
+})
+
+test('a message the store no longer has (removed as the index reached it) is skipped by the background index, which goes on', async (t) => {
+  // --max-messages removes the oldest message while the index may be about to read it. Here
+  // the store forgets a large message (read as a stream, not in one read) before the catcher
+  // has seen it go: reading it used to throw out of the index and end the process.
+  const root = await generateMaildir(t, 20)
+  await writeFile(join(root, 'new', `${BASE_SECONDS + 100}.M0P1Q100R00.host`), `Subject: big\r\n\r\n${'x'.repeat(76)}\r\n`.repeat(16_000))
+  const inner = new MaildirStore(root)
+  const streamed: string[] = []
+  const store: MessageStore = {
+    deliver: (message, prefix) => inner.deliver(message, prefix),
+    scan: async () => {
+      const found = await inner.scan()
+      await inner.remove(found.find((entry) => entry.size > 1024 * 1024)!.id)
+      return found
+    },
+    readHead: (id, maxBytes) => inner.readHead(id, maxBytes),
+    readAll: (id) => inner.readAll(id),
+    readAllSync: (id) => inner.readAllSync(id),
+    stream: (id) => (streamed.push(id), inner.stream(id)),
+    setSeen: (id, isSeen) => inner.setSeen(id, isSeen),
+    remove: (id) => inner.remove(id),
+  }
+  let parsed = 0
+  const catcher = await Catcher.open({ store, indexInBackground: true, parse: (source) => (parsed++, parseMail(source)) })
+  t.after(() => catcher.close())
+  for (let i = 0; i < 600 && parsed < 21; i++) await new Promise((resolve) => setTimeout(resolve, 25))
+  assert.equal(parsed, 21, 'every message was read for the index, the missing one too')
+  assert.ok(streamed.some((id) => id.startsWith(`${BASE_SECONDS + 100}.`)), 'the missing message was asked for')
+  const found = await catcher.list({ query: '"body of message 7."' })
+  assert.deepEqual(
+    found.messages.map((m) => m.subject),
+    ['message 7'],
+  )
+  for (const store of [inner, new MemoryStore()]) {
+    await assert.rejects(store.readAll('nothing-here'), /no message nothing-here/)
+    await assert.rejects(store.readHead('nothing-here', 10), /no message nothing-here/)
+    await assert.rejects(async () => {
+      for await (const chunk of store.stream('nothing-here')) void chunk
+    }, /no message nothing-here/)
+  }
 })
 
 test('a search reads each small message once for its header and body; a message removed by hand is skipped', async (t) => {
