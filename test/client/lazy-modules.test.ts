@@ -1,11 +1,10 @@
 // A sender that never starts TLS does not load node:tls: a one-shot sendMail to a plain relay
 // (a local catcher, MX delivery without STARTTLS) pays neither its memory nor its start-up.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { Server } from '../../src/server/index.ts'
+import { runModuleScript } from '../helpers/node-script.ts'
 
 const client = fileURLToPath(new URL('../../src/client/index.ts', import.meta.url))
 
@@ -23,15 +22,8 @@ test('sendMail without TLS leaves node:tls unloaded; a TLS connection then loads
     const failed = await Client.connect({ host: '127.0.0.1', port: ${port}, tls: 'implicit', timeouts: { connect: 2000 } }).then(() => 'connected', (err) => err.constructor.name)
     console.log(JSON.stringify({ before, accepted: result.accepted, afterSend, failed, afterTls: tlsLoaded() }))
   `
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] })
-  t.after(() => child.kill('SIGKILL'))
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d))
-  child.stderr.on('data', (d: Buffer) => (stderr += d))
-  const [code] = (await once(child, 'exit', { signal: AbortSignal.timeout(60_000) })) as [number | null]
-  assert.equal(code, 0, stderr)
-  const seen = JSON.parse(stdout.trim()) as { before: boolean; accepted: string[]; afterSend: boolean; failed: string; afterTls: boolean }
+  const stdout = await runModuleScript(t, script)
+  const seen = JSON.parse(stdout) as { before: boolean; accepted: string[]; afterSend: boolean; failed: string; afterTls: boolean }
   assert.deepEqual(seen.accepted, ['b@example.test'])
   assert.equal(seen.before, false)
   assert.equal(seen.afterSend, false)
