@@ -58,7 +58,7 @@ export interface TestInbox extends AsyncDisposable {
   readonly port: number
   /** With `ui: true`, the page and REST API's `http://127.0.0.1:PORT`; else undefined. */
   readonly uiUrl: string | undefined
-  /** Every message caught so far, parsed, oldest first. */
+  /** Every message caught so far, parsed (each once, however often asked), oldest first. */
   messages(): Promise<CaughtMessage[]>
   /**
    * Resolves with the first message (oldest first) that matches: one already caught, or else the
@@ -125,6 +125,27 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
     const envelope = (typeof field === 'string' ? parseEnvelopeHeader(field) : undefined) ?? summary.envelope
     return { ...parsed, id, receivedAt: summary.receivedAt, envelope: envelope ?? { from: '', to: [], remoteAddress: '', helo: null, tls: null, authUser: null }, raw }
   }
+  // A caught message never changes: each is read and parsed once, however often a long suite
+  // asks (every messages() and waitFor() parsed every message again). Each caller gets its own
+  // copy of the top-level object; entries go when the catcher removes their message.
+  const parsedById = new Map<string, Promise<CaughtMessage | undefined>>()
+  const unsubscribeRemovals = catcher.subscribe((event) => {
+    if (event.type === 'delete') for (const id of event.ids) parsedById.delete(id)
+  })
+  const caughtOnce = async (id: string): Promise<CaughtMessage | undefined> => {
+    let parsed = parsedById.get(id)
+    if (parsed === undefined) {
+      parsed = caught(id)
+      parsedById.set(id, parsed)
+      // Not found or unreadable is not kept: asked again, it is read again.
+      parsed.then(
+        (message) => void (message === undefined && parsedById.get(id) === parsed && parsedById.delete(id)),
+        () => void (parsedById.get(id) === parsed && parsedById.delete(id)),
+      )
+    }
+    const message = await parsed
+    return message && { ...message }
+  }
   const allIds = async (): Promise<string[]> => (await catcher.list({ limit: Number.MAX_SAFE_INTEGER })).messages.map((m) => m.id).reverse()
 
   let isClosed = false
@@ -134,7 +155,7 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
     port: address.port,
     uiUrl: ui?.url,
     async messages() {
-      const list = await Promise.all((await allIds()).map(caught))
+      const list = await Promise.all((await allIds()).map(caughtOnce))
       return list.filter((m): m is CaughtMessage => m !== undefined)
     },
     async waitFor(match, waitOptions = {}) {
@@ -160,7 +181,7 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
           for (const id of pending) {
             if (checked.has(id)) continue
             checked.add(id)
-            const message = await caught(id)
+            const message = await caughtOnce(id)
             if (message && predicate(message)) return message
           }
           if (signal.aborted) break
@@ -180,10 +201,13 @@ export async function createTestInbox(options: TestInboxOptions = {}): Promise<T
     },
     async clear() {
       await catcher.remove()
+      parsedById.clear()
     },
     async close() {
       if (isClosed) return
       isClosed = true
+      unsubscribeRemovals()
+      parsedById.clear()
       await ui?.close()
       await server.close({ signal: AbortSignal.timeout(5_000) })
     },

@@ -92,3 +92,27 @@ test('waitFor keeps one abort listener however many other messages arrive while 
   }
   assert.deepEqual(warnings.map((w) => w.name), [])
 })
+
+test('each caught message is parsed once however often messages() and waitFor() ask; each caller gets its own object', async () => {
+  await using inbox = await createTestInbox({ maxMessages: 2 })
+  await send(inbox.url, 'ada@example.test', 'One', 'first')
+  await send(inbox.url, 'bob@example.test', 'Two', 'second')
+  const [one, two] = await inbox.messages()
+  const [oneAgain, twoAgain] = await inbox.messages()
+  const found = await inbox.waitFor({ to: 'bob@example.test' })
+  // The parse's own objects are shared: they came from one parse, not three.
+  assert.equal(oneAgain!.headers, one!.headers)
+  assert.equal(twoAgain!.headers, two!.headers)
+  assert.equal(found.headers, two!.headers)
+  // What a test does to the message it got does not reach the next caller.
+  ;(one as { subject: string | undefined }).subject = 'changed by a test'
+  assert.equal((await inbox.messages())[0]!.subject, 'One')
+  // A message the catcher lets go (maxMessages) is no longer kept.
+  await send(inbox.url, 'cy@example.test', 'Three', 'third')
+  const after = await inbox.messages()
+  assert.deepEqual(
+    after.map((m) => m.subject),
+    ['Two', 'Three'],
+  )
+  assert.equal(after[0]!.headers, two!.headers)
+})
