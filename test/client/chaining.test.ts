@@ -3,13 +3,12 @@
 // hand. Each transcript below is byte-exact and its order proves the chain: the scripted server
 // expects the next envelope before it answers the previous message's end of data.
 import assert from 'node:assert/strict'
-import { duplexPair, type Duplex } from 'node:stream'
+import type { Duplex } from 'node:stream'
 import { describe, test, type TestContext } from 'node:test'
 import { Pool } from '../../src/client/pool.ts'
 import { sendMail } from '../../src/client/send-mail.ts'
 import { SmtpError } from '../../src/protocol/errors.ts'
-import { playTranscript } from '../helpers/transcript.ts'
-import { ehlo, ready } from './scripted-client.ts'
+import { ehlo, ready, scriptedPair } from './scripted-client.ts'
 
 /** Records every write the client makes on `socket`, as latin1 text. */
 function recordWrites(socket: Duplex): string[] {
@@ -24,13 +23,7 @@ function recordWrites(socket: Duplex): string[] {
 
 /** A Pool of one connection whose socket is one end of a pair, the script playing the server on the other. */
 function scriptedPool(t: TestContext, script: string): { pool: Pool; done: Promise<void>; writes: string[] } {
-  const [clientSide, serverSide] = duplexPair()
-  t.after(() => {
-    clientSide.destroy()
-    serverSide.destroy()
-  })
-  const done = playTranscript(serverSide, script, { timeoutMs: 5000 })
-  done.catch(() => clientSide.destroy())
+  const { clientSide, done } = scriptedPair(t, script)
   const writes = recordWrites(clientSide)
   const pool = new Pool(
     { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
@@ -51,6 +44,28 @@ const body = (n: number): string => `
   C: message ${n}
   C: .`
 const send = (target: { send: Pool['send'] }, n: number) => target.send({ from: 'a@example.test', to: `r${n}@example.test`, message: `message ${n}\r\n` })
+
+// Three messages; the server refuses the chained MAIL (and so its RCPT and DATA) with 503: the
+// second message is sent again alone, and the third waits for each reply.
+const REFUSED_CHAIN = `
+      ${ehlo('PIPELINING')}
+      ${envelope(1)}
+      ${accepted}
+      ${body(1)}
+      ${envelope(2)}
+      S: 250 2.0.0 queued as 1
+      S: 503 5.5.1 bad sequence of commands
+      S: 503 5.5.1 bad sequence of commands
+      S: 503 5.5.1 bad sequence of commands
+      ${envelope(2)}
+      ${accepted}
+      ${body(2)}
+      S: 250 2.0.0 queued as 2
+      ${envelope(3)}
+      ${accepted}
+      ${body(3)}
+      S: 250 2.0.0 queued as 3
+`
 
 describe('chaining on a Client', () => {
   test('a second send follows the first one\'s end of data in the same write, before its reply', async (t) => {
@@ -97,25 +112,7 @@ describe('chaining on a Client', () => {
   })
 
   test('a 503 to the chained MAIL: that message is sent again alone, and later ones wait for each reply', async (t) => {
-    const { client, done } = await ready(t, `
-      ${ehlo('PIPELINING')}
-      ${envelope(1)}
-      ${accepted}
-      ${body(1)}
-      ${envelope(2)}
-      S: 250 2.0.0 queued as 1
-      S: 503 5.5.1 bad sequence of commands
-      S: 503 5.5.1 bad sequence of commands
-      S: 503 5.5.1 bad sequence of commands
-      ${envelope(2)}
-      ${accepted}
-      ${body(2)}
-      S: 250 2.0.0 queued as 2
-      ${envelope(3)}
-      ${accepted}
-      ${body(3)}
-      S: 250 2.0.0 queued as 3
-    `)
+    const { client, done } = await ready(t, REFUSED_CHAIN)
     const results = await Promise.all([send(client, 1), send(client, 2), send(client, 3)])
     await done
     assert.deepEqual(results.map((r) => r.reply.lines[0]), ['queued as 1', 'queued as 2', 'queued as 3'])
@@ -200,24 +197,7 @@ describe('chaining in a Pool', () => {
   })
 
   test('a server that answers the chained MAIL with 503 puts the pool back on one group per message', async (t) => {
-    const { pool, done } = scriptedPool(t, `
-      ${ehlo('PIPELINING')}
-      ${envelope(1)}
-      ${accepted}
-      ${body(1)}
-      ${envelope(2)}
-      S: 250 2.0.0 queued as 1
-      S: 503 5.5.1 bad sequence of commands
-      S: 503 5.5.1 bad sequence of commands
-      S: 503 5.5.1 bad sequence of commands
-      ${envelope(2)}
-      ${accepted}
-      ${body(2)}
-      S: 250 2.0.0 queued as 2
-      ${envelope(3)}
-      ${accepted}
-      ${body(3)}
-      S: 250 2.0.0 queued as 3
+    const { pool, done } = scriptedPool(t, `${REFUSED_CHAIN}
       C: QUIT
       S: 221 bye
     `)
@@ -268,19 +248,15 @@ function quitBehindDot(): string {
     `
 }
 
+// sendMail of one message to r1 over the client's end of a scripted pair.
+const sendOne = (clientSide: Duplex, message: string | AsyncIterable<Uint8Array>) =>
+  sendMail({ host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide }, { from: 'a@example.test', to: 'r1@example.test', message })
+
 describe('sendMail', () => {
   test('QUIT follows the end of the data in the same write under PIPELINING', async (t) => {
-    const [clientSide, serverSide] = duplexPair()
-    t.after(() => {
-      clientSide.destroy()
-      serverSide.destroy()
-    })
-    const done = playTranscript(serverSide, quitBehindDot())
+    const { clientSide, done } = scriptedPair(t, quitBehindDot())
     const writes = recordWrites(clientSide)
-    const result = await sendMail(
-      { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
-      { from: 'a@example.test', to: 'r1@example.test', message: 'message 1\r\n' },
-    )
+    const result = await sendOne(clientSide, 'message 1\r\n')
     await done
     assert.equal(result.reply.lines[0], 'queued as 1')
     assert.ok(writes.includes('message 1\r\n.\r\nQUIT\r\n'), JSON.stringify(writes))
@@ -288,12 +264,7 @@ describe('sendMail', () => {
 
   test('QUIT follows the end of streamed data in the same write, and BDAT LAST likewise', async (t) => {
     for (const chunking of [false, true]) {
-      const [clientSide, serverSide] = duplexPair()
-      t.after(() => {
-        clientSide.destroy()
-        serverSide.destroy()
-      })
-      const done = playTranscript(serverSide, chunking
+      const { clientSide, done } = scriptedPair(t, chunking
         ? `
       ${ehlo('PIPELINING', 'CHUNKING')}
       C: MAIL FROM:<a@example.test>
@@ -312,10 +283,7 @@ describe('sendMail', () => {
       async function* message(): AsyncGenerator<Buffer> {
         yield Buffer.from('message 1\r\n')
       }
-      const result = await sendMail(
-        { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
-        { from: 'a@example.test', to: 'r1@example.test', message: message() },
-      )
+      const result = await sendOne(clientSide, message())
       await done
       assert.equal(result.reply.lines[0], 'queued as 1')
       const end = chunking ? 'BDAT 11 LAST\r\nmessage 1\r\nQUIT\r\n' : '.\r\nQUIT\r\n'
@@ -324,12 +292,7 @@ describe('sendMail', () => {
   })
 
   test('a refused message still quits once, behind its end of data', async (t) => {
-    const [clientSide, serverSide] = duplexPair()
-    t.after(() => {
-      clientSide.destroy()
-      serverSide.destroy()
-    })
-    const done = playTranscript(serverSide, `
+    const { clientSide, done } = scriptedPair(t, `
       ${ehlo('PIPELINING')}
       ${envelope(1)}
       ${accepted}
@@ -340,10 +303,7 @@ describe('sendMail', () => {
       --- expect-close
     `)
     await assert.rejects(
-      sendMail(
-        { host: 'mx.test', port: 25, tls: 'none', localName: 'client.test', socket: async () => clientSide },
-        { from: 'a@example.test', to: 'r1@example.test', message: 'message 1\r\n' },
-      ),
+      sendOne(clientSide, 'message 1\r\n'),
       (err: unknown) => err instanceof SmtpError && err.code === 554,
     )
     await done

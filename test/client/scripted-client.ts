@@ -27,6 +27,17 @@ export function ehlo(...extensions: string[]): string {
  * script fails, the client's side is destroyed so no call hangs.
  */
 export async function scripted(t: TestContext, script: string, options: ClientOptions = {}): Promise<Scripted> {
+  const { clientSide, serverSide, done } = scriptedPair(t, script)
+  const client = await Client.fromSocket(clientSide, { localName: 'client.test', ...options })
+  return { client, done, clientSide, serverSide }
+}
+
+/**
+ * A socket pair whose server end plays `script`; both ends are destroyed when the test ends, and
+ * the client's end as soon as the script fails, so no call hangs. For a Pool or sendMail given
+ * the client's end through their `socket` option.
+ */
+export function scriptedPair(t: TestContext, script: string): { clientSide: Duplex; serverSide: Duplex; done: Promise<void> } {
   const [clientSide, serverSide] = duplexPair()
   t.after(() => {
     clientSide.destroy()
@@ -34,8 +45,7 @@ export async function scripted(t: TestContext, script: string, options: ClientOp
   })
   const done = playTranscript(serverSide, script, { timeoutMs: 5000 })
   done.catch(() => clientSide.destroy())
-  const client = await Client.fromSocket(clientSide, { localName: 'client.test', ...options })
-  return { client, done, clientSide, serverSide }
+  return { clientSide, serverSide, done }
 }
 
 /** Scripted, then EHLO already done. */
