@@ -19,6 +19,18 @@ export const EHLO_REPLY = `
   S: 250-DSN
   S: 250 ENHANCEDSTATUSCODES`
 
+/** The greeting, EHLO and one transaction (a@ to b@) up to DATA's 354, where many tests start. */
+export const UP_TO_DATA = `
+  S: 220 ${HOST} ESMTP ready
+  C: EHLO client.example
+  ${EHLO_REPLY}
+  C: MAIL FROM:<a@example.test>
+  S: 250 2.1.0 Sender OK
+  C: RCPT TO:<b@example.test>
+  S: 250 2.1.5 Recipient OK
+  C: DATA
+  S: 354 End data with <CR><LF>.<CR><LF>`
+
 /** {@link EHLO_REPLY} with more keywords after it, such as `AUTH PLAIN LOGIN`. */
 export function ehloReplyWith(...keywords: string[]): string {
   const lines = [EHLO_REPLY.replace('S: 250 ENHANCEDSTATUSCODES', 'S: 250-ENHANCEDSTATUSCODES')]

@@ -3,7 +3,7 @@ import { createHook } from 'node:async_hooks'
 import { test } from 'node:test'
 import type { Readable } from 'node:stream'
 import { MessageStream } from '../../src/server/message-stream.ts'
-import { EHLO_REPLY, HOST, connect } from './harness.ts'
+import { UP_TO_DATA, connect } from './harness.ts'
 
 async function turns(n: number): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve))
@@ -24,15 +24,7 @@ test('a slow consumer holds the socket back: bytes read stay bounded until it re
     }),
   })
   await h.play(`
-    S: 220 ${HOST} ESMTP ready
-    C: EHLO client.example
-    ${EHLO_REPLY}
-    C: MAIL FROM:<a@example.test>
-    S: 250 2.1.0 Sender OK
-    C: RCPT TO:<b@example.test>
-    S: 250 2.1.5 Recipient OK
-    C: DATA
-    S: 354 End data with <CR><LF>.<CR><LF>
+    ${UP_TO_DATA}
   `)
   const line = Buffer.from(`${'x'.repeat(1022)}\r\n`)
   const chunk = Buffer.concat(Array.from({ length: 64 }, () => line)) // 64 KiB
@@ -94,15 +86,7 @@ test('DATA passes on every decoded part of a read, then waits for the consumer o
     }),
   })
   await h.play(`
-    S: 220 ${HOST} ESMTP ready
-    C: EHLO client.example
-    ${EHLO_REPLY}
-    C: MAIL FROM:<a@example.test>
-    S: 250 2.1.0 Sender OK
-    C: RCPT TO:<b@example.test>
-    S: 250 2.1.5 Recipient OK
-    C: DATA
-    S: 354 End data with <CR><LF>.<CR><LF>
+    ${UP_TO_DATA}
   `)
   let promises = 0
   const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) })

@@ -2,21 +2,12 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { SmtpError } from '../../src/protocol/errors.ts'
 import type { Envelope, ServerOptions, Session } from '../../src/server/index.ts'
-import { EHLO_REPLY, HOST, connect, readAll } from './harness.ts'
+import { EHLO_REPLY, HOST, UP_TO_DATA, connect, readAll } from './harness.ts'
 
 const HELLO = `
   S: 220 ${HOST} ESMTP ready
   C: EHLO client.example
   ${EHLO_REPLY}`
-
-// The greeting and one transaction up to DATA's 354, where most tests here start.
-const UP_TO_DATA = `${HELLO}
-  C: MAIL FROM:<a@example.test>
-  S: 250 2.1.0 Sender OK
-  C: RCPT TO:<b@example.test>
-  S: 250 2.1.5 Recipient OK
-  C: DATA
-  S: 354 End data with <CR><LF>.<CR><LF>`
 
 interface Seen {
   messages: { body: Buffer; envelope: Envelope }[]
