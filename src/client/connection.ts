@@ -2,6 +2,7 @@ import { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { ProtocolError, SmtpError } from '../protocol/errors.ts'
 import { ClientError, connectionClosed, connectionLost, deliveryUnknown } from './errors.ts'
+import { Fifo } from './fifo.ts'
 import { LineSplitter } from '../protocol/line-splitter.ts'
 import { ReplyParser, replyText, replyToError, type Reply } from '../protocol/reply.ts'
 import { ReplyQueue, type ReplyWait } from './reply-queue.ts'
@@ -74,9 +75,8 @@ export class ClientConnection {
   #exclusive = false
   #unlocked: Promise<void> | undefined
   #unblock: () => void = noop
-  // Locks waiting for their turn, oldest first from #lockHead.
-  #lockWaiters: Array<() => void> = []
-  #lockHead = 0
+  // Locks waiting for their turn, oldest first.
+  readonly #lockWaiters = new Fifo<() => void>()
   #lastReply: Reply | undefined
   // What is queued for the next write: commands and the end of message data written in one tick
   // go out in one write (RFC 2920 §3.1 groups; STYLE §2.5: one write per group).
@@ -307,7 +307,7 @@ export class ClientConnection {
     this.#throwIfClosed()
     // Waiting sends queue for their turn, one woken at a time: a thousand sends started at once
     // on one connection would otherwise all wake at every release.
-    if (this.#exclusive || this.#lockHead < this.#lockWaiters.length) await this.#awaitTurn(signal)
+    if (this.#exclusive || this.#lockWaiters.length > 0) await this.#awaitTurn(signal)
     else this.#takeExclusive()
     try {
       // The turn is ours; without PIPELINING, or with a group still open, replies come first.
@@ -325,7 +325,7 @@ export class ClientConnection {
    */
   tryLock(): (() => void) | undefined {
     this.#throwIfClosed()
-    if (this.#exclusive || this.#lockHead < this.#lockWaiters.length || this.#queue.blocks(this.pipelining)) return undefined
+    if (this.#exclusive || this.#lockWaiters.length > 0 || this.#queue.blocks(this.pipelining)) return undefined
     this.#takeExclusive()
     return this.#releaser()
   }
@@ -350,16 +350,8 @@ export class ClientConnection {
     this.#unlocked = undefined
     this.#unblock = noop
     unblock()
-    if (this.#lockHead >= this.#lockWaiters.length) return
-    const next = this.#lockWaiters[this.#lockHead]!
-    this.#lockWaiters[this.#lockHead++] = noop
-    if (this.#lockHead === this.#lockWaiters.length) {
-      this.#lockWaiters = []
-      this.#lockHead = 0
-    } else if (this.#lockHead >= 64 && this.#lockHead * 2 >= this.#lockWaiters.length) {
-      this.#lockWaiters = this.#lockWaiters.slice(this.#lockHead)
-      this.#lockHead = 0
-    }
+    const next = this.#lockWaiters.shift()
+    if (next === undefined) return
     this.#takeExclusive()
     next()
   }
@@ -369,8 +361,7 @@ export class ClientConnection {
       if (signal?.aborted) return reject(signal.reason as Error)
       const onAbort = (): void => {
         // Nothing was written for this one: the connection stays usable.
-        const index = this.#lockWaiters.indexOf(turn, this.#lockHead)
-        if (index !== -1) this.#lockWaiters.splice(index, 1)
+        this.#lockWaiters.remove(turn)
         reject(signal!.reason as Error)
       }
       const turn = (): void => {

@@ -2,6 +2,7 @@ import { SmtpError } from '../protocol/errors.ts'
 import { canReadTwice, type MessageSource, type RereadableSource } from '../protocol/message-source.ts'
 import { checkConnectOptions, checkPoolOptions, checkSendRequest, checkSignalOptions } from './check-client-options.ts'
 import { chaining, Client, connectChecked, sendChecked } from './client.ts'
+import { Fifo } from './fifo.ts'
 import { verify, type VerifyResult } from './verify.ts'
 import { isEnvelopedMessage, withEnvelope, type EnvelopedMessage, type SendMailRequest } from './envelope.ts'
 import { ClientError } from './errors.ts'
@@ -93,10 +94,8 @@ export class Pool {
   readonly #rate: RateLimiter | undefined
   readonly #members = new Set<Member>()
   readonly #idle: Member[] = []
-  // Sends waiting for a connection, oldest first from #waitersHead: a queue of thousands is
-  // common, and Array#shift would copy it on every hand-over.
-  #waiters: (Waiter | undefined)[] = []
-  #waitersHead = 0
+  // Sends waiting for a connection, oldest first: a queue of thousands is common.
+  readonly #waiters = new Fifo<Waiter>()
   #inFlight = 0
   #drained: (() => void) | undefined
   // QUITs and RSETs in progress, which close() waits for.
@@ -293,8 +292,7 @@ export class Pool {
   /** A waiting send aborted leaves the queue and fails with the signal's reason. */
   #listenForAbort(waiter: Waiter, signal: AbortSignal): void {
     waiter.onAbort = () => {
-      const index = this.#waiters.indexOf(waiter, this.#waitersHead)
-      if (index !== -1) this.#waiters.splice(index, 1)
+      this.#waiters.remove(waiter)
       this.#failWaiter(waiter, signal.reason)
     }
     signal.addEventListener('abort', waiter.onAbort, { once: true })
@@ -302,16 +300,7 @@ export class Pool {
 
   /** The oldest waiting send, no longer listening for its abort. */
   #nextWaiter(): Waiter | undefined {
-    if (this.#waitersHead >= this.#waiters.length) return undefined
-    const waiter = this.#waiters[this.#waitersHead]
-    this.#waiters[this.#waitersHead++] = undefined
-    if (this.#waitersHead === this.#waiters.length) {
-      this.#waiters = []
-      this.#waitersHead = 0
-    } else if (this.#waitersHead >= 1024 && this.#waitersHead * 2 >= this.#waiters.length) {
-      this.#waiters = this.#waiters.slice(this.#waitersHead)
-      this.#waitersHead = 0
-    }
+    const waiter = this.#waiters.shift()
     if (waiter?.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort)
     return waiter
   }

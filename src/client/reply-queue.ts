@@ -1,4 +1,5 @@
 import type { Reply } from '../protocol/reply.ts'
+import { Fifo } from './fifo.ts'
 
 /** What one pending reply is for, and how long to wait for it. */
 export interface ReplyWait {
@@ -98,8 +99,7 @@ class Pending {
  * is awaited it is unref'd, so an idle connection does not hold the process.
  */
 export class ReplyQueue {
-  #waiters: Waiter[] = []
-  #head = 0
+  readonly #waiters = new Fifo<Waiter>()
   #groupEnders = 0
   #idle: Array<() => void> = []
   #timer: ReturnType<typeof setTimeout> | undefined
@@ -120,7 +120,7 @@ export class ReplyQueue {
 
   /** How many replies are awaited. */
   get size(): number {
-    return this.#waiters.length - this.#head
+    return this.#waiters.length
   }
 
   /**
@@ -190,10 +190,8 @@ export class ReplyQueue {
 
   /** Settles the oldest waiter with `reply`; returns what it awaited, or undefined if none did. */
   deliver(reply: Reply): ReplyWait | undefined {
-    if (this.size === 0) return undefined
-    const waiter = this.#waiters[this.#head]!
-    this.#waiters[this.#head++] = undefined as unknown as Waiter
-    this.#compact()
+    const waiter = this.#waiters.shift()
+    if (waiter === undefined) return undefined
     this.#forget(waiter)
     waiter.pending.deliver(waiter.index, reply)
     this.#checkIdle()
@@ -202,10 +200,7 @@ export class ReplyQueue {
 
   /** Rejects every waiter, each with the error `makeError` builds for what it awaited. */
   failAll(makeError: (wait: ReplyWait) => unknown): void {
-    const waiters = this.#waiters.slice(this.#head)
-    this.#waiters = []
-    this.#head = 0
-    for (const waiter of waiters) {
+    for (const waiter of this.#waiters.takeAll()) {
       this.#forget(waiter)
       waiter.pending.fail(waiter.index, makeError(waiter))
     }
@@ -236,15 +231,11 @@ export class ReplyQueue {
     if (this.size === 0) return
     const now = this.#now()
     let earliest = Number.POSITIVE_INFINITY
-    let overdue: Waiter | undefined
-    for (let i = this.#head; i < this.#waiters.length; i++) {
-      const waiter = this.#waiters[i]!
-      if (waiter.deadline <= now) {
-        overdue = waiter
-        break
-      }
+    const overdue = this.#waiters.find((waiter) => {
+      if (waiter.deadline <= now) return true
       if (waiter.deadline < earliest) earliest = waiter.deadline
-    }
+      return false
+    })
     if (overdue) this.#abort(overdue, new DOMException(`no ${overdue.awaits} within ${overdue.timeoutMs} ms`, 'TimeoutError'))
     else this.#armFor(now, earliest)
   }
@@ -261,7 +252,7 @@ export class ReplyQueue {
       const waiters = new Set<Waiter>()
       // The oldest waiter on this signal takes the abort; the owner then fails the rest.
       const onAbort = (): void => {
-        const first = this.#waiters.find((w, i) => i >= this.#head && waiters.has(w))
+        const first = this.#waiters.find((w) => waiters.has(w))
         if (first) this.#abort(first, signal.reason)
       }
       entry = { waiters, onAbort }
@@ -281,24 +272,11 @@ export class ReplyQueue {
   }
 
   #abort(waiter: Waiter, error: unknown): void {
-    const index = this.#waiters.indexOf(waiter, this.#head)
-    if (index === -1) return
-    this.#waiters.splice(index, 1)
+    if (!this.#waiters.remove(waiter)) return
     this.#forget(waiter)
     waiter.pending.fail(waiter.index, error)
     this.#onAbort(error, waiter)
     this.#checkIdle()
-  }
-
-  // Delivered waiters leave holes at the front; the array is cut once they are half of it.
-  #compact(): void {
-    if (this.#head === this.#waiters.length) {
-      this.#waiters = []
-      this.#head = 0
-    } else if (this.#head >= 64 && this.#head * 2 >= this.#waiters.length) {
-      this.#waiters = this.#waiters.slice(this.#head)
-      this.#head = 0
-    }
   }
 
   #checkIdle(): void {
