@@ -21,28 +21,31 @@ async function open(t: TestContext, store: MaildirStore, rescanMs = 60_000): Pro
   const catcher = await Catcher.open({ store, parse: parseMail, watch: true, rescanMs })
   t.after(() => catcher.close())
   const events: CatcherEvent[] = []
-  const waiting = new Set<{ match: (e: CatcherEvent) => boolean; resolve: (e: CatcherEvent) => void }>()
+  const waiting = new Set<{ match: (e: CatcherEvent) => boolean; resolve: (e: CatcherEvent) => void; timer?: NodeJS.Timeout }>()
   catcher.subscribe((event) => {
     events.push(event)
     for (const w of waiting) {
       if (!w.match(event)) continue
       waiting.delete(w)
+      clearTimeout(w.timer)
       w.resolve(event)
     }
   })
   return Object.assign(catcher, {
     events,
-    // Resolves with the first event, already seen or next, that matches; fails after 10 s.
+    // Resolves with the first event, already seen or next, that matches; fails after 10 s. The
+    // timer keeps the process alive while it waits: the catcher's own timers (the periodic
+    // rescan) are unref'd, and a wait on them alone would find the event loop empty.
     until(match: (e: CatcherEvent) => boolean): Promise<CatcherEvent> {
       const seen = events.find(match)
       if (seen) return Promise.resolve(seen)
       return new Promise<CatcherEvent>((resolve, reject) => {
-        const w = { match, resolve }
+        const w: { match: typeof match; resolve: typeof resolve; timer?: NodeJS.Timeout } = { match, resolve }
         waiting.add(w)
-        setTimeout(() => {
+        w.timer = setTimeout(() => {
           waiting.delete(w)
           reject(new Error('no such event within 10 s'))
-        }, 10_000).unref()
+        }, 10_000)
       })
     },
   })
